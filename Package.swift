@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies point one way: Tensor <- Model <- Training <- Roles <- Topology <- rlhf.
+// Native libraries come from Debian packages found through pkg-config (Scripts/setup installs them).
+let package = Package(
+    name: "rlhf",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rlhf", targets: ["rlhf"]),
+        .library(name: "Tensor", targets: ["Tensor"]),
+        .library(name: "Model", targets: ["Model"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        .target(
+            name: "CSentencePiece",
+            cxxSettings: [.unsafeFlags(["-std=c++17"])],
+            linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("sentencepiece_train"), .linkedLibrary("stdc++")]
+        ),
+        .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: fast),
+        .target(name: "Model", dependencies: ["Tensor"], swiftSettings: fast),
+        .target(name: "Tokenization", dependencies: ["CSentencePiece"]),
+        .target(name: "Messaging", dependencies: ["CZeroMQ"]),
+        .executableTarget(
+            name: "rlhf",
+            dependencies: [
+                "Tensor", "Model", "Tokenization", "Messaging",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "NativeTests", dependencies: ["Tensor", "Tokenization", "Messaging", "CBLAS"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Tensor"], resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+/// Numeric kernels skip overflow checks in their inner loops only where they opt in with &+ / &*;
+/// -Ounchecked is deliberately not used so that bounds checks on public entry points stay.
+var fast: [SwiftSetting] { [] }

@@ -1,0 +1,1 @@
+// The Llama model lives here; see Llama.swift.

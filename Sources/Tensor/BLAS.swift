@@ -1,0 +1,82 @@
+import CBLAS
+import Foundation
+
+/// The OpenBLAS library as this process loaded it.
+public enum BLAS {
+    /// The kernel family OpenBLAS chose when it loaded (e.g. "Haswell", "SkylakeX", "Prescott").
+    public static var coreName: String {
+        guard let p = openblas_get_corename() else { return "unknown" }
+        return String(cString: p)
+    }
+
+    /// OpenBLAS's thread count.
+    public static var threads: Int { Int(openblas_get_num_threads()) }
+
+    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+
+    /// C = alpha * op(A) * op(B) + beta * C, all row-major. A is (M, K) after op, B is (K, N).
+    /// Leading dimensions default to the packed ones; pass strides to work on column slices.
+    @inline(__always)
+    public static func sgemm(
+        transA: Bool = false, transB: Bool = false,
+        M: Int, N: Int, K: Int,
+        alpha: Float = 1, A: UnsafePointer<Float>, lda: Int? = nil,
+        B: UnsafePointer<Float>, ldb: Int? = nil,
+        beta: Float = 0, C: UnsafeMutablePointer<Float>, ldc: Int? = nil
+    ) {
+        let lda = lda ?? (transA ? M : K)
+        let ldb = ldb ?? (transB ? K : N)
+        let ldc = ldc ?? N
+        cblas_sgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda), B, Int32(ldb), beta, C, Int32(ldc))
+    }
+
+    /// The naive triple loop `sgemm` is checked against (row-major, no transposes).
+    public static func naiveMatmul(
+        M: Int, N: Int, K: Int, A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafeMutablePointer<Float>
+    ) {
+        for i in 0..<M {
+            for j in 0..<N {
+                var acc: Double = 0
+                for k in 0..<K { acc += Double(A[i * K + k]) * Double(B[k * N + j]) }
+                C[i * N + j] = Float(acc)
+            }
+        }
+    }
+
+    /// Measures sgemm GFLOP/s on square matrices of side `n`: the machine's practical peak.
+    public static func measurePeakGFLOPS(n: Int = 1024, repeats: Int = 5) -> Double {
+        let a = [Float](repeating: 0.5, count: n * n)
+        let b = [Float](repeating: 0.25, count: n * n)
+        var c = [Float](repeating: 0, count: n * n)
+        var best = Double.infinity
+        a.withUnsafeBufferPointer { ap in
+            b.withUnsafeBufferPointer { bp in
+                c.withUnsafeMutableBufferPointer { cp in
+                    sgemm(M: n, N: n, K: n, A: ap.baseAddress!, B: bp.baseAddress!, C: cp.baseAddress!)  // warm-up
+                    for _ in 0..<repeats {
+                        let t0 = DispatchTime.now().uptimeNanoseconds
+                        sgemm(M: n, N: n, K: n, A: ap.baseAddress!, B: bp.baseAddress!, C: cp.baseAddress!)
+                        let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                        best = min(best, dt)
+                    }
+                }
+            }
+        }
+        return 2 * Double(n * n * n) / best / 1e9
+    }
+
+    /// Multiplies random matrices with sgemm and with the naive loop; returns the largest
+    /// absolute difference. A wrong kernel for this CPU shows up here as a large number.
+    public static func selfCheck(M: Int = 67, N: Int = 45, K: Int = 131, seed: UInt64 = 1) -> Float {
+        var rng = SplitMix64(seed: seed)
+        let a = (0..<(M * K)).map { _ in rng.nextFloat() * 2 - 1 }
+        let b = (0..<(K * N)).map { _ in rng.nextFloat() * 2 - 1 }
+        var c1 = [Float](repeating: 0, count: M * N)
+        var c2 = c1
+        sgemm(M: M, N: N, K: K, A: a, B: b, C: &c1)
+        naiveMatmul(M: M, N: N, K: K, A: a, B: b, C: &c2)
+        return zip(c1, c2).map { abs($0 - $1) }.max() ?? 0
+    }
+}

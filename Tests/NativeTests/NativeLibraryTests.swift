@@ -1,0 +1,89 @@
+import CBLAS
+import Foundation
+import Messaging
+import Tensor
+import Tokenization
+import XCTest
+
+/// Each native library, exercised for real from Swift.
+final class NativeLibraryTests: XCTestCase {
+    func testSgemm_matchesNaiveLoop() {
+        let err = BLAS.selfCheck(M: 73, N: 41, K: 129, seed: 7)
+        XCTAssertLessThan(err, 1e-4, "sgemm on kernel \(BLAS.coreName) differs from the naive loop by \(err)")
+    }
+
+    func testSgemm_transposedAndStridedOperands() {
+        // C(3x2) = A^T(3x4) * B(4x2) where A is stored (4x3) inside a row stride of 5.
+        var rng = SplitMix64(seed: 3)
+        let a = (0..<20).map { _ in rng.nextFloat() }
+        let b = (0..<8).map { _ in rng.nextFloat() }
+        var c = [Float](repeating: 0, count: 6)
+        BLAS.sgemm(transA: true, M: 3, N: 2, K: 4, A: a, lda: 5, B: b, C: &c)
+        for i in 0..<3 {
+            for j in 0..<2 {
+                var acc: Float = 0
+                for k in 0..<4 { acc += a[k * 5 + i] * b[k * 2 + j] }
+                XCTAssertEqual(c[i * 2 + j], acc, accuracy: 1e-5)
+            }
+        }
+    }
+
+    func testZeroMQ_inprocRoundTrip() throws {
+        let ctx = ZMQContext()
+        let server = try ZMQSocket(ctx, .pair)
+        try server.bind("inproc://native-test")
+        let client = try ZMQSocket(ctx, .pair)
+        try client.connect("inproc://native-test")
+        try client.send([Array("hello".utf8), [1, 2, 3]])
+        server.setReceiveTimeout(milliseconds: 5000)
+        let got = try XCTUnwrap(try server.receive())
+        XCTAssertEqual(got, [Array("hello".utf8), [1, 2, 3]])
+    }
+
+    func testZeroMQ_tcpLoopbackRoundTrip() throws {
+        let ctx = ZMQContext()
+        let rep = try ZMQSocket(ctx, .rep)
+        try rep.bind("tcp://127.0.0.1:*")
+        let endpoint = rep.lastEndpoint
+        XCTAssertTrue(endpoint.hasPrefix("tcp://127.0.0.1:"), endpoint)
+        let req = try ZMQSocket(ctx, .req)
+        try req.connect(endpoint)
+        rep.setReceiveTimeout(milliseconds: 5000)
+        req.setReceiveTimeout(milliseconds: 5000)
+        let payload = [UInt8](repeating: 0xAB, count: 100_000)
+        try req.send([Array("ping".utf8), payload])
+        let got = try XCTUnwrap(try rep.receive())
+        XCTAssertEqual(got.count, 2)
+        XCTAssertEqual(got[1], payload)
+        try rep.send([Array("pong".utf8)])
+        XCTAssertEqual(try req.receive(), [Array("pong".utf8)])
+    }
+
+    func testSentencePiece_trainsAndRoundTrips() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spm-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let words = ["the", "cat", "sat", "on", "mat", "dog", "ran", "far", "away", "quick", "brown", "fox"]
+        var rng = SplitMix64(seed: 11)
+        var lines: [String] = []
+        for _ in 0..<2000 {
+            lines.append((0..<8).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: " "))
+        }
+        let corpus = "\(dir)/corpus.txt"
+        try lines.joined(separator: "\n").write(toFile: corpus, atomically: true, encoding: .utf8)
+        let trainer = TokenizerTrainer(inputFiles: [corpus], vocabSize: 300, modelType: .bpe)
+        let path = try trainer.train(outputDirectory: dir)
+        let tok = try SentencePieceTokenizer(contentsOf: path)
+        XCTAssertEqual(tok.pieceCount, 300)
+        XCTAssertEqual(tok.bosID, 1)
+        XCTAssertEqual(tok.eosID, 2)
+        XCTAssertEqual(tok.padID, 3)
+        let text = "the quick brown fox ran away, Zürich 42!"
+        let ids = try tok.encode(text)
+        XCTAssertFalse(ids.isEmpty)
+        XCTAssertLessThan(ids.count, text.utf8.count)  // merges happened
+        XCTAssertEqual(try tok.decode(ids), text)      // byte fallback covers unseen characters
+        XCTAssertThrowsError(try tok.decode([999_999]))
+        XCTAssertThrowsError(try SentencePieceTokenizer(contentsOf: "\(dir)/missing.model"))
+    }
+}
