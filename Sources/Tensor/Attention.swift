@@ -1,0 +1,74 @@
+/// Causal scaled dot-product attention with grouped-query heads, for one sequence.
+///
+/// Query head h reads key/value head h / (NH / NKV), as transformers' `repeat_kv` does. Q, K, V
+/// are column slices of wider row-major buffers (the fused qkv projection, or the KV cache), so
+/// every product is one strided sgemm and nothing is transposed or copied.
+public enum Attention {
+    // out: (Tq, NH*HS) row stride ldo; probs: (NH, Tq, Tk) saved for backward
+    // q: (Tq, ·) stride ldq, head h at column h*HS; k, v: (Tk, ·) stride ldkv, head g at g*HS
+    // Query row i is at absolute position offset+i and attends to keys 0...offset+i (Tk >= offset+Tq).
+    public static func forward(
+        out: UnsafeMutablePointer<Float>, ldo: Int, probs: UnsafeMutablePointer<Float>,
+        q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldkv: Int,
+        Tq: Int, Tk: Int, offset: Int, NH: Int, NKV: Int, HS: Int
+    ) {
+        let group = NH / NKV
+        let scale = 1 / Float(HS).squareRoot()
+        for h in 0..<NH {
+            let g = h / group
+            let P = probs + h * Tq * Tk
+            BLAS.sgemm(transB: true, M: Tq, N: Tk, K: HS, alpha: scale, A: q + h * HS, lda: ldq,
+                       B: k + g * HS, ldb: ldkv, C: P)
+            causalSoftmax(P, Tq: Tq, Tk: Tk, offset: offset)
+            BLAS.sgemm(M: Tq, N: HS, K: Tk, A: P, B: v + g * HS, ldb: ldkv, C: out + h * HS, ldc: ldo)
+        }
+    }
+
+    // In place over rows of P: (Tq, Tk); entries past each row's last visible key are set to 0.
+    @inline(__always)
+    static func causalSoftmax(_ P: UnsafeMutablePointer<Float>, Tq: Int, Tk: Int, offset: Int) {
+        Parallel.forChunks(Tq, minChunk: 32) { rows in
+            for i in rows {
+                let row = P + i * Tk
+                let visible = min(Tk, offset + i + 1)
+                let m = VectorMath.max(row, count: visible)
+                let sum = VectorMath.expShiftSum(row, row, count: visible, shift: m)
+                let inv = 1 / sum
+                for j in 0..<visible { row[j] *= inv }
+                if visible < Tk { (row + visible).update(repeating: 0, count: Tk - visible) }
+            }
+        }
+    }
+
+    // Training-time backward for one sequence (Tq = Tk = T, offset 0).
+    // dq, dk, dv +=: slices like q, k, v (strides ldq and ldkv); dout: (T, NH*HS) stride ldo;
+    // scratch: (T, T) workspace.
+    // dV = P^T dO; dP = dO V^T; dS = P * (dP - rowsum(dP * P)); dQ = scale dS K; dK = scale dS^T Q.
+    public static func backward(
+        dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
+        dout: UnsafePointer<Float>, ldo: Int, probs: UnsafePointer<Float>,
+        q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldkv: Int,
+        scratch: UnsafeMutablePointer<Float>, T: Int, NH: Int, NKV: Int, HS: Int
+    ) {
+        let group = NH / NKV
+        let scale = 1 / Float(HS).squareRoot()
+        for h in 0..<NH {
+            let g = h / group
+            let P = probs + h * T * T
+            let dO = dout + h * HS
+            BLAS.sgemm(transA: true, M: T, N: HS, K: T, A: P, B: dO, ldb: ldo, beta: 1, C: dv + g * HS, ldc: ldkv)
+            BLAS.sgemm(transB: true, M: T, N: T, K: HS, A: dO, lda: ldo, B: v + g * HS, ldb: ldkv, C: scratch)
+            Parallel.forChunks(T, minChunk: 32) { rows in
+                for i in rows {
+                    let p = P + i * T, d = scratch + i * T
+                    let visible = i + 1
+                    let dot = VectorMath.dot(p, d, count: visible)
+                    for j in 0..<visible { d[j] = p[j] * (d[j] - dot) }
+                    if visible < T { (d + visible).update(repeating: 0, count: T - visible) }
+                }
+            }
+            BLAS.sgemm(M: T, N: HS, K: T, alpha: scale, A: scratch, B: k + g * HS, ldb: ldkv, beta: 1, C: dq + h * HS, ldc: ldq)
+            BLAS.sgemm(transA: true, M: T, N: HS, K: T, alpha: scale, A: scratch, B: q + h * HS, ldb: ldq, beta: 1, C: dk + g * HS, ldc: ldkv)
+        }
+    }
+}

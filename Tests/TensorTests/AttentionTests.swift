@@ -1,0 +1,77 @@
+import Tensor
+import XCTest
+
+final class AttentionTests: XCTestCase {
+    // One sequence, GQA: NH = 4 query heads over NKV = 2 key/value heads, fused qkv rows.
+    let T = 6, NH = 4, NKV = 2, HS = 4
+    var ld: Int { (NH + 2 * NKV) * HS }
+
+    func forward(_ qkv: [Float]) -> (out: [Float], probs: [Float]) {
+        var out = [Float](repeating: 0, count: T * NH * HS), probs = [Float](repeating: 0, count: NH * T * T)
+        qkv.withUnsafeBufferPointer { p in
+            let b = p.baseAddress!
+            Attention.forward(out: &out, ldo: NH * HS, probs: &probs, q: b, ldq: ld, k: b + NH * HS, v: b + (NH + NKV) * HS,
+                              ldkv: ld, Tq: T, Tk: T, offset: 0, NH: NH, NKV: NKV, HS: HS)
+        }
+        return (out, probs)
+    }
+
+    func testForward_matchesNaiveCausalAttention() {
+        var g = GradientCheck()
+        let qkv = g.random(T * ld, scale: 2)
+        let out = forward(qkv).out
+        for h in 0..<NH {
+            let kv = h / (NH / NKV)
+            for i in 0..<T {
+                var s = [Double](repeating: 0, count: i + 1)
+                for j in 0...i {
+                    for d in 0..<HS { s[j] += Double(qkv[i * ld + h * HS + d]) * Double(qkv[j * ld + NH * HS + kv * HS + d]) }
+                    s[j] /= Double(HS).squareRoot()
+                }
+                let m = s.max()!
+                let e = s.map { exp($0 - m) }
+                let z = e.reduce(0, +)
+                for d in 0..<HS {
+                    var acc = 0.0
+                    for j in 0...i { acc += e[j] / z * Double(qkv[j * ld + (NH + NKV) * HS + kv * HS + d]) }
+                    XCTAssertEqual(Double(out[i * NH * HS + h * HS + d]), acc, accuracy: 1e-5)
+                }
+            }
+        }
+    }
+
+    func testBackward_matchesFiniteDifferences() {
+        var g = GradientCheck()
+        var qkv = g.random(T * ld, scale: 2)
+        let r = g.random(T * NH * HS)
+        let probs = forward(qkv).probs
+        var dqkv = [Float](repeating: 0, count: T * ld)
+        var scratch = [Float](repeating: 0, count: T * T)
+        qkv.withUnsafeBufferPointer { p in
+            dqkv.withUnsafeMutableBufferPointer { d in
+                let b = p.baseAddress!, db = d.baseAddress!
+                Attention.backward(dq: db, dk: db + NH * HS, dv: db + (NH + NKV) * HS, dout: r, ldo: NH * HS, probs: probs,
+                                   q: b, ldq: ld, k: b + NH * HS, v: b + (NH + NKV) * HS, ldkv: ld,
+                                   scratch: &scratch, T: T, NH: NH, NKV: NKV, HS: HS)
+            }
+        }
+        GradientCheck.check("attention dqkv", x: &qkv, analytic: dqkv, samples: 400) {
+            GradientCheck.weightedSum(self.forward($0).out, r)
+        }
+    }
+
+    func testDecodeStep_matchesFullSequenceRow() {
+        // Query row i alone, at offset i over keys 0...i, equals row i of the full causal pass.
+        var g = GradientCheck()
+        let qkv = g.random(T * ld, scale: 2)
+        let full = forward(qkv).out
+        let i = T - 2
+        var out = [Float](repeating: 0, count: NH * HS), probs = [Float](repeating: 0, count: NH * T)
+        qkv.withUnsafeBufferPointer { p in
+            let b = p.baseAddress!
+            Attention.forward(out: &out, ldo: NH * HS, probs: &probs, q: b + i * ld, ldq: ld, k: b + NH * HS, v: b + (NH + NKV) * HS,
+                              ldkv: ld, Tq: 1, Tk: i + 1, offset: i, NH: NH, NKV: NKV, HS: HS)
+        }
+        for c in 0..<(NH * HS) { XCTAssertEqual(out[c], full[i * NH * HS + c], accuracy: 1e-6) }
+    }
+}
