@@ -1,0 +1,49 @@
+/// Keys and values of every layer for a batch of sequences being decoded, plus the workspace
+/// the inference pass reuses from step to step.
+public final class KVCache {
+    public let batch: Int
+    public let capacity: Int
+    /// Tokens already in the cache, per sequence.
+    public internal(set) var lengths: [Int]
+    // Per layer (batch, capacity, NKV*HS): row p of sequence s at (s * capacity + p).
+    let keys: [FloatBuffer]
+    let values: [FloatBuffer]
+    var workspace: InferenceWorkspace?
+
+    public init(model m: Llama, batch: Int, capacity: Int) {
+        precondition(capacity <= m.config.maxPositionEmbeddings,
+                     "a cache of \(capacity) positions exceeds max_position_embeddings \(m.config.maxPositionEmbeddings)")
+        self.batch = batch
+        self.capacity = capacity
+        lengths = [Int](repeating: 0, count: batch)
+        let kv = batch * capacity * m.NKV * m.HS
+        keys = (0..<m.L).map { _ in FloatBuffer(count: kv) }
+        values = (0..<m.L).map { _ in FloatBuffer(count: kv) }
+    }
+
+    /// Forgets every sequence (the buffers are kept).
+    public func reset() { lengths = [Int](repeating: 0, count: batch) }
+}
+
+/// Buffers for an inference pass over up to `rows` tokens, grown when a larger pass comes.
+final class InferenceWorkspace {
+    let rows: Int, probsCount: Int
+    let x, ln, qkv, att, mid, gateUp, mlp: FloatBuffer
+    let probs: FloatBuffer
+    let rstd: FloatBuffer
+    let positions: UnsafeMutablePointer<Int32>
+
+    init(model m: Llama, rows: Int, probsCount: Int) {
+        self.rows = rows
+        self.probsCount = probsCount
+        x = FloatBuffer(count: rows * m.C); ln = FloatBuffer(count: rows * m.C); qkv = FloatBuffer(count: rows * m.QKV)
+        att = FloatBuffer(count: rows * m.NH * m.HS); mid = FloatBuffer(count: rows * m.C)
+        gateUp = FloatBuffer(count: rows * 2 * m.I); mlp = FloatBuffer(count: rows * m.I)
+        probs = FloatBuffer(count: probsCount)
+        rstd = FloatBuffer(count: rows)
+        positions = .allocate(capacity: rows)
+        positions.initialize(repeating: 0, count: rows)
+    }
+
+    deinit { positions.deallocate() }
+}

@@ -1,0 +1,91 @@
+import Tensor
+
+/// A run of consecutive tokens of one sequence fed to an inference pass.
+public struct TokenSegment: Sendable {
+    /// Which sequence of the cache.
+    public var sequence: Int
+    /// The tokens; the first goes at the sequence's current cache length.
+    public var tokens: [Int32]
+    public init(sequence: Int, tokens: [Int32]) {
+        self.sequence = sequence
+        self.tokens = tokens
+    }
+}
+
+extension Llama {
+    /// Appends each segment's tokens to its sequence in `cache` and returns the logits after
+    /// the last token of each segment: (segments.count, V), row-major.
+    ///
+    /// Prefill (whole prompts of different lengths) and decoding (one token per sequence) are the
+    /// same call, and all segments share each matrix multiply, so a batch of eight decodes costs
+    /// one (8, C) x (C, ·) product per weight rather than eight vector products.
+    public func inferenceForward(_ segments: [TokenSegment], cache: KVCache) -> [Float] {
+        let R = segments.reduce(0) { $0 + $1.tokens.count }
+        var maxProbs = 0
+        for s in segments {
+            precondition(s.sequence >= 0 && s.sequence < cache.batch, "sequence \(s.sequence) outside the cache batch")
+            let end = cache.lengths[s.sequence] + s.tokens.count
+            precondition(end <= cache.capacity, "sequence \(s.sequence) would grow to \(end) tokens, past the cache capacity \(cache.capacity)")
+            maxProbs = max(maxProbs, NH * s.tokens.count * end)
+            for t in s.tokens { precondition(t >= 0 && Int(t) < V, "token id \(t) outside the vocabulary of \(V)") }
+        }
+        if cache.workspace == nil || cache.workspace!.rows < R || cache.workspace!.probsCount < maxProbs {
+            cache.workspace = InferenceWorkspace(model: self, rows: max(R, cache.workspace?.rows ?? 0),
+                                                 probsCount: max(maxProbs, cache.workspace?.probsCount ?? 0))
+        }
+        let ws = cache.workspace!
+        let w = parameters.pointer
+        let KVC = NKV * HS, AC = NH * HS
+        // Row layout: segment after segment.
+        var rowStart: [Int] = []
+        var r = 0
+        for s in segments {
+            rowStart.append(r)
+            let start = cache.lengths[s.sequence]
+            for (i, t) in s.tokens.enumerated() {
+                ws.positions[r] = Int32(start + i)
+                (ws.x.pointer + r * C).update(from: w + layout.embedding + Int(t) * C, count: C)
+                r += 1
+            }
+        }
+        for l in 0..<L {
+            let p = layout.layers[l]
+            let qkv = ws.qkv.pointer
+            RMSNorm.forward(out: ws.ln.pointer, rstd: ws.rstd.pointer, inp: ws.x.pointer, weight: w + p.inputNorm, N: R, C: C, eps: config.rmsNormEps)
+            Linear.forward(out: qkv, inp: ws.ln.pointer, weight: w + p.qkvWeight, bias: p.qkvBias.map { w + $0 }, N: R, C: C, OC: QKV)
+            Rotary.apply(qkv, ld: QKV, positions: ws.positions, N: R, H: NH + NKV, HS: HS, table: rope)
+            for (si, s) in segments.enumerated() {
+                let start = cache.lengths[s.sequence], n = s.tokens.count
+                let kc = cache.keys[l].pointer + s.sequence * cache.capacity * KVC
+                let vc = cache.values[l].pointer + s.sequence * cache.capacity * KVC
+                for i in 0..<n {
+                    let row = qkv + (rowStart[si] + i) * QKV
+                    (kc + (start + i) * KVC).update(from: row + AC, count: KVC)
+                    (vc + (start + i) * KVC).update(from: row + AC + KVC, count: KVC)
+                }
+                Attention.forward(out: ws.att.pointer + rowStart[si] * AC, ldo: AC, probs: ws.probs.pointer,
+                                  q: qkv + rowStart[si] * QKV, ldq: QKV, k: kc, v: vc, ldkv: KVC,
+                                  Tq: n, Tk: start + n, offset: start, NH: NH, NKV: NKV, HS: HS)
+            }
+            Linear.forward(out: ws.mid.pointer, inp: ws.att.pointer, weight: w + p.oWeight, bias: nil, N: R, C: AC, OC: C)
+            Residual.accumulate(ws.mid.pointer, ws.x.pointer, count: R * C)
+            RMSNorm.forward(out: ws.ln.pointer, rstd: ws.rstd.pointer, inp: ws.mid.pointer, weight: w + p.postNorm, N: R, C: C, eps: config.rmsNormEps)
+            Linear.forward(out: ws.gateUp.pointer, inp: ws.ln.pointer, weight: w + p.gateUpWeight, bias: nil, N: R, C: C, OC: 2 * I)
+            SwiGLU.forward(out: ws.mlp.pointer, gateUp: ws.gateUp.pointer, N: R, I: I)
+            Linear.forward(out: ws.x.pointer, inp: ws.mlp.pointer, weight: w + p.downWeight, bias: nil, N: R, C: I, OC: C)
+            Residual.accumulate(ws.x.pointer, ws.mid.pointer, count: R * C)
+        }
+        for s in segments { cache.lengths[s.sequence] += s.tokens.count }
+        // Only each segment's last row needs the final norm and the head.
+        let G = segments.count
+        for (si, s) in segments.enumerated() {
+            (ws.mid.pointer + si * C).update(from: ws.x.pointer + (rowStart[si] + s.tokens.count - 1) * C, count: C)
+        }
+        RMSNorm.forward(out: ws.ln.pointer, rstd: ws.rstd.pointer, inp: ws.mid.pointer, weight: w + layout.finalNorm, N: G, C: C, eps: config.rmsNormEps)
+        var logits = [Float](repeating: 0, count: G * V)
+        logits.withUnsafeMutableBufferPointer { out in
+            Linear.forward(out: out.baseAddress!, inp: ws.ln.pointer, weight: w + lmHeadOffset, bias: nil, N: G, C: C, OC: V)
+        }
+        return logits
+    }
+}

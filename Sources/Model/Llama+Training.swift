@@ -1,0 +1,111 @@
+import Tensor
+
+/// The training forward and backward passes: one short list of per-layer kernel calls, and the
+/// same list in reverse.
+extension Llama {
+    /// Runs the decoder on `ids` (B, T), right-padded if sequences differ in length (causal
+    /// attention means real tokens never see the padding after them), keeping what backward
+    /// needs. The final hidden states land in `acts.hidden`.
+    public func forward(ids: UnsafePointer<Int32>, acts a: TrainingActivations) {
+        let B = a.B, T = a.T, N = B * T
+        let w = parameters.pointer
+        for n in 0..<N {
+            precondition(ids[n] >= 0 && Int(ids[n]) < V, "token id \(ids[n]) outside the vocabulary of \(V)")
+        }
+        a.ids.update(from: ids, count: N)
+        Embedding.forward(out: a.resid[0].pointer, ids: ids, wte: w + layout.embedding, N: N, C: C)
+        for l in 0..<L {
+            let p = layout.layers[l]
+            let x = a.resid[l].pointer, qkv = a.qkv[l].pointer
+            RMSNorm.forward(out: a.ln1[l].pointer, rstd: a.rstd1[l].pointer, inp: x, weight: w + p.inputNorm,
+                            N: N, C: C, eps: config.rmsNormEps)
+            Linear.forward(out: qkv, inp: a.ln1[l].pointer, weight: w + p.qkvWeight, bias: p.qkvBias.map { w + $0 },
+                           N: N, C: C, OC: QKV)
+            // q and k heads are adjacent columns: one pass rotates both.
+            Rotary.apply(qkv, ld: QKV, positions: a.positions, N: N, H: NH + NKV, HS: HS, table: rope)
+            for b in 0..<B {
+                let q = qkv + b * T * QKV
+                Attention.forward(out: a.attOut[l].pointer + b * T * NH * HS, ldo: NH * HS, probs: a.probs[l].pointer + b * NH * T * T,
+                                  q: q, ldq: QKV, k: q + NH * HS, v: q + (NH + NKV) * HS, ldkv: QKV,
+                                  Tq: T, Tk: T, offset: 0, NH: NH, NKV: NKV, HS: HS)
+            }
+            let mid = a.residMid[l].pointer
+            Linear.forward(out: mid, inp: a.attOut[l].pointer, weight: w + p.oWeight, bias: nil, N: N, C: NH * HS, OC: C)
+            Residual.accumulate(mid, x, count: N * C)
+            RMSNorm.forward(out: a.ln2[l].pointer, rstd: a.rstd2[l].pointer, inp: mid, weight: w + p.postNorm,
+                            N: N, C: C, eps: config.rmsNormEps)
+            Linear.forward(out: a.gateUp[l].pointer, inp: a.ln2[l].pointer, weight: w + p.gateUpWeight, bias: nil, N: N, C: C, OC: 2 * I)
+            SwiGLU.forward(out: a.mlpHidden[l].pointer, gateUp: a.gateUp[l].pointer, N: N, I: I)
+            let out = a.resid[l + 1].pointer
+            Linear.forward(out: out, inp: a.mlpHidden[l].pointer, weight: w + p.downWeight, bias: nil, N: N, C: I, OC: C)
+            Residual.accumulate(out, mid, count: N * C)
+        }
+        RMSNorm.forward(out: a.hidden.pointer, rstd: a.rstdFinal.pointer, inp: a.resid[L].pointer, weight: w + layout.finalNorm,
+                        N: N, C: C, eps: config.rmsNormEps)
+    }
+
+    /// LM head: logits = hidden · W^T, then log p(targets[n]) into `acts.logprobs` (0 where the
+    /// target is negative, i.e. ignored).
+    public func languageModelForward(targets: UnsafePointer<Int32>, acts a: TrainingActivations) {
+        let N = a.B * a.T
+        Linear.forward(out: a.logits.pointer, inp: a.hidden.pointer, weight: parameters[lmHeadOffset], bias: nil, N: N, C: C, OC: V)
+        LogProbs.forward(logprobs: a.logprobs.pointer, lse: a.lse.pointer, logits: a.logits.pointer, targets: targets,
+                         N: N, V: V, scratch: a.lseScratch.pointer)
+    }
+
+    /// Backward of the LM head from d loss / d logprobs (N): writes `acts.dHidden` and adds the
+    /// head's weight gradient. Overwrites the logits with their gradient.
+    public func languageModelBackward(dlogprobs: UnsafePointer<Float>, targets: UnsafePointer<Int32>, acts a: TrainingActivations) {
+        let N = a.B * a.T
+        let g = enableGradients()
+        LogProbs.backward(dlogits: a.logits.pointer, dlogprobs: dlogprobs, logits: a.logits.pointer, lse: a.lse.pointer,
+                          targets: targets, N: N, V: V)
+        a.dHidden.zero()
+        Linear.backward(dinp: a.dHidden.pointer, dweight: g[lmHeadOffset], dbias: nil, dout: a.logits.pointer,
+                        inp: a.hidden.pointer, weight: parameters[lmHeadOffset], N: N, C: C, OC: V)
+    }
+
+    /// Backpropagates `acts.dHidden` through the decoder, adding into `gradients`.
+    public func backward(acts a: TrainingActivations) {
+        let B = a.B, T = a.T, N = B * T
+        let w = parameters.pointer
+        let g = enableGradients().pointer
+        let dResid = a.dResid.pointer, dLn = a.dLn.pointer
+        a.dResid.zero()
+        RMSNorm.backward(dinp: dResid, dweight: g + layout.finalNorm, dout: a.dHidden.pointer, inp: a.resid[L].pointer,
+                         weight: w + layout.finalNorm, rstd: a.rstdFinal.pointer, N: N, C: C)
+        for l in stride(from: L - 1, through: 0, by: -1) {
+            let p = layout.layers[l]
+            // resid[l+1] = mid + down(swiglu(gateUp(norm2(mid)))): dResid flows to mid unchanged.
+            a.dMLPHidden.zero()
+            Linear.backward(dinp: a.dMLPHidden.pointer, dweight: g + p.downWeight, dbias: nil, dout: dResid,
+                            inp: a.mlpHidden[l].pointer, weight: w + p.downWeight, N: N, C: I, OC: C)
+            SwiGLU.backward(dgateUp: a.dGateUp.pointer, dout: a.dMLPHidden.pointer, gateUp: a.gateUp[l].pointer, N: N, I: I)
+            a.dLn.zero()
+            Linear.backward(dinp: dLn, dweight: g + p.gateUpWeight, dbias: nil, dout: a.dGateUp.pointer,
+                            inp: a.ln2[l].pointer, weight: w + p.gateUpWeight, N: N, C: C, OC: 2 * I)
+            RMSNorm.backward(dinp: dResid, dweight: g + p.postNorm, dout: dLn, inp: a.residMid[l].pointer,
+                             weight: w + p.postNorm, rstd: a.rstd2[l].pointer, N: N, C: C)
+            // mid = resid[l] + o(attention(...)): dResid flows to resid[l] unchanged.
+            a.dAttOut.zero()
+            Linear.backward(dinp: a.dAttOut.pointer, dweight: g + p.oWeight, dbias: nil, dout: dResid,
+                            inp: a.attOut[l].pointer, weight: w + p.oWeight, N: N, C: NH * HS, OC: C)
+            a.dQKV.zero()
+            for b in 0..<B {
+                let q = a.qkv[l].pointer + b * T * QKV, dq = a.dQKV.pointer + b * T * QKV
+                Attention.backward(dq: dq, dk: dq + NH * HS, dv: dq + (NH + NKV) * HS,
+                                   dout: a.dAttOut.pointer + b * T * NH * HS, ldo: NH * HS,
+                                   probs: a.probs[l].pointer + b * NH * T * T,
+                                   q: q, ldq: QKV, k: q + NH * HS, v: q + (NH + NKV) * HS, ldkv: QKV,
+                                   scratch: a.attScratch.pointer, T: T, NH: NH, NKV: NKV, HS: HS)
+            }
+            Rotary.apply(a.dQKV.pointer, ld: QKV, positions: a.positions, N: N, H: NH + NKV, HS: HS, table: rope, inverse: true)
+            a.dLn.zero()
+            Linear.backward(dinp: dLn, dweight: g + p.qkvWeight, dbias: p.qkvBias.map { g + $0 }, dout: a.dQKV.pointer,
+                            inp: a.ln1[l].pointer, weight: w + p.qkvWeight, N: N, C: C, OC: QKV)
+            RMSNorm.backward(dinp: dResid, dweight: g + p.inputNorm, dout: dLn, inp: a.resid[l].pointer,
+                             weight: w + p.inputNorm, rstd: a.rstd1[l].pointer, N: N, C: C)
+        }
+        Embedding.backward(dwte: g + layout.embedding, dout: dResid, ids: a.ids, N: N, C: C)
+    }
+}

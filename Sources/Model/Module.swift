@@ -1,1 +1,0 @@
-// The Llama model lives here; see Llama.swift.

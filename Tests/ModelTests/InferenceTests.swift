@@ -1,0 +1,77 @@
+import Model
+import Tensor
+import XCTest
+
+final class InferenceTests: XCTestCase {
+    func makeModel() -> Llama {
+        let m = Llama(config: LlamaGradientTests.tinyConfig(bias: true))
+        m.initializeRandom(seed: 3, std: 0.6)
+        return m
+    }
+
+    /// The KV-cache path (prefill then token-by-token decode) gives the same logits as the
+    /// training forward over the whole sequence.
+    func testCachedDecoding_matchesFullForward() {
+        let m = makeModel()
+        let ids: [Int32] = [1, 7, 3, 12, 0, 5, 9]
+        let T = ids.count
+        let acts = TrainingActivations(model: m, B: 1, T: T)
+        m.forward(ids: ids, acts: acts)
+        let targets = [Int32](repeating: 0, count: T)
+        m.languageModelForward(targets: targets, acts: acts)
+        let cache = KVCache(model: m, batch: 1, capacity: T)
+        var logits = m.inferenceForward([TokenSegment(sequence: 0, tokens: Array(ids[0..<3]))], cache: cache)
+        for t in 2..<T {
+            for v in 0..<13 { XCTAssertEqual(logits[v], acts.logits[t * 13 + v].pointee, accuracy: 1e-4, "position \(t)") }
+            if t + 1 < T { logits = m.inferenceForward([TokenSegment(sequence: 0, tokens: [ids[t + 1]])], cache: cache) }
+        }
+    }
+
+    /// Generating a batch of prompts of different lengths gives each prompt what it gets alone.
+    func testBatchedGeneration_matchesOneByOne() {
+        let m = makeModel()
+        let prompts = [[1, 2, 3], [4], [5, 6, 7, 8, 9, 10]]
+        let gen = Generator(model: m)
+        let batched = gen.generate(prompts: prompts, maxNewTokens: 8)
+        for (i, p) in prompts.enumerated() {
+            XCTAssertEqual(gen.generate(prompts: [p], maxNewTokens: 8).newTokens[0], batched.newTokens[i])
+        }
+        XCTAssertEqual(batched.newTokens.map(\.count), [8, 8, 8])
+    }
+
+    func testSampling_isSeededAndRespectsTopK() {
+        let m = makeModel()
+        let gen = Generator(model: m)
+        let s = SamplingParameters(temperature: 1.5, topK: 3, topP: 0.95, seed: 77)
+        let a = gen.generate(prompts: [[1, 2], [3]], maxNewTokens: 10, sampling: s)
+        let b = gen.generate(prompts: [[1, 2], [3]], maxNewTokens: 10, sampling: s)
+        XCTAssertEqual(a.newTokens, b.newTokens)
+        var other = s
+        other.seed = 78
+        let c = gen.generate(prompts: [[1, 2], [3]], maxNewTokens: 10, sampling: other)
+        XCTAssertNotEqual(a.newTokens, c.newTokens)
+        // top-k 1 is greedy
+        let g1 = gen.generate(prompts: [[1, 2]], maxNewTokens: 6, sampling: SamplingParameters(temperature: 1, topK: 1, seed: 1))
+        XCTAssertEqual(g1.newTokens, gen.generate(prompts: [[1, 2]], maxNewTokens: 6).newTokens)
+    }
+
+    func testTopP_keepsSmallestSetReachingP() {
+        // probabilities ~ [0.5, 0.3, 0.2]: top-p 0.6 keeps the first two only
+        let logits: [Float] = [log(0.5), log(0.3), log(0.2)]
+        var sampler = Sampler(SamplingParameters(temperature: 1, topP: 0.6, seed: 4))
+        var seen = Set<Int>()
+        logits.withUnsafeBufferPointer { l in
+            for _ in 0..<400 { seen.insert(sampler.sample(l)) }
+        }
+        XCTAssertEqual(seen, [0, 1])
+    }
+
+    func testStopToken_endsOnlyThatSequence() {
+        let m = makeModel()
+        let gen = Generator(model: m)
+        let free = gen.generate(prompts: [[1, 2, 3]], maxNewTokens: 8).newTokens[0]
+        let stop = free[2]
+        let out = gen.generate(prompts: [[1, 2, 3], [4]], maxNewTokens: 8, stopTokens: [stop])
+        XCTAssertEqual(out.newTokens[0], Array(free[0...(free.firstIndex(of: stop)!)]))
+    }
+}
