@@ -26,6 +26,7 @@ let package = Package(
         .target(name: "Model", dependencies: ["Tensor"], swiftSettings: fast),
         .target(name: "Tokenization", dependencies: ["CSentencePiece"]),
         .target(name: "Messaging", dependencies: ["CZeroMQ"]),
+        .target(name: "Tasks"),
         .executableTarget(
             name: "rlhf",
             dependencies: [
@@ -36,6 +37,7 @@ let package = Package(
         .testTarget(name: "NativeTests", dependencies: ["Tensor", "Tokenization", "Messaging", "CBLAS"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tensor"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TasksTests", dependencies: ["Tasks"]),
     ],
     swiftLanguageModes: [.v6]
 )
