@@ -22,7 +22,9 @@ let package = Package(
             cxxSettings: [.unsafeFlags(["-std=c++17"])],
             linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("sentencepiece_train"), .linkedLibrary("stdc++")]
         ),
-        .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: fast),
+        // -O3 and no fast-math: vectorised, but every sum keeps its order (the same bits each run).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-fast-math", "-ffp-contract=off"])]),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: fast),
         .target(name: "Model", dependencies: ["Tensor"], swiftSettings: fast),
         .target(name: "Tokenization", dependencies: ["CSentencePiece"]),
         .target(name: "Messaging", dependencies: ["CZeroMQ"]),

@@ -50,7 +50,7 @@ extension Llama {
         let N = a.B * a.T
         Linear.forward(out: a.logits.pointer, inp: a.hidden.pointer, weight: parameters[lmHeadOffset], bias: nil, N: N, C: C, OC: V)
         LogProbs.forward(logprobs: a.logprobs.pointer, lse: a.lse.pointer, logits: a.logits.pointer, targets: targets,
-                         N: N, V: V, scratch: a.lseScratch.pointer)
+                         N: N, V: V)
     }
 
     /// Backward of the LM head from d loss / d logprobs (N): writes `acts.dHidden` and adds the

@@ -37,7 +37,6 @@ public final class TrainingActivations {
     let dGateUp: FloatBuffer     // (N, 2I)
     let dMLPHidden: FloatBuffer  // (N, I)
     let attScratch: FloatBuffer  // (T, T)
-    let lseScratch: FloatBuffer  // (threads, V)
     public let ids: UnsafeMutablePointer<Int32>  // (N), copied in by forward
 
     public init(model m: Llama, B: Int, T: Int, withLogits: Bool = true) {
@@ -56,7 +55,7 @@ public final class TrainingActivations {
         dHidden = FloatBuffer(count: N * m.C); dResid = FloatBuffer(count: N * m.C); dLn = FloatBuffer(count: N * m.C)
         dQKV = FloatBuffer(count: N * m.QKV); dAttOut = FloatBuffer(count: N * m.NH * m.HS)
         dGateUp = FloatBuffer(count: N * 2 * m.I); dMLPHidden = FloatBuffer(count: N * m.I)
-        attScratch = FloatBuffer(count: T * T); lseScratch = FloatBuffer(count: Parallel.threads * m.V)
+        attScratch = FloatBuffer(count: T * T)
         ids = .allocate(capacity: N)
         ids.initialize(repeating: 0, count: N)
     }

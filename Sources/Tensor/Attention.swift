@@ -1,3 +1,5 @@
+import CKernels
+
 /// Causal scaled dot-product attention with grouped-query heads, for one sequence.
 ///
 /// Query head h reads key/value head h / (NH / NKV), as transformers' `repeat_kv` does. Q, K, V
@@ -29,13 +31,7 @@ public enum Attention {
     static func causalSoftmax(_ P: UnsafeMutablePointer<Float>, Tq: Int, Tk: Int, offset: Int) {
         Parallel.forChunks(Tq, minChunk: 32) { rows in
             for i in rows {
-                let row = P + i * Tk
-                let visible = min(Tk, offset + i + 1)
-                let m = VectorMath.max(row, count: visible)
-                let sum = VectorMath.expShiftSum(row, row, count: visible, shift: m)
-                let inv = 1 / sum
-                for j in 0..<visible { row[j] *= inv }
-                if visible < Tk { (row + visible).update(repeating: 0, count: Tk - visible) }
+                rk_softmax_prefix(P + i * Tk, min(Tk, offset + i + 1), Tk)
             }
         }
     }
@@ -60,11 +56,7 @@ public enum Attention {
             BLAS.sgemm(transB: true, M: T, N: T, K: HS, A: dO, lda: ldo, B: v + g * HS, ldb: ldkv, C: scratch)
             Parallel.forChunks(T, minChunk: 32) { rows in
                 for i in rows {
-                    let p = P + i * T, d = scratch + i * T
-                    let visible = i + 1
-                    let dot = VectorMath.dot(p, d, count: visible)
-                    for j in 0..<visible { d[j] = p[j] * (d[j] - dot) }
-                    if visible < T { (d + visible).update(repeating: 0, count: T - visible) }
+                    rk_softmax_backward_prefix(scratch + i * T, P + i * T, i + 1, T)
                 }
             }
             BLAS.sgemm(M: T, N: HS, K: T, alpha: scale, A: scratch, B: k + g * HS, ldb: ldkv, beta: 1, C: dq + h * HS, ldc: ldq)

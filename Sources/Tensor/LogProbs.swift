@@ -1,3 +1,5 @@
+import CKernels
+
 /// Log-softmax over the vocabulary with the target's log-probability gathered, the quantity every
 /// loss here is written in (cross-entropy is -mean log p; PPO and DPO use log p directly).
 public enum LogProbs {
@@ -5,17 +7,12 @@ public enum LogProbs {
     // logprobs[n] = logits[n, t] - log(sum_j exp(logits[n, j]))
     public static func forward(
         logprobs: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>,
-        logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>, N: Int, V: Int,
-        scratch: UnsafeMutablePointer<Float>
+        logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>, N: Int, V: Int
     ) {
-        // scratch: (threads, V) so each chunk writes its exponentials somewhere of its own
-        Parallel.forChunks(N, minChunk: 8) { (part: Int, rows: Range<Int>) in
-            let tmp = scratch + part * V
+        Parallel.forChunks(N, minChunk: 8) { rows in
             for n in rows {
                 let row = logits + n * V
-                let m = VectorMath.max(row, count: V)
-                let s = VectorMath.expShiftSum(row, tmp, count: V, shift: m)
-                let l = m + _log(s)
+                let l = rk_logsumexp(row, V)
                 lse[n] = l
                 let t = Int(targets[n])
                 logprobs[n] = t < 0 ? 0 : row[t] - l
@@ -38,20 +35,7 @@ public enum LogProbs {
                     d.update(repeating: 0, count: V)
                     continue
                 }
-                let row = logits + n * V
-                _ = VectorMath.expShiftSum(row, d, count: V, shift: lse[n])
-                let scale = VectorMath.V(repeating: -g)
-                var j = 0
-                while j + 16 <= V {
-                    let p = UnsafeRawPointer(d + j).loadUnaligned(as: VectorMath.V.self)
-                    UnsafeMutableRawPointer(d + j).storeBytes(of: p * scale, as: VectorMath.V.self)
-                    j += 16
-                }
-                while j < V {
-                    d[j] *= -g
-                    j += 1
-                }
-                d[t] += g
+                rk_logprob_backward_row(d, logits + n * V, V, lse[n], g, t)
             }
         }
     }
@@ -72,6 +56,3 @@ public enum LogProbs {
         return (count > 0 ? Float(total / Double(count)) : 0, count)
     }
 }
-
-import Foundation
-@inline(__always) private func _log(_ x: Float) -> Float { Foundation.log(x) }

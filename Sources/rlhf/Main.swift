@@ -24,7 +24,7 @@ struct RLHF: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rlhf",
         abstract: "An RLHF engine: SFT, reward models, PPO, DPO, with roles over ZeroMQ.",
-        subcommands: [EnvCommand.self]
+        subcommands: [EnvCommand.self, BenchCommand.self]
     )
 
     static func main() {

@@ -114,10 +114,9 @@ final class KernelGradientTests: XCTestCase {
         var logits = g.random(N * V, scale: 4)
         let targets: [Int32] = [5, -1, 36, 0]
         let r = g.random(N)
-        var scratch = [Float](repeating: 0, count: Parallel.threads * V)
         func forward(_ l: [Float]) -> ([Float], [Float]) {
             var lp = [Float](repeating: 0, count: N), lse = [Float](repeating: 0, count: N)
-            LogProbs.forward(logprobs: &lp, lse: &lse, logits: l, targets: targets, N: N, V: V, scratch: &scratch)
+            LogProbs.forward(logprobs: &lp, lse: &lse, logits: l, targets: targets, N: N, V: V)
             return (lp, lse)
         }
         let (lp, lse) = forward(logits)

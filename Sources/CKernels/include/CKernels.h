@@ -1,0 +1,29 @@
+#ifndef CKERNELS_H
+#define CKERNELS_H
+/* Element-wise hot loops (exponentials, softmax rows, SwiGLU) in C, where the compiler
+   vectorises them for the CPU it runs on (function multi-versioning picks AVX-512, AVX2 or
+   baseline code at load time). Swift's generic SIMD types lower to spills and scalar reductions
+   on x86-64, at several times the cost. Reductions use 16 fixed lanes, so results do not depend
+   on thread count. */
+#include <stddef.h>
+
+/* out[i] = exp(x[i] - shift); returns the sum of out. out may alias x. */
+float rk_exp_shift_sum(const float *x, float *out, size_t n, float shift);
+/* log(sum_i exp(x[i])) without storing the exponentials. */
+float rk_logsumexp(const float *x, size_t n);
+float rk_max(const float *x, size_t n);
+float rk_dot(const float *x, const float *y, size_t n);
+/* row[0..visible) = softmax(row[0..visible)), row[visible..total) = 0 */
+void rk_softmax_prefix(float *row, size_t visible, size_t total);
+/* d[j] = p[j] * (d[j] - sum_k p[k] d[k]) for j < visible, 0 after. */
+void rk_softmax_backward_prefix(float *d, const float *p, size_t visible, size_t total);
+/* d[j] = g * ((j == target) - exp(logits[j] - lse)); d may alias logits. */
+void rk_logprob_backward_row(float *d, const float *logits, size_t n, float lse, float g, long target);
+/* out (rows, I) = silu(gate) * up, gateUp (rows, 2I) = [gate | up] per row. */
+void rk_swiglu_forward(float *out, const float *gateUp, size_t rows, size_t I);
+/* dgateUp (rows, 2I) from dout (rows, I). */
+void rk_swiglu_backward(float *dgateUp, const float *dout, const float *gateUp, size_t rows, size_t I);
+/* Scalar exp with the same polynomial, for tests. */
+float rk_expf(float x);
+
+#endif

@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import Model
+import Tensor
+
+/// `rlhf bench train|generate`: throughput figures with the BLAS kernel and the sgemm peak beside them.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Measure training and generation throughput.",
+        subcommands: [BenchTrain.self, BenchGenerate.self])
+}
+
+/// Options shared by both benchmarks.
+struct BenchModelOptions: ParsableArguments {
+    @Option(help: "Model directory (config.json + safetensors). Without it, a random model of the reference benchmark shape: vocab 4096, hidden 256, intermediate 688, 4 layers, 8 heads, 4 KV heads, untied.")
+    var model: String?
+
+    @Option(help: "Seed for the random model and the random tokens.")
+    var seed: UInt64 = 1
+
+    @Flag(help: "Skip measuring the sgemm peak.")
+    var noPeak = false
+
+    static let referenceShape = LlamaConfig(
+        vocabSize: 4096, hiddenSize: 256, intermediateSize: 688, numHiddenLayers: 4, numAttentionHeads: 8,
+        numKeyValueHeads: 4, maxPositionEmbeddings: 2048)
+
+    func loadModel() throws -> Llama {
+        if let dir = model { return try ModelLoading.load(directory: dir) }
+        let m = Llama(config: Self.referenceShape)
+        m.initializeRandom(seed: seed)
+        return m
+    }
+
+    func environmentFields() -> [String: Any] {
+        var f: [String: Any] = ["blas_core": BLAS.coreName, "threads": BLAS.threads, "compute_threads": Parallel.threads]
+        if !noPeak { f["sgemm_peak_gflops"] = round1(BLAS.measurePeakGFLOPS()) }
+        return f
+    }
+}
+
+func round1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
+
+func printJSONLine(_ object: [String: Any]) throws {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+func seconds(_ body: () -> Void) -> Double {
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    body()
+    return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+}
+
+struct BenchTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train", abstract: "Forward + backward + AdamW on random tokens; prints one JSON line.")
+
+    @OptionGroup var options: BenchModelOptions
+    @Option var batch = 8
+    @Option var seq = 256
+    @Option var steps = 10
+    @Option(help: "Untimed steps first.") var warmup = 2
+
+    func run() throws {
+        let model = try options.loadModel()
+        let B = batch, T = seq, N = B * T
+        guard T <= model.config.maxPositionEmbeddings else {
+            throw ValidationError("--seq \(T) exceeds the model's max_position_embeddings \(model.config.maxPositionEmbeddings)")
+        }
+        let acts = TrainingActivations(model: model, B: B, T: T)
+        var rng = SplitMix64(seed: options.seed)
+        let V = model.config.vocabSize
+        let tokens: [Int32] = (0..<(N + 1)).map { _ in Int32(rng.next() % UInt64(V)) }
+        let ids = Array(tokens[0..<N]), targets = Array(tokens[1...N])
+        var dlogp = [Float](repeating: 0, count: N)
+        let grads = model.enableGradients()
+        let opt = AdamW(layout: model.layout, hyperparameters: .init(weightDecay: 0.01))
+        var lastLoss: Float = 0
+        func step() {
+            model.forward(ids: ids, acts: acts)
+            model.languageModelForward(targets: targets, acts: acts)
+            lastLoss = LogProbs.crossEntropy(dlogprobs: &dlogp, logprobs: acts.logprobs.pointer, targets: targets, N: N).loss
+            grads.zero()
+            model.languageModelBackward(dlogprobs: dlogp, targets: targets, acts: acts)
+            model.backward(acts: acts)
+            GradientClipping.clip(grads, maxNorm: 1)
+            opt.update(parameters: model.parameters, gradients: grads, lr: 1e-4)
+        }
+        for _ in 0..<warmup { step() }
+        let t = seconds { for _ in 0..<steps { step() } }
+        let flops = 3 * model.forwardFLOPs(tokens: N, context: (T + 1) / 2) * Double(steps)
+        var out = options.environmentFields()
+        out.merge([
+            "bench": "train", "impl": "rlhf", "batch": B, "seq": T, "steps": steps, "params": model.parameterCount,
+            "tokens_per_s": round1(Double(N * steps) / t), "step_ms": round1(t / Double(steps) * 1000),
+            "gflops": round1(flops / t / 1e9), "loss": Double(lastLoss),
+        ]) { $1 }
+        try printJSONLine(out)
+    }
+}
+
+struct BenchGenerate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate", abstract: "Greedy generation from random prompts with the KV cache; prints one JSON line.")
+
+    @OptionGroup var options: BenchModelOptions
+    @Option var batch = 8
+    @Option var promptLen = 32
+    @Option var newTokens = 64
+    @Option(help: "Timed repeats (the best is reported).") var repeats = 3
+
+    func run() throws {
+        let model = try options.loadModel()
+        var rng = SplitMix64(seed: options.seed)
+        let V = model.config.vocabSize
+        let prompts = (0..<batch).map { _ in (0..<promptLen).map { _ in Int(rng.next() % UInt64(V)) } }
+        let gen = Generator(model: model)
+        _ = gen.generate(prompts: prompts, maxNewTokens: newTokens)
+        var best = Double.infinity
+        var produced = 0
+        for _ in 0..<repeats {
+            let t = seconds { produced = gen.generate(prompts: prompts, maxNewTokens: newTokens).generatedTokens }
+            best = min(best, t)
+        }
+        let flops = model.forwardFLOPs(tokens: batch * promptLen, context: promptLen / 2, headRows: batch)
+            + model.forwardFLOPs(tokens: batch * newTokens, context: promptLen + newTokens / 2)
+        var out = options.environmentFields()
+        out.merge([
+            "bench": "generate", "impl": "rlhf", "batch": batch, "prompt_len": promptLen, "new_tokens": newTokens,
+            "params": model.parameterCount, "new_tokens_per_s": round1(Double(produced) / best),
+            "seconds": best, "gflops": round1(flops / best / 1e9),
+        ]) { $1 }
+        try printJSONLine(out)
+    }
+}
