@@ -148,3 +148,40 @@ void rk_swiglu_backward(float *dgateUp, const float *dout, const float *gateUp, 
         }
     }
 }
+
+/* Up to 4 input rows per pass keeps 4 x 16 accumulators in registers. */
+RK_CLONES
+void rk_matmul_rows(float *out, const float *x, const float *W, size_t M, size_t C, size_t OC,
+                    size_t o0, size_t o1) {
+    size_t m0 = 0;
+    for (; m0 < M; m0 += 4) {
+        size_t mc = M - m0 < 4 ? M - m0 : 4;
+        const float *x0 = x + (m0 + 0) * C, *x1 = x + (m0 + (mc > 1 ? 1 : 0)) * C;
+        const float *x2 = x + (m0 + (mc > 2 ? 2 : 0)) * C, *x3 = x + (m0 + (mc > 3 ? 3 : 0)) * C;
+        for (size_t o = o0; o < o1; o++) {
+            const float *w = W + o * C;
+            float a0[LANES] = {0}, a1[LANES] = {0}, a2[LANES] = {0}, a3[LANES] = {0};
+            size_t c = 0;
+            for (; c + LANES <= C; c += LANES) {
+                for (int j = 0; j < LANES; j++) {
+                    float wv = w[c + j];
+                    a0[j] += x0[c + j] * wv;
+                    a1[j] += x1[c + j] * wv;
+                    a2[j] += x2[c + j] * wv;
+                    a3[j] += x3[c + j] * wv;
+                }
+            }
+            float s0 = lane_sum(a0), s1 = lane_sum(a1), s2 = lane_sum(a2), s3 = lane_sum(a3);
+            for (; c < C; c++) {
+                s0 += x0[c] * w[c];
+                s1 += x1[c] * w[c];
+                s2 += x2[c] * w[c];
+                s3 += x3[c] * w[c];
+            }
+            out[(m0 + 0) * OC + o] = s0;
+            if (mc > 1) out[(m0 + 1) * OC + o] = s1;
+            if (mc > 2) out[(m0 + 2) * OC + o] = s2;
+            if (mc > 3) out[(m0 + 3) * OC + o] = s3;
+        }
+    }
+}

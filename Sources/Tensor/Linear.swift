@@ -1,10 +1,27 @@
+import CKernels
+
 /// A dense layer as HF stores it: weight (OC, C) = (out_features, in_features), optional bias.
 public enum Linear {
+    /// Below this many rows the forward uses `rk_matmul_rows` instead of sgemm.
+    public static let smallRows = 16
+
     // out: (N, OC) = inp: (N, C) · weight^T + bias
     public static func forward(
         out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int
     ) {
+        if N <= smallRows {
+            // Decoding: a few rows against a large weight. Reading the weight once is the cost.
+            Parallel.forChunks(OC, minChunk: 64) { cols in
+                rk_matmul_rows(out, inp, weight, N, C, OC, cols.lowerBound, cols.upperBound)
+            }
+            if let bias {
+                for n in 0..<N {
+                    for o in 0..<OC { out[n * OC + o] += bias[o] }
+                }
+            }
+            return
+        }
         if let bias {
             for n in 0..<N { (out + n * OC).update(from: bias, count: OC) }
         }

@@ -159,3 +159,24 @@ final class KernelGradientTests: XCTestCase {
         XCTAssertLessThan(worst, 5e-7, "relative error of VectorMath.exp")
     }
 }
+
+final class LinearPathTests: XCTestCase {
+    /// Both forward paths (few rows: rk_matmul_rows; many: sgemm) against a naive loop, with
+    /// sizes that are not multiples of the vector width.
+    func testForward_bothPathsMatchNaive() {
+        var g = GradientCheck()
+        for N in [1, 3, 5, Linear.smallRows, Linear.smallRows + 7] {
+            let C = 37, OC = 130
+            let x = g.random(N * C), w = g.random(OC * C), b = g.random(OC)
+            var out = [Float](repeating: 0, count: N * OC)
+            Linear.forward(out: &out, inp: x, weight: w, bias: b, N: N, C: C, OC: OC)
+            for n in 0..<N {
+                for o in 0..<OC {
+                    var acc = Double(b[o])
+                    for c in 0..<C { acc += Double(x[n * C + c]) * Double(w[o * C + c]) }
+                    XCTAssertEqual(Double(out[n * OC + o]), acc, accuracy: 1e-4, "N=\(N) row \(n) col \(o)")
+                }
+            }
+        }
+    }
+}

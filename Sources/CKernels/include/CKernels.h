@@ -23,6 +23,12 @@ void rk_logprob_backward_row(float *d, const float *logits, size_t n, float lse,
 void rk_swiglu_forward(float *out, const float *gateUp, size_t rows, size_t I);
 /* dgateUp (rows, 2I) from dout (rows, I). */
 void rk_swiglu_backward(float *dgateUp, const float *dout, const float *gateUp, size_t rows, size_t I);
+/* out (M, OC) = x (M, C) . W^T for W (OC, C), for the few rows of a decoding step, restricted to
+   output columns [o0, o1) (so threads can split them). Each weight row is read once for all M
+   rows: the step is bound by reading the weights, which sgemm would also copy into its packed
+   layout first. */
+void rk_matmul_rows(float *out, const float *x, const float *W, size_t M, size_t C, size_t OC,
+                    size_t o0, size_t o1);
 /* Scalar exp with the same polynomial, for tests. */
 float rk_expf(float x);
 
