@@ -25,6 +25,19 @@ public struct SafeTensorsEntry: Sendable, Equatable {
     public var shape: [Int]
     /// Byte range within the data section, which starts right after the header.
     public var dataOffsets: Range<Int>
+
+    /// Creates an entry.
+    /// - Parameters:
+    ///   - name: the tensor name.
+    ///   - dtype: the element type in the file.
+    ///   - shape: dimensions, outermost first.
+    ///   - dataOffsets: byte range within the data section.
+    public init(name: String, dtype: SafeTensorsDType, shape: [Int], dataOffsets: Range<Int>) {
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        self.dataOffsets = dataOffsets
+    }
 }
 
 /// The header of a safetensors file: its tensors in file order and its `__metadata__`.
@@ -33,6 +46,15 @@ public struct SafeTensorsHeader: Sendable, Equatable {
     public var entries: [SafeTensorsEntry]
     /// The string-to-string `__metadata__` map (empty when absent).
     public var metadata: [String: String]
+
+    /// Creates a header.
+    /// - Parameters:
+    ///   - entries: tensors in data-section order.
+    ///   - metadata: the `__metadata__` map.
+    public init(entries: [SafeTensorsEntry], metadata: [String: String]) {
+        self.entries = entries
+        self.metadata = metadata
+    }
 }
 
 /// Reads and writes the safetensors format (https://github.com/huggingface/safetensors):
