@@ -38,6 +38,8 @@ let package = Package(
         ),
         .testTarget(name: "NativeTests", dependencies: ["Tensor", "Tokenization", "Messaging", "CBLAS"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        // Runs the built rlhf executable as a subprocess (Scripts/test builds it first).
+        .testTarget(name: "CLITests", dependencies: ["rlhf"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks"]),
     ],

@@ -41,10 +41,7 @@ struct BenchModelOptions: ParsableArguments {
 
 func round1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
 
-func printJSONLine(_ object: [String: Any]) throws {
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-    print(String(decoding: data, as: UTF8.self))
-}
+func printJSONLine(_ object: [String: Any]) throws { try printJSON(object) }
 
 func seconds(_ body: () -> Void) -> Double {
     let t0 = DispatchTime.now().uptimeNanoseconds

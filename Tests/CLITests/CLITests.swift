@@ -1,0 +1,91 @@
+import Foundation
+import XCTest
+
+final class CLITests: XCTestCase {
+    var fixture: String { "\(CLIProcess.repoRoot)/Tests/ModelTests/Fixtures/llama-gqa-f32" }
+
+    /// With OPENBLAS_CORETYPE unset the tool picks a kernel from the CPU's features (re-executing
+    /// itself so OpenBLAS sees it at load time), and that kernel multiplies correctly.
+    func testFastKernel_isChosenByDefaultAndComputesRight() throws {
+        let r = try CLIProcess.run(["env", "--no-peak"], removing: ["OPENBLAS_CORETYPE", "RLHF_NO_REEXEC"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let j = try r.json()
+        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        if flags.contains(" avx512f ") && flags.contains(" avx512bw ") && flags.contains(" avx512vl ") && flags.contains(" avx512dq ") {
+            XCTAssertEqual(j["openblas_coretype_env"] as? String, "SkylakeX")
+            XCTAssertEqual(j["blas_core"] as? String, "SkylakeX")
+        } else if flags.contains(" avx2 ") {
+            XCTAssertEqual(j["blas_core"] as? String, "Haswell")
+        }
+        XCTAssertEqual(j["sgemm_correct"] as? Bool, true, "\(j)")
+    }
+
+    /// A user's own setting is left alone.
+    func testUserCoreType_isRespected() throws {
+        var env = ProcessInfo.processInfo.environment
+        env["OPENBLAS_CORETYPE"] = "Haswell"
+        let r = try CLIProcess.run(["env", "--no-peak"], environment: env)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try r.json()["blas_core"] as? String, "Haswell")
+        XCTAssertEqual(try r.json()["sgemm_correct"] as? Bool, true)
+    }
+
+    func testLogprobs_matchTransformersReference() throws {
+        let ref = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(fixture)/reference.json"))) as! [String: Any]
+        let c = (ref["cases"] as! [[String: Any]])[1]
+        let ids = (c["ids"] as! [Int]).map(String.init).joined(separator: " ")
+        let r = try CLIProcess.run(["logprobs", "--model", fixture, "--ids", ids])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let j = try r.json()
+        let ours = j["logprobs"] as! [Double], theirs = c["logprobs"] as! [Double]
+        XCTAssertEqual(ours.count, theirs.count)
+        for (a, b) in zip(ours, theirs) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+        let lastOurs = j["last_logits"] as! [Double], lastTheirs = c["last_logits"] as! [Double]
+        for (a, b) in zip(lastOurs, lastTheirs) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+    }
+
+    func testGenerateGreedy_matchesTransformers() throws {
+        let ref = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(fixture)/reference.json"))) as! [String: Any]
+        for g in ref["generation"] as! [[String: Any]] {
+            let prompt = (g["prompt"] as! [Int]).map(String.init).joined(separator: " ")
+            let r = try CLIProcess.run(["generate", "--model", fixture, "--ids", prompt, "--max-new-tokens", "\(g["max_new_tokens"] as! Int)",
+                                        "--greedy", "--ignore-eos"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(try r.json()["ids"] as? [Int], g["ids"] as? [Int])
+        }
+    }
+
+    func testSampling_isSeeded() throws {
+        let args = ["generate", "--model", fixture, "--ids", "1 2 3", "--max-new-tokens", "12", "--temperature", "1.2",
+                    "--top-k", "20", "--top-p", "0.9", "--ignore-eos"]
+        let a = try CLIProcess.run(args + ["--seed", "5"]), b = try CLIProcess.run(args + ["--seed", "5"])
+        let c = try CLIProcess.run(args + ["--seed", "6"])
+        XCTAssertEqual(a.stdout, b.stdout)
+        XCTAssertNotEqual(a.stdout, c.stdout)
+    }
+
+    func testErrors_nameTheProblem() throws {
+        var r = try CLIProcess.run(["logprobs", "--model", fixture, "--ids", "1 96"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("id 96") && r.stderr.contains("vocab_size 96"), r.stderr)
+        r = try CLIProcess.run(["logprobs", "--model", "/nonexistent/model", "--ids", "1"])
+        XCTAssertTrue(r.stderr.contains("/nonexistent/model"), r.stderr)
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        try FileManager.default.copyItem(atPath: "\(fixture)/config.json", toPath: "\(tmp)/config.json")
+        r = try CLIProcess.run(["logprobs", "--model", tmp, "--ids", "1"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains(tmp) && r.stderr.contains("model.safetensors"), r.stderr)
+    }
+
+    func testInitThenLoad_roundTrips() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("init-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        var r = try CLIProcess.run(["init", "--config", "\(fixture)/config.json", "--out", tmp, "--seed", "4"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try CLIProcess.run(["generate", "--model", tmp, "--ids", "1 2", "--max-new-tokens", "4", "--ignore-eos"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual((try r.json()["ids"] as? [Int])?.count, 6)
+    }
+}
