@@ -45,12 +45,18 @@ extension Llama {
     }
 
     /// LM head: logits = hidden · W^T, then log p(targets[n]) into `acts.logprobs` (0 where the
-    /// target is negative, i.e. ignored).
-    public func languageModelForward(targets: UnsafePointer<Int32>, acts a: TrainingActivations) {
+    /// target is negative, i.e. ignored). With `keepLogits: false` (training) the logits buffer
+    /// is left holding the softmax instead, which saves the backward an exponential per logit.
+    public func languageModelForward(targets: UnsafePointer<Int32>, acts a: TrainingActivations, keepLogits: Bool = true) {
         let N = a.B * a.T
         Linear.forward(out: a.logits.pointer, inp: a.hidden.pointer, weight: parameters[lmHeadOffset], bias: nil, N: N, C: C, OC: V)
-        LogProbs.forward(logprobs: a.logprobs.pointer, lse: a.lse.pointer, logits: a.logits.pointer, targets: targets,
-                         N: N, V: V)
+        if keepLogits {
+            LogProbs.forward(logprobs: a.logprobs.pointer, lse: a.lse.pointer, logits: a.logits.pointer, targets: targets, N: N, V: V)
+        } else {
+            LogProbs.forwardToProbabilities(logprobs: a.logprobs.pointer, lse: a.lse.pointer, logitsToProbs: a.logits.pointer,
+                                            targets: targets, N: N, V: V)
+        }
+        a.logitsHoldProbabilities = !keepLogits
     }
 
     /// Backward of the LM head from d loss / d logprobs (N): writes `acts.dHidden` and adds the
@@ -58,8 +64,14 @@ extension Llama {
     public func languageModelBackward(dlogprobs: UnsafePointer<Float>, targets: UnsafePointer<Int32>, acts a: TrainingActivations) {
         let N = a.B * a.T
         let g = enableGradients()
-        LogProbs.backward(dlogits: a.logits.pointer, dlogprobs: dlogprobs, logits: a.logits.pointer, lse: a.lse.pointer,
-                          targets: targets, N: N, V: V)
+        if a.logitsHoldProbabilities {
+            LogProbs.backwardFromProbabilities(dlogits: a.logits.pointer, dlogprobs: dlogprobs, probs: a.logits.pointer,
+                                               targets: targets, N: N, V: V)
+        } else {
+            LogProbs.backward(dlogits: a.logits.pointer, dlogprobs: dlogprobs, logits: a.logits.pointer, lse: a.lse.pointer,
+                              targets: targets, N: N, V: V)
+        }
+        a.logitsHoldProbabilities = false
         a.dHidden.zero()
         Linear.backward(dinp: a.dHidden.pointer, dweight: g[lmHeadOffset], dbias: nil, dout: a.logits.pointer,
                         inp: a.hidden.pointer, weight: parameters[lmHeadOffset], N: N, C: C, OC: V)

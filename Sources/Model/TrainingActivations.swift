@@ -24,6 +24,8 @@ public final class TrainingActivations {
     /// (N, V) logits; backward overwrites them with their gradient.
     public let logits: FloatBuffer
     let lse: FloatBuffer         // (N)
+    /// True after a forward that replaced the logits by their softmax (see languageModelForward).
+    var logitsHoldProbabilities = false
     /// (N) log p(target) at each position.
     public let logprobs: FloatBuffer
     let positions: [Int32]       // (N): t for each row

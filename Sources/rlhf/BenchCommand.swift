@@ -76,7 +76,7 @@ struct BenchTrain: ParsableCommand {
         var lastLoss: Float = 0
         func step() {
             model.forward(ids: ids, acts: acts)
-            model.languageModelForward(targets: targets, acts: acts)
+            model.languageModelForward(targets: targets, acts: acts, keepLogits: false)
             lastLoss = LogProbs.crossEntropy(dlogprobs: &dlogp, logprobs: acts.logprobs.pointer, targets: targets, N: N).loss
             grads.zero()
             model.languageModelBackward(dlogprobs: dlogp, targets: targets, acts: acts)
