@@ -23,7 +23,7 @@ extension Llama {
                            N: N, C: C, OC: QKV)
             // q and k heads are adjacent columns: one pass rotates both.
             Rotary.apply(qkv, ld: QKV, positions: a.positions, N: N, H: NH + NKV, HS: HS, table: rope)
-            for b in 0..<B {
+            BLAS.perSequence(B) { b in
                 let q = qkv + b * T * QKV
                 Attention.forward(out: a.attOut[l].pointer + b * T * NH * HS, ldo: NH * HS, probs: a.probs[l].pointer + b * NH * T * T,
                                   q: q, ldq: QKV, k: q + NH * HS, v: q + (NH + NKV) * HS, ldkv: QKV,
@@ -103,13 +103,13 @@ extension Llama {
             Linear.backward(dinp: a.dAttOut.pointer, dweight: g + p.oWeight, dbias: nil, dout: dResid,
                             inp: a.attOut[l].pointer, weight: w + p.oWeight, N: N, C: NH * HS, OC: C)
             a.dQKV.zero()
-            for b in 0..<B {
+            BLAS.perSequence(B) { (part: Int, b: Int) in
                 let q = a.qkv[l].pointer + b * T * QKV, dq = a.dQKV.pointer + b * T * QKV
                 Attention.backward(dq: dq, dk: dq + NH * HS, dv: dq + (NH + NKV) * HS,
                                    dout: a.dAttOut.pointer + b * T * NH * HS, ldo: NH * HS,
                                    probs: a.probs[l].pointer + b * NH * T * T,
                                    q: q, ldq: QKV, k: q + NH * HS, v: q + (NH + NKV) * HS, ldkv: QKV,
-                                   scratch: a.attScratch.pointer, T: T, NH: NH, NKV: NKV, HS: HS)
+                                   scratch: a.attScratch.pointer + part * T * T, T: T, NH: NH, NKV: NKV, HS: HS)
             }
             Rotary.apply(a.dQKV.pointer, ld: QKV, positions: a.positions, N: N, H: NH + NKV, HS: HS, table: rope, inverse: true)
             a.dLn.zero()

@@ -38,7 +38,7 @@ public final class TrainingActivations {
     let dAttOut: FloatBuffer     // (N, NH*HS)
     let dGateUp: FloatBuffer     // (N, 2I)
     let dMLPHidden: FloatBuffer  // (N, I)
-    let attScratch: FloatBuffer  // (T, T)
+    let attScratch: FloatBuffer  // (threads, T, T): one per thread
     public let ids: UnsafeMutablePointer<Int32>  // (N), copied in by forward
 
     public init(model m: Llama, B: Int, T: Int, withLogits: Bool = true) {
@@ -57,7 +57,7 @@ public final class TrainingActivations {
         dHidden = FloatBuffer(count: N * m.C); dResid = FloatBuffer(count: N * m.C); dLn = FloatBuffer(count: N * m.C)
         dQKV = FloatBuffer(count: N * m.QKV); dAttOut = FloatBuffer(count: N * m.NH * m.HS)
         dGateUp = FloatBuffer(count: N * 2 * m.I); dMLPHidden = FloatBuffer(count: N * m.I)
-        attScratch = FloatBuffer(count: T * T)
+        attScratch = FloatBuffer(count: Parallel.threads * T * T)
         ids = .allocate(capacity: N)
         ids.initialize(repeating: 0, count: N)
     }
