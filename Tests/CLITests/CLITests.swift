@@ -89,3 +89,40 @@ final class CLITests: XCTestCase {
         XCTAssertEqual((try r.json()["ids"] as? [Int])?.count, 6)
     }
 }
+
+final class TokenizerCLITests: XCTestCase {
+    /// `rlhf tokenizer train`, then a model whose vocabulary matches it answers `--prompt` with text.
+    func testTrainTokenizer_thenGenerateFromTextPrompt() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tok-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let demo = try String(contentsOfFile: "\(CLIProcess.repoRoot)/data/demo/train.jsonl", encoding: .utf8)
+        let lines = demo.split(separator: "\n").prefix(800).compactMap { line -> String? in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+            return "\(o["prompt"] as! String) \(o["chosen"] as! String)"
+        }
+        try lines.joined(separator: "\n").write(toFile: "\(dir)/corpus.txt", atomically: true, encoding: .utf8)
+        var r = try CLIProcess.run(["tokenizer", "train", "--input", "\(dir)/corpus.txt", "--vocab-size", "400", "--out", "\(dir)/model"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let info = try r.json()
+        XCTAssertEqual(info["pieces"] as? Int, 400)
+        XCTAssertEqual(info["pad_id"] as? Int, 3)
+        let config: [String: Any] = [
+            "architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 400, "hidden_size": 32,
+            "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 2,
+            "max_position_embeddings": 128, "rms_norm_eps": 1e-5, "hidden_act": "silu", "bos_token_id": 1, "eos_token_id": 2,
+        ]
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: "\(dir)/config.json"))
+        r = try CLIProcess.run(["init", "--config", "\(dir)/config.json", "--out", "\(dir)/model", "--seed", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try CLIProcess.run(["generate", "--model", "\(dir)/model", "--prompt", "What is 2 plus 3?", "--max-new-tokens", "8",
+                                "--temperature", "1", "--seed", "3", "--ignore-eos"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let out = try r.json()
+        XCTAssertEqual((out["ids"] as? [Int])?.first, 1, "bos first")
+        XCTAssertNotNil(out["text"] as? String)
+        r = try CLIProcess.run(["tokenizer", "train", "--input", "\(dir)/missing.txt", "--vocab-size", "200", "--out", "\(dir)/x"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("missing.txt"), r.stderr)
+    }
+}
