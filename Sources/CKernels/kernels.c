@@ -187,21 +187,6 @@ void rk_matmul_rows(float *out, const float *x, const float *W, size_t M, size_t
 }
 
 RK_CLONES
-float rk_softmax_row_lse(float *x, size_t n) {
-    float m = rk_max(x, n);
-    float s = rk_exp_shift_sum(x, x, n, m);
-    float inv = 1.0f / s;
-    for (size_t j = 0; j < n; j++) x[j] *= inv;
-    return m + logf(s);
-}
-
-RK_CLONES
-void rk_scale_row_add(float *d, const float *p, size_t n, float a, long target, float g) {
-    for (size_t j = 0; j < n; j++) d[j] = a * p[j];
-    if (target >= 0 && (size_t)target < n) d[target] += g;
-}
-
-RK_CLONES
 void rk_adamw(float *p, const float *g, float *m, float *v, size_t n, float decay, float beta1, float beta2,
               float step_size, float bc2_sqrt, float eps) {
     for (size_t i = 0; i < n; i++) {

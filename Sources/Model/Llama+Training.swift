@@ -45,36 +45,55 @@ extension Llama {
     }
 
     /// LM head: logits = hidden · W^T, then log p(targets[n]) into `acts.logprobs` (0 where the
-    /// target is negative, i.e. ignored). With `keepLogits: false` (training) the logits buffer
-    /// is left holding the softmax instead, which saves the backward an exponential per logit.
+    /// target is negative, i.e. ignored).
+    ///
+    /// With `keepLogits` (the default) all logits stay in `acts.logits` for the caller to read.
+    /// Training passes `false`: the logits are then made `lmHeadChunkRows` rows at a time in a
+    /// small buffer that stays in cache, and the backward makes them again the same way. A
+    /// (B*T, V) logits matrix is tens of megabytes; streaming it through memory three times cost
+    /// more than the extra matrix multiply.
     public func languageModelForward(targets: UnsafePointer<Int32>, acts a: TrainingActivations, keepLogits: Bool = true) {
         let N = a.B * a.T
-        Linear.forward(out: a.logits.pointer, inp: a.hidden.pointer, weight: parameters[lmHeadOffset], bias: nil, N: N, C: C, OC: V)
+        let w = parameters[lmHeadOffset]
         if keepLogits {
+            precondition(a.logits.count >= N * V, "these activations were made without a logits buffer")
+            Linear.forward(out: a.logits.pointer, inp: a.hidden.pointer, weight: w, bias: nil, N: N, C: C, OC: V)
             LogProbs.forward(logprobs: a.logprobs.pointer, lse: a.lse.pointer, logits: a.logits.pointer, targets: targets, N: N, V: V)
         } else {
-            LogProbs.forwardToProbabilities(logprobs: a.logprobs.pointer, lse: a.lse.pointer, logitsToProbs: a.logits.pointer,
-                                            targets: targets, N: N, V: V)
+            for r0 in stride(from: 0, to: N, by: a.lmHeadChunkRows) {
+                let R = min(a.lmHeadChunkRows, N - r0)
+                Linear.forward(out: a.logitsChunk.pointer, inp: a.hidden.pointer + r0 * C, weight: w, bias: nil, N: R, C: C, OC: V)
+                LogProbs.forward(logprobs: a.logprobs.pointer + r0, lse: a.lse.pointer + r0, logits: a.logitsChunk.pointer,
+                                 targets: targets + r0, N: R, V: V)
+            }
         }
-        a.logitsHoldProbabilities = !keepLogits
+        a.logitsKept = keepLogits
     }
 
     /// Backward of the LM head from d loss / d logprobs (N): writes `acts.dHidden` and adds the
-    /// head's weight gradient. Overwrites the logits with their gradient.
+    /// head's weight gradient. Kept logits are overwritten with their gradient.
     public func languageModelBackward(dlogprobs: UnsafePointer<Float>, targets: UnsafePointer<Int32>, acts a: TrainingActivations) {
         let N = a.B * a.T
         let g = enableGradients()
-        if a.logitsHoldProbabilities {
-            LogProbs.backwardFromProbabilities(dlogits: a.logits.pointer, dlogprobs: dlogprobs, probs: a.logits.pointer,
-                                               targets: targets, N: N, V: V)
-        } else {
+        let w = parameters[lmHeadOffset]
+        if a.logitsKept {
             LogProbs.backward(dlogits: a.logits.pointer, dlogprobs: dlogprobs, logits: a.logits.pointer, lse: a.lse.pointer,
                               targets: targets, N: N, V: V)
+            a.dHidden.zero()
+            Linear.backward(dinp: a.dHidden.pointer, dweight: g[lmHeadOffset], dbias: nil, dout: a.logits.pointer,
+                            inp: a.hidden.pointer, weight: w, N: N, C: C, OC: V)
+            return
         }
-        a.logitsHoldProbabilities = false
         a.dHidden.zero()
-        Linear.backward(dinp: a.dHidden.pointer, dweight: g[lmHeadOffset], dbias: nil, dout: a.logits.pointer,
-                        inp: a.hidden.pointer, weight: parameters[lmHeadOffset], N: N, C: C, OC: V)
+        for r0 in stride(from: 0, to: N, by: a.lmHeadChunkRows) {
+            let R = min(a.lmHeadChunkRows, N - r0)
+            let chunk = a.logitsChunk.pointer, h = a.hidden.pointer + r0 * C
+            Linear.forward(out: chunk, inp: h, weight: w, bias: nil, N: R, C: C, OC: V)
+            LogProbs.backward(dlogits: chunk, dlogprobs: dlogprobs + r0, logits: chunk, lse: a.lse.pointer + r0,
+                              targets: targets + r0, N: R, V: V)
+            Linear.backward(dinp: a.dHidden.pointer + r0 * C, dweight: g[lmHeadOffset], dbias: nil, dout: chunk,
+                            inp: h, weight: w, N: R, C: C, OC: V)
+        }
     }
 
     /// Backpropagates `acts.dHidden` through the decoder, adding into `gradients`.

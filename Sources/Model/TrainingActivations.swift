@@ -21,11 +21,14 @@ public final class TrainingActivations {
     /// (N, C) output of the final norm: what the heads read.
     public let hidden: FloatBuffer
     let rstdFinal: FloatBuffer   // (N)
-    /// (N, V) logits; backward overwrites them with their gradient.
+    /// (N, V) logits when the LM head keeps them (`withLogits`); backward overwrites them with their gradient.
     public let logits: FloatBuffer
     let lse: FloatBuffer         // (N)
-    /// True after a forward that replaced the logits by their softmax (see languageModelForward).
-    var logitsHoldProbabilities = false
+    /// Whether the last LM-head forward kept all logits (else the backward recomputes them).
+    var logitsKept = true
+    /// Rows of logits made at a time when they are not kept: 256 x V floats stay in cache.
+    let lmHeadChunkRows: Int
+    let logitsChunk: FloatBuffer  // (lmHeadChunkRows, V)
     /// (N) log p(target) at each position.
     public let logprobs: FloatBuffer
     let positions: [Int32]       // (N): t for each row
@@ -52,6 +55,8 @@ public final class TrainingActivations {
         gateUp = bufs(N * 2 * m.I); mlpHidden = bufs(N * m.I)
         hidden = FloatBuffer(count: N * m.C); rstdFinal = FloatBuffer(count: N)
         logits = FloatBuffer(count: withLogits ? N * m.V : 0)
+        lmHeadChunkRows = min(N, 256)
+        logitsChunk = FloatBuffer(count: lmHeadChunkRows * m.V)
         lse = FloatBuffer(count: N); logprobs = FloatBuffer(count: N)
         positions = (0..<N).map { Int32($0 % T) }
         dHidden = FloatBuffer(count: N * m.C); dResid = FloatBuffer(count: N * m.C); dLn = FloatBuffer(count: N * m.C)

@@ -40,42 +40,6 @@ public enum LogProbs {
         }
     }
 
-    // As `forward`, but replaces each row of logits by its softmax (probs: (N, V), in place), so
-    // the backward needs no second exponential: the training path, where raw logits are not kept.
-    public static func forwardToProbabilities(
-        logprobs: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>,
-        logitsToProbs: UnsafeMutablePointer<Float>, targets: UnsafePointer<Int32>, N: Int, V: Int
-    ) {
-        Parallel.forChunks(N, minChunk: 8) { rows in
-            for n in rows {
-                let row = logitsToProbs + n * V
-                let t = Int(targets[n])
-                let target = t < 0 ? 0 : row[t]
-                let l = rk_softmax_row_lse(row, V)
-                lse[n] = l
-                logprobs[n] = t < 0 ? 0 : target - l
-            }
-        }
-    }
-
-    // dlogits: (N, V) written (may alias probs); dlogits[n, j] = dlogprobs[n] * (1[j == t] - probs[n, j])
-    public static func backwardFromProbabilities(
-        dlogits: UnsafeMutablePointer<Float>, dlogprobs: UnsafePointer<Float>,
-        probs: UnsafePointer<Float>, targets: UnsafePointer<Int32>, N: Int, V: Int
-    ) {
-        Parallel.forChunks(N, minChunk: 8) { rows in
-            for n in rows {
-                let t = Int(targets[n])
-                let g = dlogprobs[n]
-                if t < 0 || g == 0 {
-                    (dlogits + n * V).update(repeating: 0, count: V)
-                } else {
-                    rk_scale_row_add(dlogits + n * V, probs + n * V, V, -g, t, g)
-                }
-            }
-        }
-    }
-
     /// Mean cross-entropy over the targets that are not ignored, and the matching dlogprobs
     /// (-1/count for counted rows, 0 for ignored ones). Returns (loss, count).
     public static func crossEntropy(

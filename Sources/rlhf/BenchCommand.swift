@@ -65,7 +65,7 @@ struct BenchTrain: ParsableCommand {
         guard T <= model.config.maxPositionEmbeddings else {
             throw ValidationError("--seq \(T) exceeds the model's max_position_embeddings \(model.config.maxPositionEmbeddings)")
         }
-        let acts = TrainingActivations(model: model, B: B, T: T)
+        let acts = TrainingActivations(model: model, B: B, T: T, withLogits: false)
         var rng = SplitMix64(seed: options.seed)
         let V = model.config.vocabSize
         let tokens: [Int32] = (0..<(N + 1)).map { _ in Int32(rng.next() % UInt64(V)) }

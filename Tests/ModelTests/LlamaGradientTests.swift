@@ -59,5 +59,5 @@ final class LlamaGradientTests: XCTestCase {
 
     func testBackward_untied() { checkModel(tied: false, bias: false) }
     func testBackward_tiedWithQKVBias() { checkModel(tied: true, bias: true) }
-    func testBackward_probabilitiesInPlace() { checkModel(tied: false, bias: true, keepLogits: false) }
+    func testBackward_logitsRecomputedInChunks() { checkModel(tied: false, bias: true, keepLogits: false) }
 }

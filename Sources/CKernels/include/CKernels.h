@@ -19,11 +19,6 @@ void rk_softmax_prefix(float *row, size_t visible, size_t total);
 void rk_softmax_backward_prefix(float *d, const float *p, size_t visible, size_t total);
 /* d[j] = g * ((j == target) - exp(logits[j] - lse)); d may alias logits. */
 void rk_logprob_backward_row(float *d, const float *logits, size_t n, float lse, float g, long target);
-/* Replaces the row by softmax(row) and returns log(sum exp(row)): one exponential per element for
-   both the forward and (through the stored probabilities) the backward of log-softmax. */
-float rk_softmax_row_lse(float *x, size_t n);
-/* d[j] = a * p[j], then d[target] += g (target < 0: none); d may alias p. */
-void rk_scale_row_add(float *d, const float *p, size_t n, float a, long target, float g);
 /* AdamW over p[0..n): p *= decay; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
    p -= step_size * m / (sqrt(v) / bc2_sqrt + eps)   (torch.optim.AdamW's arithmetic). */
 void rk_adamw(float *p, const float *g, float *m, float *v, size_t n, float decay, float beta1, float beta2,
