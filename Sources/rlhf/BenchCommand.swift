@@ -33,7 +33,7 @@ struct BenchModelOptions: ParsableArguments {
     }
 
     func environmentFields() -> [String: Any] {
-        var f: [String: Any] = ["blas_core": BLAS.coreName, "threads": BLAS.threads, "compute_threads": Parallel.threads]
+        var f: [String: Any] = ["blas_core": BLAS.coreName, "kernels": VectorMath.kernelSet, "threads": BLAS.threads, "compute_threads": Parallel.threads]
         if !noPeak { f["sgemm_peak_gflops"] = round1(BLAS.measurePeakGFLOPS()) }
         return f
     }

@@ -126,3 +126,24 @@ final class TokenizerCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("missing.txt"), r.stderr)
     }
 }
+
+final class KernelSetTests: XCTestCase {
+    /// The AVX-512, AVX2 and baseline builds of the C kernels give the same bits.
+    func testKernelSets_giveIdenticalOutputs() throws {
+        let fixture = "\(CLIProcess.repoRoot)/Tests/ModelTests/Fixtures/llama-tied-f32"
+        var outputs: [String: String] = [:]
+        for set in ["avx512", "avx2", "generic"] {
+            var env = ProcessInfo.processInfo.environment
+            env["RLHF_KERNELS"] = set
+            let e = try CLIProcess.run(["env", "--no-peak"], environment: env)
+            let used = try e.json()["kernels"] as? String ?? "?"
+            let lp = try CLIProcess.run(["logprobs", "--model", fixture, "--ids", "5 17 33 2 90 41 7 7 64 12 3 88 19 20 21 22 23 24"], environment: env)
+            let gen = try CLIProcess.run(["generate", "--model", fixture, "--ids", "4 5", "--max-new-tokens", "20", "--temperature", "0.9",
+                                          "--seed", "2", "--ignore-eos"], environment: env)
+            XCTAssertEqual(lp.status, 0, lp.stderr)
+            outputs[used] = lp.stdout + gen.stdout
+        }
+        XCTAssertGreaterThanOrEqual(outputs.count, 1)
+        XCTAssertEqual(Set(outputs.values).count, 1, "kernel sets \(outputs.keys.sorted()) disagree")
+    }
+}

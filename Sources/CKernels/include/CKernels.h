@@ -1,10 +1,10 @@
 #ifndef CKERNELS_H
 #define CKERNELS_H
 /* Element-wise hot loops (exponentials, softmax rows, SwiGLU) in C, where the compiler
-   vectorises them for the CPU it runs on (function multi-versioning picks AVX-512, AVX2 or
-   baseline code at load time). Swift's generic SIMD types lower to spills and scalar reductions
+   vectorises them for the CPU it runs on (kernels.c picks AVX-512, AVX2 or baseline code at load
+   time). Swift's generic SIMD types lower to spills and scalar reductions
    on x86-64, at several times the cost. Reductions use 16 fixed lanes, so results do not depend
-   on thread count. */
+   on thread count or on the instruction set. */
 #include <stddef.h>
 
 /* out[i] = exp(x[i] - shift); returns the sum of out. out may alias x. */
@@ -33,6 +33,8 @@ void rk_swiglu_backward(float *dgateUp, const float *dout, const float *gateUp, 
    layout first. */
 void rk_matmul_rows(float *out, const float *x, const float *W, size_t M, size_t C, size_t OC,
                     size_t o0, size_t o1);
+/* The kernel set in use: "avx512", "avx2" or "generic". */
+const char *rk_kernel_set(void);
 /* Scalar exp with the same polynomial, for tests. */
 float rk_expf(float x);
 
