@@ -58,7 +58,7 @@ extension RecordObject {
             } else {
                 throw message.error(.unknownRole, field: roleKey, expected: keys.roleNames, got: "\"\(role)\"",
                                     hint: ["tool", "function", "function_call", "observation", "ipython"].contains(role)
-                                        ? "tool and function-call turns are not supported" : nil)
+                                        ? "Tool and function-call turns are not supported" : nil)
             }
             turns.append(Conversation.Turn(role: turnRole, content: try message.content(keys.content)))
             roleFields.append(message.fieldPath(roleKey)!)

@@ -89,7 +89,7 @@ struct RecordParser: Sendable {
             prompt.system = try record.system() ?? carried.system
         } else {
             throw record.missing(["prompt"], expected: "the prompt (a string or a list of messages)",
-                                 hint: "or give chosen and rejected as whole conversations")
+                                 hint: "Or give chosen and rejected as whole conversations")
         }
         prompt = try validated(prompt, in: record, field: promptField?.name ?? chosenField.name, endsWith: .user)
         return PreferencePair(prompt: prompt, chosen: chosen.text, rejected: rejected.text)
