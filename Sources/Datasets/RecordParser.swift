@@ -36,7 +36,7 @@ struct RecordParser: Sendable {
 
     private func alpaca(_ record: RecordObject) throws -> Conversation {
         let instruction = try record.content(["instruction"])
-        let input = try record.string(["input"], required: false)?.trimmingWhitespace ?? ""
+        let input = try record.optionalString(["input"])?.trimmingWhitespace ?? ""
         let output = try record.content(["output"])
         let user = input.isEmpty ? instruction : instruction + "\n" + input
         let turns = try record.history() + [Conversation.Turn(role: .user, content: user),

@@ -115,6 +115,8 @@ final class SplitAndMixTests: XCTestCase {
         XCTAssertEqual(texts(data.train), (0..<8).map { "t\($0)" })
         XCTAssertEqual(texts(data.eval), ["e0", "e1", "e2"])
         XCTAssertEqual(data.files.count, 2)
+        XCTAssertTrue(data.summary.hasPrefix("train records: 8, eval records: 3"), data.summary)
+        XCTAssertTrue(data.summary.contains("train.jsonl: 50 records, format text (detected)"), data.summary)
     }
 
     func testOptions_contradictionsAreRefusedBeforeReading() {
