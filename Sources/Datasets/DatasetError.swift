@@ -78,7 +78,7 @@ public struct DatasetError: Error, CustomStringConvertible, Sendable, Equatable 
     public var reason: String {
         var s = kind.phrase
         if let column { s += " at column \(column)" }
-        if let field { s += kind == .missingField ? " '\(field)'" : " in field '\(field)'" }
+        if let field { s += kind == .missingField || kind == .invalidOption ? " '\(field)'" : " in field '\(field)'" }
         if let expected { s += ": expected \(expected)" }
         if let got { s += (expected == nil ? ": got " : ", got ") + got }
         if let hint { s += ". \(hint)" }

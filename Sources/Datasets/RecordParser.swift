@@ -45,7 +45,7 @@ struct RecordParser: Sendable {
     }
 
     private func promptResponse(_ record: RecordObject) throws -> Conversation {
-        let promptNames = ["prompt", "query", "question"]
+        let promptNames = DatasetFormat.promptResponsePromptFields
         guard let promptField = record.find(promptNames) else {
             throw record.missing(promptNames, expected: "the prompt (a string or a list of messages)")
         }

@@ -47,6 +47,7 @@ enum TinyTokenizer {
             }
             try lines.joined(separator: "\n").write(toFile: "\(dir)/corpus.txt", atomically: true, encoding: .utf8)
             let path = try TokenizerTrainer(inputFiles: ["\(dir)/corpus.txt"], vocabSize: 400).train(outputDirectory: dir)
+            defer { try? FileManager.default.removeItem(atPath: dir) }  // the model is read into memory
             return try SentencePieceTokenizer(contentsOf: path)
         } catch {
             fatalError("could not train the test tokenizer: \(error)")
