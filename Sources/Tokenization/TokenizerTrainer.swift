@@ -44,6 +44,12 @@ public struct TokenizerTrainer: Sendable {
             "--byte_fallback=\(byteFallback)", "--split_digits=\(splitDigits)",
             "--unk_id=\(unkID)", "--bos_id=\(bosID)", "--eos_id=\(eosID)", "--pad_id=\(padID)",
             "--input_sentence_size=\(inputSentenceSize)", "--shuffle_input_sentence=false",
+            // As Llama's tokenizer: no NFKC and no whitespace folding, so newlines and indentation
+            // in chat templates, code and data survive a round trip.
+            "--normalization_rule_name=identity", "--remove_extra_whitespaces=false", "--allow_whitespace_only_pieces=true",
+            // No dummy "▁" before each text: templates encode segment by segment, and a prefix on each
+            // would double the spaces at their joins.
+            "--add_dummy_prefix=false",
             "--character_coverage=1.0", "--max_sentence_length=16384",
             "--minloglevel=2", "--num_threads=2",
         ].joined(separator: " ")

@@ -51,7 +51,7 @@ final class ExampleEncoderTests: XCTestCase {
         XCTAssertEqual(example.lossMask, pieces.flatMap { Array(repeating: $0.loss, count: $0.ids.count) })
         let trained = zip(example.ids, example.lossMask).filter(\.1).map(\.0)
         XCTAssertEqual(trained.filter { $0 == tokenizer.eosID }.count, 2, "each answer's eos is trained")
-        XCTAssertEqual(try tokenizer.decode(trained.filter { $0 != tokenizer.eosID }), "the cat sat on the mat the dog ran far away")
+        XCTAssertEqual(try tokenizer.decode(trained.filter { $0 != tokenizer.eosID }), " the cat sat on the mat the dog ran far away")
     }
 
     func testSFT_promptIDsAreThePrefixGenerationSees() throws {
