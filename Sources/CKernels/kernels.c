@@ -49,7 +49,7 @@ __attribute__((constructor)) static void rk_choose_level(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
     int best = 0;
-    if (__builtin_cpu_supports("avx2")) best = 1;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = 1;
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
         best = 2;

@@ -2,7 +2,8 @@ import CKernels
 
 /// A dense layer as HF stores it: weight (OC, C) = (out_features, in_features), optional bias.
 public enum Linear {
-    /// Below this many rows the forward uses `rk_matmul_rows` instead of sgemm.
+    /// Below this many rows the forward uses `rk_matmul_rows` instead of sgemm (where the CPU
+    /// has FMA; the baseline build would emulate it).
     public static let smallRows = 16
 
     // out: (N, OC) = inp: (N, C) · weight^T + bias
@@ -10,7 +11,7 @@ public enum Linear {
         out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int
     ) {
-        if N <= smallRows {
+        if N <= smallRows && VectorMath.hasFastRowKernel {
             // Decoding: a few rows against a large weight. Reading the weight once is the cost.
             Parallel.forChunks(OC, minChunk: 64) { cols in
                 rk_matmul_rows(out, inp, weight, N, C, OC, cols.lowerBound, cols.upperBound)

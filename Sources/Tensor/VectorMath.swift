@@ -10,6 +10,9 @@ public enum VectorMath {
     /// RLHF_KERNELS, which must be set before the process starts).
     public static var kernelSet: String { String(cString: rk_kernel_set()) }
 
+    /// Whether `rk_matmul_rows` runs on hardware FMA (AVX2 or AVX-512 kernels).
+    public static let hasFastRowKernel: Bool = kernelSet != "generic"
+
     /// e^x with a Cephes polynomial (relative error about 2e-7).
     @inline(__always) public static func exp(_ x: Float) -> Float { rk_expf(x) }
 
