@@ -35,6 +35,11 @@ extension Llama {
         }
         let ws = cache.workspace!
         let w = parameters.pointer
+        // A decoding step is a few rows: every product is small, and waking OpenBLAS's thread
+        // pool for each (it then spins in sched_yield) costs more than the products.
+        let savedBLASThreads = BLAS.threads
+        if R <= Linear.smallRows { BLAS.setThreads(1) }
+        defer { if R <= Linear.smallRows { BLAS.setThreads(savedBLASThreads) } }
         let KVC = NKV * HS, AC = NH * HS
         // Row layout: segment after segment.
         var rowStart: [Int] = []

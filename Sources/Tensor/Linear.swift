@@ -12,10 +12,9 @@ public enum Linear {
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int
     ) {
         if N <= smallRows && VectorMath.hasFastRowKernel {
-            // Decoding: a few rows against a large weight. Reading the weight once is the cost.
-            Parallel.forChunks(OC, minChunk: 64) { cols in
-                rk_matmul_rows(out, inp, weight, N, C, OC, cols.lowerBound, cols.upperBound)
-            }
+            // Decoding: a few rows against a large weight, on one thread: splitting it measured
+            // slower, the wake-up of a second thread costing more than the half it would take.
+            rk_matmul_rows(out, inp, weight, N, C, OC, 0, OC)
             if let bias {
                 for n in 0..<N {
                     for o in 0..<OC { out[n * OC + o] += bias[o] }
