@@ -167,7 +167,12 @@ public final class LoRAAdapters {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CheckpointError(.notFound, path: directory, "adapter directory does not exist")
         }
-        let config = try LoRAConfig.load(contentsOf: (directory as NSString).appendingPathComponent(LoRAConfig.fileName))
+        let configPath = (directory as NSString).appendingPathComponent(LoRAConfig.fileName)
+        guard FileManager.default.fileExists(atPath: configPath) else {
+            let isModel = FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("config.json"))
+            throw CheckpointError(.notFound, path: configPath, "not a PEFT adapter directory: \(LoRAConfig.fileName) does not exist\(isModel ? " (the directory holds config.json: a full model, not an adapter)" : "")")
+        }
+        let config = try LoRAConfig.load(contentsOf: configPath)
         let weights = (directory as NSString).appendingPathComponent(weightsFileName)
         guard FileManager.default.fileExists(atPath: weights) else {
             let bin = (directory as NSString).appendingPathComponent("adapter_model.bin")

@@ -61,6 +61,10 @@ struct BenchTrain: ParsableCommand {
     @Option var seq = 256
     @Option var steps = 10
     @Option(help: "Untimed steps first.") var warmup = 2
+    @Option(help: "Train LoRA adapters of this rank (alpha = 2r) on a frozen base instead of every parameter.")
+    var loraR: Int?
+    @Option(help: "Comma-separated layers adapted with --lora-r.")
+    var loraTargets = "q_proj,v_proj"
 
     func run() throws {
         let model = try options.loadModel()
@@ -74,8 +78,22 @@ struct BenchTrain: ParsableCommand {
         let tokens: [Int32] = (0..<(N + 1)).map { _ in Int32(rng.next() % UInt64(V)) }
         let ids = Array(tokens[0..<N]), targets = Array(tokens[1...N])
         var dlogp = [Float](repeating: 0, count: N)
-        let grads = model.enableGradients()
-        let opt = AdamW(layout: model.layout, hyperparameters: .init(weightDecay: 0.01))
+        var grads: FloatBuffer, opt: AdamW, trained: FloatBuffer
+        if let r = loraR {
+            let targets = try loraTargets.split(separator: ",").map { name in
+                guard let t = LoRATarget(rawValue: String(name)) else { throw ValidationError("--lora-targets: unknown layer \(name)") }
+                return t
+            }
+            let adapters = LoRAAdapters(config: LoRAConfig(r: r, alpha: Double(2 * r), targetModules: targets), for: model, seed: options.seed)
+            model.attach(adapters)
+            grads = adapters.enableGradients()
+            opt = AdamW(adapters: adapters, hyperparameters: .init(weightDecay: 0.01))
+            trained = adapters.parameters
+        } else {
+            grads = model.enableGradients()
+            opt = AdamW(layout: model.layout, hyperparameters: .init(weightDecay: 0.01))
+            trained = model.parameters
+        }
         var lastLoss: Float = 0
         func step() {
             model.forward(ids: ids, acts: acts)
@@ -85,17 +103,19 @@ struct BenchTrain: ParsableCommand {
             model.languageModelBackward(dlogprobs: dlogp, targets: targets, acts: acts)
             model.backward(acts: acts)
             GradientClipping.clip(grads, maxNorm: 1)
-            opt.update(parameters: model.parameters, gradients: grads, lr: 1e-4)
+            opt.update(parameters: trained, gradients: grads, lr: 1e-4)
         }
         for _ in 0..<warmup { step() }
         let t = seconds { for _ in 0..<steps { step() } }
-        let flops = 3 * model.forwardFLOPs(tokens: N, context: (T + 1) / 2) * Double(steps)
+        // Backward is two forwards' worth (input and weight gradients), one with a frozen base.
+        let flops = (loraR == nil ? 3 : 2) * model.forwardFLOPs(tokens: N, context: (T + 1) / 2) * Double(steps)
         var out = options.environmentFields()
         out.merge([
             "bench": "train", "impl": "rlhf", "batch": B, "seq": T, "steps": steps, "params": model.parameterCount,
             "tokens_per_s": round1(Double(N * steps) / t), "step_ms": round1(t / Double(steps) * 1000),
-            "gflops": round1(flops / t / 1e9), "loss": Double(lastLoss),
+            "gflops": round1(flops / t / 1e9), "loss": Double(lastLoss), "trainable_params": trained.count,
         ]) { $1 }
+        if let r = loraR { out["lora_r"] = r; out["lora_targets"] = loraTargets }
         try printJSONLine(out)
     }
 }
