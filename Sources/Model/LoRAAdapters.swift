@@ -14,10 +14,13 @@ public final class LoRAAdapters {
     /// The file PEFT reads the adapter weights from.
     public static let weightsFileName = "adapter_model.safetensors"
 
+    /// Rank, alpha, dropout and targets.
     public let config: LoRAConfig
+    /// Where each A and B sits in `parameters`, under PEFT's names.
     public let layout: LoRALayout
     /// The base model configuration the adapters fit (layer count and projection shapes).
     public let modelConfig: LlamaConfig
+    /// Every A and B, in `layout` order.
     public let parameters: FloatBuffer
     /// Gradients in the layout of `parameters`; allocated by `enableGradients()`.
     public private(set) var gradients: FloatBuffer?
@@ -41,6 +44,7 @@ public final class LoRAAdapters {
     ///   - model: the base model (only its shapes are used; the adapters do not keep it).
     ///   - seed: seed of A's initialisation and of the dropout masks.
     public init(config: LoRAConfig, for model: Llama, seed: UInt64 = 0) {
+        precondition((try? config.validate()) != nil, "invalid LoRA configuration: \(config)")
         self.config = config
         modelConfig = model.config
         layout = LoRALayout(model: model.config, base: model.layout, r: config.r, targets: config.targetModules)

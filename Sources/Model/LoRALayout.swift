@@ -16,7 +16,9 @@ public struct LoRALayout: Sendable {
 
     /// One adapter: a (A, B) pair on one linear layer of one block.
     public struct Adapter: Sendable {
+        /// The block (0-based).
         public let layer: Int
+        /// The adapted linear layer.
         public let target: LoRATarget
         /// in_features and out_features of the adapted linear layer.
         public let inFeatures: Int, outFeatures: Int
@@ -43,12 +45,21 @@ public struct LoRALayout: Sendable {
     /// Widest adapter input, for dropout scratch.
     let maxInFeatures: Int
 
-    /// The PEFT name of a tensor: `base_model.model.` + the HF module path.
+    /// The PEFT name of a tensor: `base_model.model.` + the HF module path + `.lora_A.weight`.
+    /// - Parameters:
+    ///   - layer: the block.
+    ///   - target: the adapted layer.
+    ///   - matrix: "A" or "B".
     public static func tensorName(layer: Int, target: LoRATarget, matrix: String) -> String {
         "base_model.model.model.layers.\(layer).\(target.parent).\(target.rawValue).lora_\(matrix).weight"
     }
 
-    /// Lays out adapters of rank `r` on `targets` of every layer of a model with this config.
+    /// Lays out adapters of rank `r` on `targets` of every layer of a model.
+    /// - Parameters:
+    ///   - model: the base model's configuration.
+    ///   - base: the base model's parameter layout (for the adapted weights' offsets, to merge).
+    ///   - r: adapter rank.
+    ///   - targets: adapted layers (any order).
     public init(model c: LlamaConfig, base: ParameterLayout, r: Int, targets: [LoRATarget]) {
         let C = c.hiddenSize, NH = c.numAttentionHeads, NKV = c.numKeyValueHeads, HS = c.headDim, I = c.intermediateSize
         let QKV = (NH + 2 * NKV) * HS
