@@ -21,6 +21,27 @@ struct BenchModelOptions: ParsableArguments {
     @Flag(help: "Skip measuring the sgemm peak.")
     var noPeak = false
 
+    @Option(help: "Attach LoRA adapters of this rank (alpha = 2r); bench train then trains only them, on a frozen base.")
+    var loraR: Int?
+
+    @Option(help: "Comma-separated layers adapted with --lora-r.")
+    var loraTargets = "q_proj,v_proj"
+
+    /// Attaches seeded adapters when --lora-r is given.
+    func attachAdapters(to model: Llama) throws -> LoRAAdapters? {
+        guard let r = loraR else { return nil }
+        let targets = try loraTargets.split(separator: ",").map { name in
+            guard let t = LoRATarget(rawValue: String(name)) else { throw ValidationError("--lora-targets: unknown layer \(name)") }
+            return t
+        }
+        let adapters = LoRAAdapters(config: LoRAConfig(r: r, alpha: Double(2 * r), targetModules: targets), for: model, seed: seed)
+        model.attach(adapters)
+        return adapters
+    }
+
+    /// The LoRA fields of a result line.
+    var loraFields: [String: Any] { loraR.map { ["lora_r": $0, "lora_targets": loraTargets] } ?? [:] }
+
     static let referenceShape = LlamaConfig(
         vocabSize: 4096, hiddenSize: 256, intermediateSize: 688, numHiddenLayers: 4, numAttentionHeads: 8,
         numKeyValueHeads: 4, maxPositionEmbeddings: 2048)
@@ -61,10 +82,6 @@ struct BenchTrain: ParsableCommand {
     @Option var seq = 256
     @Option var steps = 10
     @Option(help: "Untimed steps first.") var warmup = 2
-    @Option(help: "Train LoRA adapters of this rank (alpha = 2r) on a frozen base instead of every parameter.")
-    var loraR: Int?
-    @Option(help: "Comma-separated layers adapted with --lora-r.")
-    var loraTargets = "q_proj,v_proj"
 
     func run() throws {
         let model = try options.loadModel()
@@ -79,13 +96,7 @@ struct BenchTrain: ParsableCommand {
         let ids = Array(tokens[0..<N]), targets = Array(tokens[1...N])
         var dlogp = [Float](repeating: 0, count: N)
         var grads: FloatBuffer, opt: AdamW, trained: FloatBuffer
-        if let r = loraR {
-            let targets = try loraTargets.split(separator: ",").map { name in
-                guard let t = LoRATarget(rawValue: String(name)) else { throw ValidationError("--lora-targets: unknown layer \(name)") }
-                return t
-            }
-            let adapters = LoRAAdapters(config: LoRAConfig(r: r, alpha: Double(2 * r), targetModules: targets), for: model, seed: options.seed)
-            model.attach(adapters)
+        if let adapters = try options.attachAdapters(to: model) {
             grads = adapters.enableGradients()
             opt = AdamW(adapters: adapters, hyperparameters: .init(weightDecay: 0.01))
             trained = adapters.parameters
@@ -108,14 +119,14 @@ struct BenchTrain: ParsableCommand {
         for _ in 0..<warmup { step() }
         let t = seconds { for _ in 0..<steps { step() } }
         // Backward is two forwards' worth (input and weight gradients), one with a frozen base.
-        let flops = (loraR == nil ? 3 : 2) * model.forwardFLOPs(tokens: N, context: (T + 1) / 2) * Double(steps)
+        let flops = (options.loraR == nil ? 3 : 2) * model.forwardFLOPs(tokens: N, context: (T + 1) / 2) * Double(steps)
         var out = options.environmentFields()
         out.merge([
             "bench": "train", "impl": "rlhf", "batch": B, "seq": T, "steps": steps, "params": model.parameterCount,
             "tokens_per_s": round1(Double(N * steps) / t), "step_ms": round1(t / Double(steps) * 1000),
             "gflops": round1(flops / t / 1e9), "loss": Double(lastLoss), "trainable_params": trained.count,
         ]) { $1 }
-        if let r = loraR { out["lora_r"] = r; out["lora_targets"] = loraTargets }
+        out.merge(options.loraFields) { $1 }
         try printJSONLine(out)
     }
 }
@@ -135,6 +146,7 @@ struct BenchGenerate: ParsableCommand {
         var rng = SplitMix64(seed: options.seed)
         let V = model.config.vocabSize
         let prompts = (0..<batch).map { _ in (0..<promptLen).map { _ in Int(rng.next() % UInt64(V)) } }
+        _ = try options.attachAdapters(to: model)
         let gen = Generator(model: model)
         _ = gen.generate(prompts: prompts, maxNewTokens: newTokens)
         var best = Double.infinity
@@ -151,6 +163,7 @@ struct BenchGenerate: ParsableCommand {
             "params": model.parameterCount, "new_tokens_per_s": round1(Double(produced) / best),
             "seconds": best, "gflops": round1(flops / best / 1e9),
         ]) { $1 }
+        out.merge(options.loraFields) { $1 }
         try printJSONLine(out)
     }
 }
