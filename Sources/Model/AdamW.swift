@@ -30,11 +30,17 @@ public final class AdamW {
     /// (start, count, decays) ranges of the block.
     let ranges: [(Int, Int, Bool)]
 
-    public init(layout: ParameterLayout, hyperparameters: Hyperparameters = .init()) {
+    public convenience init(layout: ParameterLayout, hyperparameters: Hyperparameters = .init()) {
+        self.init(count: layout.count, entries: layout.entries, hyperparameters: hyperparameters)
+    }
+
+    /// An optimizer over any flat block of `count` floats cut into `entries` (the model's
+    /// parameters, or a LoRA adapter block).
+    public init(count: Int, entries: [ParameterLayout.Entry], hyperparameters: Hyperparameters = .init()) {
         self.hyperparameters = hyperparameters
-        m = FloatBuffer(count: layout.count)
-        v = FloatBuffer(count: layout.count)
-        ranges = layout.entries.map { ($0.offset, $0.count, $0.decays) }
+        m = FloatBuffer(count: count)
+        v = FloatBuffer(count: count)
+        ranges = entries.map { ($0.offset, $0.count, $0.decays) }
     }
 
     /// One update of `parameters` from `gradients` at learning rate `lr`.

@@ -43,6 +43,8 @@ public final class TrainingActivations {
     let dMLPHidden: FloatBuffer  // (N, I)
     let attScratch: FloatBuffer  // (threads, T, T): one per thread
     public let ids: UnsafeMutablePointer<Int32>  // (N), copied in by forward
+    /// What attached LoRA adapters keep for backward; allocated by their first forward.
+    var lora: LoRAActivations?
 
     public init(model m: Llama, B: Int, T: Int, withLogits: Bool = true) {
         self.B = B

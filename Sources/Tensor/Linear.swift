@@ -29,15 +29,18 @@ public enum Linear {
     }
 
     // dinp: (N, C) +=, dweight: (OC, C) +=, dbias: (OC) +=; dout: (N, OC)
-    // dinp is optional: the first layer's input (the embedding) may not need it.
+    // Each gradient is optional: the first layer's input (the embedding) may not need dinp, and a
+    // frozen weight (the base model under LoRA) needs no dweight, which is two thirds of the work.
     public static func backward(
-        dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
+        dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>?, dbias: UnsafeMutablePointer<Float>?,
         dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, N: Int, C: Int, OC: Int
     ) {
         if let dinp {
             BLAS.sgemm(M: N, N: C, K: OC, A: dout, B: weight, beta: 1, C: dinp)
         }
-        BLAS.sgemm(transA: true, M: OC, N: C, K: N, A: dout, B: inp, beta: 1, C: dweight)
+        if let dweight {
+            BLAS.sgemm(transA: true, M: OC, N: C, K: N, A: dout, B: inp, beta: 1, C: dweight)
+        }
         if let dbias {
             for n in 0..<N {
                 let g = dout + n * OC
