@@ -27,17 +27,20 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: fast),
         .target(name: "Model", dependencies: ["Tensor"], swiftSettings: fast),
         .target(name: "Tokenization", dependencies: ["CSentencePiece"]),
+        // Tensor only for SplitMix64, so data shuffles draw from the engine's one seeded generator.
+        .target(name: "Datasets", dependencies: ["Tokenization", "Tensor"]),
         .target(name: "Messaging", dependencies: ["CZeroMQ"]),
         .target(name: "Tasks"),
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "Tensor", "Model", "Tokenization", "Messaging",
+                "Tensor", "Model", "Tokenization", "Datasets", "Messaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "NativeTests", dependencies: ["Tensor", "Tokenization", "Messaging", "CBLAS"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenization"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks"]),
     ],
