@@ -1,0 +1,37 @@
+import Foundation
+import Model
+import Training
+
+/// Runs several tests start from, trained once per test process: an SFT model on the demo
+/// data (the reward-model and DPO tests start from it, as steps 2 and 3 start from step 1).
+enum SharedRuns {
+    struct SFTRun: Sendable {
+        /// The final model's directory (with tokenizer and template).
+        var directory: String
+        /// The loss of every update.
+        var losses: [Double]
+        /// Eval loss on the assistant tokens of held-out pairs before and after training.
+        var evalLossBefore: Double, evalLossAfter: Double
+    }
+
+    static var sft: SFTRun { get throws { try sftResult.get() } }
+
+    private static let sftResult = Result<SFTRun, any Error> {
+        let model = try Fixture.tinyModelDirectory(seed: 1, hidden: 64, layers: 2)
+        let output = Fixture.temporaryDirectory("shared-sft")
+        var r = Fixture.recipe(model: model, output: output, trainSamples: 3000, evalSamples: 200)
+        r.perDeviceTrainBatchSize = 16
+        r.numTrainEpochs = 2
+        r.learningRate = 3e-3
+        r.lrSchedulerType = "cosine"
+        r.warmupRatio = 0.05
+        r.saveSteps = 100_000  // only the final checkpoint
+        let trainer = try Fixture.trainer(.sft, r)
+        let before = trainer.objective.evaluate()["eval_loss"]!
+        var losses: [Double] = []
+        while trainer.state.globalStep < trainer.totalSteps { losses.append(trainer.step().0.loss) }
+        try trainer.train()  // nothing left to run: evaluates and saves
+        return SFTRun(directory: output, losses: losses, evalLossBefore: before,
+                      evalLossAfter: trainer.state.logHistory.last { $0["eval_loss"] != nil }!["eval_loss"]!)
+    }
+}
