@@ -16,6 +16,38 @@ enum SharedRuns {
 
     static var sft: SFTRun { get throws { try sftResult.get() } }
 
+    /// A tiny model pre-trained (loss on every token) on the reverse and sort records of the
+    /// demo data, prompt and chosen answer: long enough to learn to copy words from the prompt,
+    /// which a reward model for these tasks builds on. Its directory.
+    static var wordTaskBase: String { get throws { try wordTaskBaseResult.get() } }
+
+    /// The demo file's lines whose `task` is reverse or sort, as a new JSONL file.
+    static func wordTaskSubset(_ path: String) throws -> String {
+        let kept = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").filter { line in
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String]
+            return ["reverse", "sort"].contains(object?["task"] ?? "")
+        }
+        let out = Fixture.temporaryDirectory("word-tasks") + "/" + (path as NSString).lastPathComponent
+        try (kept.joined(separator: "\n") + "\n").write(toFile: out, atomically: true, encoding: .utf8)
+        return out
+    }
+
+    private static let wordTaskBaseResult = Result<String, any Error> {
+        let model = try Fixture.tinyModelDirectory(seed: 2, hidden: 64, layers: 2)
+        let output = Fixture.temporaryDirectory("word-task-pt")
+        var r = Fixture.recipe(model: model, output: output, trainSamples: 2000, evalSamples: 200)
+        r.trainFile = [try wordTaskSubset(Fixture.demoTrain)]
+        r.evalFile = try wordTaskSubset(Fixture.demoEval)
+        r.perDeviceTrainBatchSize = 16
+        r.numTrainEpochs = 32
+        r.learningRate = 3e-3
+        r.lrSchedulerType = "cosine"
+        r.warmupRatio = 0.05
+        r.saveSteps = 100_000
+        try Fixture.trainer(.pt, r).train()
+        return output
+    }
+
     private static let sftResult = Result<SFTRun, any Error> {
         let model = try Fixture.tinyModelDirectory(seed: 1, hidden: 64, layers: 2)
         let output = Fixture.temporaryDirectory("shared-sft")

@@ -12,7 +12,7 @@ enum Fixture {
     static let demoTrain = repositoryRoot + "/data/demo/train.jsonl"
     static let demoEval = repositoryRoot + "/data/demo/eval.jsonl"
 
-    /// A directory holding `tokenizer.model`: BPE, 512 pieces, trained on the demo prompts and
+    /// A directory holding `tokenizer.model`: BPE, 640 pieces, trained on the demo prompts and
     /// answers rendered as the deepspeed-chat template renders them.
     static let tokenizerDirectory: String = {
         let dir = temporaryDirectory("tokenizer")
@@ -25,7 +25,7 @@ enum Fixture {
             lines.append(object["rejected"]!)
         }
         try! lines.joined(separator: "\n").write(toFile: corpus, atomically: true, encoding: .utf8)
-        try! TokenizerTrainer(inputFiles: [corpus], vocabSize: 512).train(outputDirectory: dir)
+        try! TokenizerTrainer(inputFiles: [corpus], vocabSize: 640).train(outputDirectory: dir)
         return dir
     }()
 
@@ -38,7 +38,7 @@ enum Fixture {
 
     /// The configuration of the tiny test models.
     static func tinyConfig(hidden: Int = 64, layers: Int = 2, heads: Int = 4, kvHeads: Int = 2) -> LlamaConfig {
-        var c = LlamaConfig(vocabSize: 512, hiddenSize: hidden, intermediateSize: hidden * 2, numHiddenLayers: layers,
+        var c = LlamaConfig(vocabSize: 640, hiddenSize: hidden, intermediateSize: hidden * 2, numHiddenLayers: layers,
                             numAttentionHeads: heads, numKeyValueHeads: kvHeads, maxPositionEmbeddings: 128)
         c.bosTokenID = 1
         c.eosTokenID = 2
