@@ -25,7 +25,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("sentencepiece_train"), .linkedLibrary("stdc++")]
         ),
         // -O3 and no fast-math: vectorised, but every sum keeps its order (the same bits each run).
-        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-fast-math", "-ffp-contract=off"])]),
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-fast-math", "-ffp-contract=off", "-Wno-psabi"])]),
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: fast),
         .target(name: "Model", dependencies: ["Tensor"], swiftSettings: fast),
         .target(name: "Tokenization", dependencies: ["CSentencePiece"]),
@@ -48,6 +48,8 @@ let package = Package(
         ),
         .testTarget(name: "NativeTests", dependencies: ["Tensor", "Tokenization", "Messaging", "CBLAS"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        // Runs the built rlhf executable as a subprocess (Scripts/test builds it first).
+        .testTarget(name: "CLITests", dependencies: ["rlhf"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenization"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks"]),

@@ -1,187 +1,161 @@
+/* Picks, once at load time, the kernel set for this CPU: AVX-512, AVX2 or baseline. Each set is
+   the same source (kernels_impl.h) compiled for its instruction set; none uses FMA contraction,
+   so all three give the same bits. RLHF_KERNELS=generic|avx2|avx512 forces one (for tests). */
 #include "CKernels.h"
 
-#include <math.h>
-#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__clang__)
-#define RK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define RK_CLONES
+float rk_expf_avx512(float x);
+float rk_expf_avx2(float x);
+float rk_expf_generic(float x);
+float rk_exp_shift_sum_avx512(const float *x, float *out, size_t n, float shift);
+float rk_exp_shift_sum_avx2(const float *x, float *out, size_t n, float shift);
+float rk_exp_shift_sum_generic(const float *x, float *out, size_t n, float shift);
+float rk_max_avx512(const float *x, size_t n);
+float rk_max_avx2(const float *x, size_t n);
+float rk_max_generic(const float *x, size_t n);
+float rk_logsumexp_avx512(const float *x, size_t n);
+float rk_logsumexp_avx2(const float *x, size_t n);
+float rk_logsumexp_generic(const float *x, size_t n);
+float rk_dot_avx512(const float *x, const float *y, size_t n);
+float rk_dot_avx2(const float *x, const float *y, size_t n);
+float rk_dot_generic(const float *x, const float *y, size_t n);
+void rk_softmax_prefix_avx512(float *row, size_t visible, size_t total);
+void rk_softmax_prefix_avx2(float *row, size_t visible, size_t total);
+void rk_softmax_prefix_generic(float *row, size_t visible, size_t total);
+void rk_softmax_backward_prefix_avx512(float *d, const float *p, size_t visible, size_t total);
+void rk_softmax_backward_prefix_avx2(float *d, const float *p, size_t visible, size_t total);
+void rk_softmax_backward_prefix_generic(float *d, const float *p, size_t visible, size_t total);
+void rk_logprob_backward_row_avx512(float *d, const float *logits, size_t n, float lse, float g, long target);
+void rk_logprob_backward_row_avx2(float *d, const float *logits, size_t n, float lse, float g, long target);
+void rk_logprob_backward_row_generic(float *d, const float *logits, size_t n, float lse, float g, long target);
+void rk_swiglu_forward_avx512(float *out, const float *gateUp, size_t rows, size_t I);
+void rk_swiglu_forward_avx2(float *out, const float *gateUp, size_t rows, size_t I);
+void rk_swiglu_forward_generic(float *out, const float *gateUp, size_t rows, size_t I);
+void rk_swiglu_backward_avx512(float *dgateUp, const float *dout, const float *gateUp, size_t rows, size_t I);
+void rk_swiglu_backward_avx2(float *dgateUp, const float *dout, const float *gateUp, size_t rows, size_t I);
+void rk_swiglu_backward_generic(float *dgateUp, const float *dout, const float *gateUp, size_t rows, size_t I);
+void rk_adamw_avx512(float *p, const float *g, float *m, float *v, size_t n, float decay, float beta1, float beta2, float step_size, float bc2_sqrt, float eps);
+void rk_adamw_avx2(float *p, const float *g, float *m, float *v, size_t n, float decay, float beta1, float beta2, float step_size, float bc2_sqrt, float eps);
+void rk_adamw_generic(float *p, const float *g, float *m, float *v, size_t n, float decay, float beta1, float beta2, float step_size, float bc2_sqrt, float eps);
+void rk_matmul_rows_avx512(float *out, const float *x, const float *W, size_t M, size_t C, size_t OC, size_t o0, size_t o1);
+void rk_matmul_rows_avx2(float *out, const float *x, const float *W, size_t M, size_t C, size_t OC, size_t o0, size_t o1);
+void rk_matmul_rows_generic(float *out, const float *x, const float *W, size_t M, size_t C, size_t OC, size_t o0, size_t o1);
+
+static int rk_level = 0;
+
+__attribute__((constructor)) static void rk_choose_level(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    int best = 0;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = 1;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+        best = 2;
+    rk_level = best;
+    const char *forced = getenv("RLHF_KERNELS");
+    if (forced != NULL) {
+        int want = strcmp(forced, "avx512") == 0 ? 2 : strcmp(forced, "avx2") == 0 ? 1 : 0;
+        if (want <= best) rk_level = want;
+    }
 #endif
-
-#define LANES 16
-
-/* e^x: Cephes range reduction and degree-6 polynomial, relative error ~2e-7; branch-free so loops
-   over it vectorise. Rounding and float->int go through the 1.5*2^23 trick. */
-static inline float exp_poly(float x) {
-    const float magic = 12582912.0f;
-    x = x < -87.3f ? -87.3f : x;
-    x = x > 88.3f ? 88.3f : x;
-    float t = x * 1.44269504088896341f + magic;
-    float fx = t - magic;
-    x = x - fx * 0.693359375f;
-    x = x + fx * 2.12194440e-4f;
-    float y = 1.9875691500E-4f;
-    y = y * x + 1.3981999507E-3f;
-    y = y * x + 8.3334519073E-3f;
-    y = y * x + 4.1665795894E-2f;
-    y = y * x + 1.6666665459E-1f;
-    y = y * x + 5.0000001201E-1f;
-    y = y * (x * x) + x + 1.0f;
-    int32_t ti;
-    memcpy(&ti, &t, 4);
-    int32_t n = ti - 0x4B400000;
-    int32_t bits = (n + 127) << 23;
-    float p;
-    memcpy(&p, &bits, 4);
-    return y * p;
 }
 
-float rk_expf(float x) { return exp_poly(x); }
+const char *rk_kernel_set(void) { return rk_level == 2 ? "avx512" : rk_level == 1 ? "avx2" : "generic"; }
 
-static inline float lane_sum(const float *acc) {
-    float s = 0;
-    for (int j = 0; j < LANES; j++) s += acc[j];
-    return s;
+float rk_expf(float x) {
+#if defined(__x86_64__)
+    if (rk_level == 2) { return rk_expf_avx512(x); }
+    if (rk_level == 1) { return rk_expf_avx2(x); }
+#endif
+    return rk_expf_generic(x);
 }
 
-RK_CLONES
 float rk_exp_shift_sum(const float *x, float *out, size_t n, float shift) {
-    float acc[LANES] = {0};
-    size_t i = 0;
-    for (; i + LANES <= n; i += LANES) {
-        for (int j = 0; j < LANES; j++) {
-            float e = exp_poly(x[i + j] - shift);
-            out[i + j] = e;
-            acc[j] += e;
-        }
-    }
-    float s = lane_sum(acc);
-    for (; i < n; i++) {
-        float e = exp_poly(x[i] - shift);
-        out[i] = e;
-        s += e;
-    }
-    return s;
+#if defined(__x86_64__)
+    if (rk_level == 2) { return rk_exp_shift_sum_avx512(x, out, n, shift); }
+    if (rk_level == 1) { return rk_exp_shift_sum_avx2(x, out, n, shift); }
+#endif
+    return rk_exp_shift_sum_generic(x, out, n, shift);
 }
 
-RK_CLONES
 float rk_max(const float *x, size_t n) {
-    float m[LANES];
-    for (int j = 0; j < LANES; j++) m[j] = -INFINITY;
-    size_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) m[j] = x[i + j] > m[j] ? x[i + j] : m[j];
-    float r = -INFINITY;
-    for (int j = 0; j < LANES; j++) r = m[j] > r ? m[j] : r;
-    for (; i < n; i++) r = x[i] > r ? x[i] : r;
-    return r;
+#if defined(__x86_64__)
+    if (rk_level == 2) { return rk_max_avx512(x, n); }
+    if (rk_level == 1) { return rk_max_avx2(x, n); }
+#endif
+    return rk_max_generic(x, n);
 }
 
-RK_CLONES
 float rk_logsumexp(const float *x, size_t n) {
-    float m = rk_max(x, n);
-    float acc[LANES] = {0};
-    size_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) acc[j] += exp_poly(x[i + j] - m);
-    float s = lane_sum(acc);
-    for (; i < n; i++) s += exp_poly(x[i] - m);
-    return m + logf(s);
+#if defined(__x86_64__)
+    if (rk_level == 2) { return rk_logsumexp_avx512(x, n); }
+    if (rk_level == 1) { return rk_logsumexp_avx2(x, n); }
+#endif
+    return rk_logsumexp_generic(x, n);
 }
 
-RK_CLONES
 float rk_dot(const float *x, const float *y, size_t n) {
-    float acc[LANES] = {0};
-    size_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) acc[j] += x[i + j] * y[i + j];
-    float s = lane_sum(acc);
-    for (; i < n; i++) s += x[i] * y[i];
-    return s;
+#if defined(__x86_64__)
+    if (rk_level == 2) { return rk_dot_avx512(x, y, n); }
+    if (rk_level == 1) { return rk_dot_avx2(x, y, n); }
+#endif
+    return rk_dot_generic(x, y, n);
 }
 
-RK_CLONES
 void rk_softmax_prefix(float *row, size_t visible, size_t total) {
-    float m = rk_max(row, visible);
-    float s = rk_exp_shift_sum(row, row, visible, m);
-    float inv = 1.0f / s;
-    for (size_t j = 0; j < visible; j++) row[j] *= inv;
-    for (size_t j = visible; j < total; j++) row[j] = 0;
+#if defined(__x86_64__)
+    if (rk_level == 2) { rk_softmax_prefix_avx512(row, visible, total); return; }
+    if (rk_level == 1) { rk_softmax_prefix_avx2(row, visible, total); return; }
+#endif
+    rk_softmax_prefix_generic(row, visible, total);
 }
 
-RK_CLONES
 void rk_softmax_backward_prefix(float *d, const float *p, size_t visible, size_t total) {
-    float dot = rk_dot(p, d, visible);
-    for (size_t j = 0; j < visible; j++) d[j] = p[j] * (d[j] - dot);
-    for (size_t j = visible; j < total; j++) d[j] = 0;
+#if defined(__x86_64__)
+    if (rk_level == 2) { rk_softmax_backward_prefix_avx512(d, p, visible, total); return; }
+    if (rk_level == 1) { rk_softmax_backward_prefix_avx2(d, p, visible, total); return; }
+#endif
+    rk_softmax_backward_prefix_generic(d, p, visible, total);
 }
 
-RK_CLONES
 void rk_logprob_backward_row(float *d, const float *logits, size_t n, float lse, float g, long target) {
-    for (size_t j = 0; j < n; j++) d[j] = -g * exp_poly(logits[j] - lse);
-    if (target >= 0 && (size_t)target < n) d[target] += g;
+#if defined(__x86_64__)
+    if (rk_level == 2) { rk_logprob_backward_row_avx512(d, logits, n, lse, g, target); return; }
+    if (rk_level == 1) { rk_logprob_backward_row_avx2(d, logits, n, lse, g, target); return; }
+#endif
+    rk_logprob_backward_row_generic(d, logits, n, lse, g, target);
 }
 
-RK_CLONES
 void rk_swiglu_forward(float *out, const float *gateUp, size_t rows, size_t I) {
-    for (size_t r = 0; r < rows; r++) {
-        const float *g = gateUp + r * 2 * I, *u = g + I;
-        float *o = out + r * I;
-        for (size_t i = 0; i < I; i++) {
-            float sig = 1.0f / (1.0f + exp_poly(-g[i]));
-            o[i] = g[i] * sig * u[i];
-        }
-    }
+#if defined(__x86_64__)
+    if (rk_level == 2) { rk_swiglu_forward_avx512(out, gateUp, rows, I); return; }
+    if (rk_level == 1) { rk_swiglu_forward_avx2(out, gateUp, rows, I); return; }
+#endif
+    rk_swiglu_forward_generic(out, gateUp, rows, I);
 }
 
-RK_CLONES
 void rk_swiglu_backward(float *dgateUp, const float *dout, const float *gateUp, size_t rows, size_t I) {
-    for (size_t r = 0; r < rows; r++) {
-        const float *g = gateUp + r * 2 * I, *u = g + I, *dy = dout + r * I;
-        float *dg = dgateUp + r * 2 * I, *du = dg + I;
-        for (size_t i = 0; i < I; i++) {
-            float sig = 1.0f / (1.0f + exp_poly(-g[i]));
-            dg[i] = dy[i] * u[i] * sig * (1.0f + g[i] * (1.0f - sig));
-            du[i] = dy[i] * g[i] * sig;
-        }
-    }
+#if defined(__x86_64__)
+    if (rk_level == 2) { rk_swiglu_backward_avx512(dgateUp, dout, gateUp, rows, I); return; }
+    if (rk_level == 1) { rk_swiglu_backward_avx2(dgateUp, dout, gateUp, rows, I); return; }
+#endif
+    rk_swiglu_backward_generic(dgateUp, dout, gateUp, rows, I);
 }
 
-/* Up to 4 input rows per pass keeps 4 x 16 accumulators in registers. */
-RK_CLONES
-void rk_matmul_rows(float *out, const float *x, const float *W, size_t M, size_t C, size_t OC,
-                    size_t o0, size_t o1) {
-    size_t m0 = 0;
-    for (; m0 < M; m0 += 4) {
-        size_t mc = M - m0 < 4 ? M - m0 : 4;
-        const float *x0 = x + (m0 + 0) * C, *x1 = x + (m0 + (mc > 1 ? 1 : 0)) * C;
-        const float *x2 = x + (m0 + (mc > 2 ? 2 : 0)) * C, *x3 = x + (m0 + (mc > 3 ? 3 : 0)) * C;
-        for (size_t o = o0; o < o1; o++) {
-            const float *w = W + o * C;
-            float a0[LANES] = {0}, a1[LANES] = {0}, a2[LANES] = {0}, a3[LANES] = {0};
-            size_t c = 0;
-            for (; c + LANES <= C; c += LANES) {
-                for (int j = 0; j < LANES; j++) {
-                    float wv = w[c + j];
-                    a0[j] += x0[c + j] * wv;
-                    a1[j] += x1[c + j] * wv;
-                    a2[j] += x2[c + j] * wv;
-                    a3[j] += x3[c + j] * wv;
-                }
-            }
-            float s0 = lane_sum(a0), s1 = lane_sum(a1), s2 = lane_sum(a2), s3 = lane_sum(a3);
-            for (; c < C; c++) {
-                s0 += x0[c] * w[c];
-                s1 += x1[c] * w[c];
-                s2 += x2[c] * w[c];
-                s3 += x3[c] * w[c];
-            }
-            out[(m0 + 0) * OC + o] = s0;
-            if (mc > 1) out[(m0 + 1) * OC + o] = s1;
-            if (mc > 2) out[(m0 + 2) * OC + o] = s2;
-            if (mc > 3) out[(m0 + 3) * OC + o] = s3;
-        }
-    }
+void rk_adamw(float *p, const float *g, float *m, float *v, size_t n, float decay, float beta1, float beta2, float step_size, float bc2_sqrt, float eps) {
+#if defined(__x86_64__)
+    if (rk_level == 2) { rk_adamw_avx512(p, g, m, v, n, decay, beta1, beta2, step_size, bc2_sqrt, eps); return; }
+    if (rk_level == 1) { rk_adamw_avx2(p, g, m, v, n, decay, beta1, beta2, step_size, bc2_sqrt, eps); return; }
+#endif
+    rk_adamw_generic(p, g, m, v, n, decay, beta1, beta2, step_size, bc2_sqrt, eps);
+}
+
+void rk_matmul_rows(float *out, const float *x, const float *W, size_t M, size_t C, size_t OC, size_t o0, size_t o1) {
+#if defined(__x86_64__)
+    if (rk_level == 2) { rk_matmul_rows_avx512(out, x, W, M, C, OC, o0, o1); return; }
+    if (rk_level == 1) { rk_matmul_rows_avx2(out, x, W, M, C, OC, o0, o1); return; }
+#endif
+    rk_matmul_rows_generic(out, x, W, M, C, OC, o0, o1);
 }

@@ -47,7 +47,7 @@ public struct DataLoader: Sendable {
         guard exampleCount >= (dropLast ? batchSize : 1) else {
             throw DatasetError(.invalidOption, field: "--per-device-batch-size",
                                expected: "at most the number of examples (\(exampleCount))", got: "\(batchSize)",
-                               hint: "lower the batch size or add data")
+                               hint: "Lower the batch size or add data")
         }
         guard position.epoch >= 0, position.index >= 0, position.index < exampleCount else {
             throw DatasetError(.invalidOption, field: "data loader position",

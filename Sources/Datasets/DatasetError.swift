@@ -33,6 +33,8 @@ public struct DatasetError: Error, CustomStringConvertible, Sendable, Equatable 
     /// The 1-based line the record starts on (exact for JSONL; where the element begins in a
     /// .json array).
     public var line: Int?
+    /// The 1-based column, for JSON syntax errors.
+    public var column: Int?
     /// The field path inside the record, e.g. `conversations[2].from`.
     public var field: String?
     /// What the reader wanted there.
@@ -46,15 +48,17 @@ public struct DatasetError: Error, CustomStringConvertible, Sendable, Equatable 
     ///   - kind: what went wrong.
     ///   - file: the file concerned.
     ///   - line: the line in it.
+    ///   - column: the column, for syntax errors.
     ///   - field: the field path in the record.
     ///   - expected: what was wanted.
     ///   - got: what was found.
     ///   - hint: a suggestion.
-    public init(_ kind: Kind, file: String? = nil, line: Int? = nil, field: String? = nil,
+    public init(_ kind: Kind, file: String? = nil, line: Int? = nil, column: Int? = nil, field: String? = nil,
                 expected: String? = nil, got: String? = nil, hint: String? = nil) {
         self.kind = kind
         self.file = file
         self.line = line
+        self.column = column
         self.field = field
         self.expected = expected
         self.got = got
@@ -73,7 +77,8 @@ public struct DatasetError: Error, CustomStringConvertible, Sendable, Equatable 
     /// The message without the place, as a skipped-record report lists it.
     public var reason: String {
         var s = kind.phrase
-        if let field { s += kind == .missingField ? " '\(field)'" : " in field '\(field)'" }
+        if let column { s += " at column \(column)" }
+        if let field { s += kind == .missingField || kind == .invalidOption ? " '\(field)'" : " in field '\(field)'" }
         if let expected { s += ": expected \(expected)" }
         if let got { s += (expected == nil ? ": got " : ", got ") + got }
         if let hint { s += ". \(hint)" }

@@ -65,7 +65,10 @@ public enum DatasetFormat: String, Sendable, Codable, CaseIterable, CustomString
 
     // MARK: - Field names
 
+    /// A preference record's prompt (MedicalGPT calls it `question`).
     static let promptFields = ["prompt", "question", "query", "instruction"]
+    /// A prompt/response record's prompt.
+    static let promptResponsePromptFields = ["prompt", "query", "question"]
     static let chosenFields = ["chosen", "response_chosen"]
     static let rejectedFields = ["rejected", "response_rejected"]
     static let responseFields = ["response", "completion", "answer"]
@@ -79,7 +82,7 @@ public enum DatasetFormat: String, Sendable, Codable, CaseIterable, CustomString
         if fields.contains("messages") { return .messages }
         if fields.contains("conversations") { return .sharegpt }
         if fields.contains("instruction") && fields.contains("output") { return .alpaca }
-        if has(["prompt", "query", "question"]) && has(responseFields) { return .promptResponse }
+        if has(promptResponsePromptFields) && has(responseFields) { return .promptResponse }
         if fields.contains("text") { return .text }
         if fields.contains("prompt") { return .prompt }
         return nil

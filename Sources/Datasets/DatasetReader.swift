@@ -72,6 +72,10 @@ public struct DatasetReader: Sendable {
             throw DatasetError(.fileNotFound, file: file, expected: "a readable file", got: "\(error.localizedDescription)")
         }
         let elements = try RawRecords.split(bytes, file: file)
+        if elements.isEmpty {
+            return RecordSet(records: [], skipped: [], files: [
+                FileSummary(path: file, format: self.format, formatWasNamed: self.format != nil, records: 0, skipped: 0)])
+        }
         let format = try self.format ?? detectFormat(elements, file: file)
         let parser = RecordParser(format: format)
         var records: [DatasetRecord] = []
@@ -83,8 +87,8 @@ public struct DatasetReader: Sendable {
                 switch element.value {
                 case .success(let value): records.append(try parser.parse(value, at: source))
                 case .failure(let syntax):
-                    throw DatasetError(.invalidJSON, file: file, line: element.line,
-                                       expected: "one JSON object per line", got: "\(syntax.message) at column \(syntax.column)")
+                    throw DatasetError(.invalidJSON, file: file, line: element.line, column: syntax.column,
+                                       expected: syntax.expected, got: syntax.got)
                 }
             } catch let error as DatasetError where skipBadRecords {
                 skipped.append(SkippedRecord(error, line: element.line))
@@ -107,7 +111,7 @@ public struct DatasetReader: Sendable {
             ?? "no JSON object to look at"
         throw DatasetError(.unknownFormat, file: file, line: firstObject?.line,
                            expected: "the fields of one of: " + DatasetFormat.catalogue, got: got,
-                           hint: "rename the fields, or name the format with --format")
+                           hint: "Rename the fields, or name the format with --format")
     }
 }
 
@@ -131,7 +135,8 @@ public struct RecordSet: Sendable {
 /// One file of a read: its format (and whether it was detected) and its counts.
 public struct FileSummary: Sendable, Equatable {
     public var path: String
-    public var format: DatasetFormat
+    /// The records' format; nil for an empty file when none was named.
+    public var format: DatasetFormat?
     /// True when `--format` named the format, false when it was detected.
     public var formatWasNamed: Bool
     public var records: Int

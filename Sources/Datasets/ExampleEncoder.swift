@@ -78,8 +78,8 @@ public struct ExampleEncoder: Sendable {
             }
             let promptSegments = template.promptSegments(pair.prompt)
             let prompt = try tokenizer.encode(promptSegments).ids
-            let chosen = try answerIDs(pair.prompt, pair.chosen, after: promptSegments.count)
-            let rejected = try answerIDs(pair.prompt, pair.rejected, after: promptSegments.count)
+            let chosen = try tokenizer.encode(template.answerSegments(pair.chosen, after: pair.prompt)).ids
+            let rejected = try tokenizer.encode(template.answerSegments(pair.rejected, after: pair.prompt)).ids
             let (keptPrompt, keptResponse) = truncation.lengths(prompt: prompt.count, response: max(chosen.count, rejected.count))
             report.count(prompt: prompt.count, keptPrompt: keptPrompt)
             let removed = max(0, chosen.count - keptResponse) + max(0, rejected.count - keptResponse)
@@ -92,12 +92,6 @@ public struct ExampleEncoder: Sendable {
                                      rejectedIDs: Array(rejected.prefix(keptResponse)),
                                      source: record.source)
         }
-    }
-
-    /// The ids of an answer's assistant segments (its text and end marker) as rendered after `prompt`.
-    private func answerIDs(_ prompt: Conversation, _ answer: String, after promptSegmentCount: Int) throws -> [Int] {
-        let answerSegments = template.segments(prompt.appendingAssistant(answer)).dropFirst(promptSegmentCount)
-        return try tokenizer.encode(answerSegments.filter(\.isAssistant)).ids
     }
 
     // MARK: - Prompts

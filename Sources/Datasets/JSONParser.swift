@@ -1,8 +1,10 @@
-/// A JSON syntax error at a line and column (both 1-based).
+/// A JSON syntax error at a line and column (both 1-based): what the parser wanted there and
+/// what it found.
 struct JSONSyntaxError: Error, Sendable {
     var line: Int
     var column: Int
-    var message: String
+    var expected: String
+    var got: String
 }
 
 /// A small JSON parser over UTF-8 bytes that counts lines as it goes.
@@ -33,7 +35,7 @@ struct JSONParser {
     static func parseDocument(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
         var parser = JSONParser(bytes: bytes)
         let value = try parser.parseValue()
-        guard parser.atEnd() else { throw parser.error("unexpected \(parser.describeNext()) after the JSON value") }
+        guard parser.atEnd() else { throw parser.error(expected: "the end of the line after the JSON value") }
         return value
     }
 
@@ -63,7 +65,7 @@ struct JSONParser {
             switch peek() {
             case UInt8(ascii: ","): position += 1
             case UInt8(ascii: "]"): position += 1; return
-            default: throw error("expected ',' or ']' in the array, got \(describeNext())")
+            default: throw error(expected: "',' or ']' in the array")
             }
         }
     }
@@ -74,14 +76,14 @@ struct JSONParser {
         try expect(UInt8(ascii: "{"))
         if peek() == UInt8(ascii: "}") { position += 1; return }
         while true {
-            guard peek() == UInt8(ascii: "\"") else { throw error("expected a field name in quotes, got \(describeNext())") }
+            guard peek() == UInt8(ascii: "\"") else { throw error(expected: "a field name in double quotes") }
             let key = try parseString()
             try expect(UInt8(ascii: ":"))
             try member(key, &self)
             switch peek() {
             case UInt8(ascii: ","): position += 1
             case UInt8(ascii: "}"): position += 1; return
-            default: throw error("expected ',' or '}' after a field, got \(describeNext())")
+            default: throw error(expected: "',' or '}' after a field")
             }
         }
     }
@@ -89,7 +91,7 @@ struct JSONParser {
     // MARK: - Values
 
     mutating func parseValue() throws(JSONSyntaxError) -> JSONValue {
-        guard let c = peek() else { throw error("unexpected end of input, expected a value") }
+        guard let c = peek() else { throw error(expected: "a value") }
         switch c {
         case UInt8(ascii: "{"):
             try enter()
@@ -108,13 +110,13 @@ struct JSONParser {
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
-        default: throw error("expected a value, got \(describeNext())")
+        default: throw error(expected: "a value")
         }
     }
 
     private mutating func enter() throws(JSONSyntaxError) {
         depth += 1
-        if depth > JSONParser.maxDepth { throw error("nested deeper than \(JSONParser.maxDepth) levels") }
+        if depth > JSONParser.maxDepth { throw error(expected: "at most \(JSONParser.maxDepth) levels of nesting", got: "deeper nesting") }
     }
 
     private mutating func parseString() throws(JSONSyntaxError) -> String {
@@ -153,14 +155,14 @@ struct JSONParser {
                 case UInt8(ascii: "u"): utf8.append(contentsOf: try parseUnicodeEscape())
                 default:
                     position -= 1
-                    throw error("invalid escape '\\\(Character(Unicode.Scalar(e)))' in a string")
+                    throw error(expected: "an escape such as \\n, \\t, \\\" or \\uXXXX")
                 }
             default:
                 if c == UInt8(ascii: "\n") { newline(at: position - 1) }
                 utf8.append(c)
             }
         }
-        throw error("unterminated string")
+        throw error(expected: "a closing double quote", got: "the end of the input")
     }
 
     /// After `\u`: four hex digits, or a surrogate pair of two escapes. Lone surrogates become U+FFFD.
@@ -177,7 +179,7 @@ struct JSONParser {
     }
 
     private mutating func hex4() throws(JSONSyntaxError) -> UInt32 {
-        guard position + 4 <= bytes.count else { throw error("truncated \\u escape") }
+        guard position + 4 <= bytes.count else { throw error(expected: "four hex digits after \\u") }
         var value: UInt32 = 0
         for _ in 0..<4 {
             let c = bytes[position]
@@ -186,7 +188,7 @@ struct JSONParser {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = c - UInt8(ascii: "0")
             case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = c - UInt8(ascii: "a") + 10
             case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = c - UInt8(ascii: "A") + 10
-            default: throw error("invalid hex digit in a \\u escape")
+            default: throw error(expected: "four hex digits after \\u")
             }
             value = value << 4 | UInt32(digit)
             position += 1
@@ -212,7 +214,7 @@ struct JSONParser {
         let text = String(decoding: bytes[start..<position], as: UTF8.self)
         guard let value = Double(text) else {
             position = start
-            throw error("invalid number '\(text)'")
+            throw error(expected: "a number", got: "'\(text)'")
         }
         return value
     }
@@ -222,7 +224,7 @@ struct JSONParser {
         let matches = position + n <= bytes.count && word.withUTF8Buffer { w in
             (0..<n).allSatisfy { bytes[position + $0] == w[$0] }
         }
-        guard matches else { throw error("expected a value, got \(describeNext())") }
+        guard matches else { throw error(expected: "a value") }
         position += n
     }
 
@@ -244,7 +246,7 @@ struct JSONParser {
     }
 
     private mutating func expect(_ byte: UInt8) throws(JSONSyntaxError) {
-        guard peek() == byte else { throw error("expected '\(Character(Unicode.Scalar(byte)))', got \(describeNext())") }
+        guard peek() == byte else { throw error(expected: "'\(Character(Unicode.Scalar(byte)))'") }
         position += 1
     }
 
@@ -255,7 +257,8 @@ struct JSONParser {
         return "'\(snippet)'"
     }
 
-    private func error(_ message: String) -> JSONSyntaxError {
-        JSONSyntaxError(line: line, column: position - lineStart + 1, message: message)
+    /// An error at the current position; by default it found whatever comes next.
+    private func error(expected: String, got: String? = nil) -> JSONSyntaxError {
+        JSONSyntaxError(line: line, column: position - lineStart + 1, expected: expected, got: got ?? describeNext())
     }
 }

@@ -41,7 +41,7 @@ extension RecordObject {
             }
             let message = RecordObject(fields: fields, path: itemPath, file: file, line: line)
             let roleKey = message.find(keys.role)?.name ?? keys.role[0]
-            guard let role = try message.string(keys.role, required: true)?.lowercased() else { continue }
+            let role = try message.content(keys.role, what: "a role name").lowercased()
             if role == "system" {
                 guard i == 0 else {
                     throw message.error(.turnsDoNotAlternate, field: roleKey,
@@ -58,7 +58,7 @@ extension RecordObject {
             } else {
                 throw message.error(.unknownRole, field: roleKey, expected: keys.roleNames, got: "\"\(role)\"",
                                     hint: ["tool", "function", "function_call", "observation", "ipython"].contains(role)
-                                        ? "tool and function-call turns are not supported" : nil)
+                                        ? "Tool and function-call turns are not supported" : nil)
             }
             turns.append(Conversation.Turn(role: turnRole, content: try message.content(keys.content)))
             roleFields.append(message.fieldPath(roleKey)!)

@@ -79,7 +79,7 @@ public struct PreparedData: Sendable {
         var lines = ["train records: \(train.count), eval records: \(eval.count)"]
         for file in files {
             let how = file.formatWasNamed ? "named" : "detected"
-            lines.append("  \(file.path): \(file.records) records, format \(file.format) (\(how))"
+            lines.append("  \(file.path): \(file.records) records, format \(file.format.map(\.rawValue) ?? "-") (\(how))"
                          + (file.skipped > 0 ? ", \(file.skipped) skipped" : ""))
         }
         if !skipped.isEmpty { lines.append(SkippedRecord.report(skipped)) }

@@ -29,9 +29,9 @@ enum RawRecords {
                                    expected: "a JSON array of records, or an object with a \"data\" array", got: "a single JSON value")
             }
         } catch let syntax as JSONSyntaxError {
-            throw DatasetError(.invalidJSON, file: file, line: syntax.line,
-                               expected: "a valid JSON document", got: "\(syntax.message) at column \(syntax.column)",
-                               hint: "a .json file must be valid as a whole, so it cannot be skipped record by record; "
+            throw DatasetError(.invalidJSON, file: file, line: syntax.line, column: syntax.column,
+                               expected: syntax.expected, got: syntax.got,
+                               hint: "A .json file must be valid as a whole, so it cannot be skipped record by record; "
                                    + "for one record per line use .jsonl")
         }
     }
@@ -65,7 +65,7 @@ enum RawRecords {
 
     private static func expectEnd(_ parser: inout JSONParser) throws(JSONSyntaxError) {
         guard parser.atEnd() else {
-            throw JSONSyntaxError(line: parser.currentLine, column: 1, message: "unexpected content after the top-level array")
+            throw JSONSyntaxError(line: parser.currentLine, column: 1, expected: "nothing after the top-level array", got: "more content")
         }
     }
 

@@ -53,12 +53,9 @@ struct RecordObject {
         return error(.missingField, field: field, expected: expected, got: got)
     }
 
-    /// A string field; nil when absent and not required.
-    func string(_ names: [String], required: Bool) throws -> String? {
-        guard let (name, value) = find(names) else {
-            if required { throw missing(names, expected: "a string") }
-            return nil
-        }
+    /// An optional string field; nil when absent or null.
+    func optionalString(_ names: [String]) throws -> String? {
+        guard let (name, value) = find(names) else { return nil }
         guard case .string(let s) = value else {
             throw error(.wrongType, field: name, expected: "a string", got: value.summary)
         }
@@ -78,7 +75,7 @@ struct RecordObject {
 
     /// An optional system prompt: trimmed, and nil when absent or empty.
     func system(_ names: [String] = ["system"]) throws -> String? {
-        guard let s = try string(names, required: false)?.trimmingWhitespace, !s.isEmpty else { return nil }
+        guard let s = try optionalString(names)?.trimmingWhitespace, !s.isEmpty else { return nil }
         return s
     }
 }

@@ -36,7 +36,7 @@ struct RecordParser: Sendable {
 
     private func alpaca(_ record: RecordObject) throws -> Conversation {
         let instruction = try record.content(["instruction"])
-        let input = try record.string(["input"], required: false)?.trimmingWhitespace ?? ""
+        let input = try record.optionalString(["input"])?.trimmingWhitespace ?? ""
         let output = try record.content(["output"])
         let user = input.isEmpty ? instruction : instruction + "\n" + input
         let turns = try record.history() + [Conversation.Turn(role: .user, content: user),
@@ -45,7 +45,7 @@ struct RecordParser: Sendable {
     }
 
     private func promptResponse(_ record: RecordObject) throws -> Conversation {
-        let promptNames = ["prompt", "query", "question"]
+        let promptNames = DatasetFormat.promptResponsePromptFields
         guard let promptField = record.find(promptNames) else {
             throw record.missing(promptNames, expected: "the prompt (a string or a list of messages)")
         }
@@ -89,7 +89,7 @@ struct RecordParser: Sendable {
             prompt.system = try record.system() ?? carried.system
         } else {
             throw record.missing(["prompt"], expected: "the prompt (a string or a list of messages)",
-                                 hint: "or give chosen and rejected as whole conversations")
+                                 hint: "Or give chosen and rejected as whole conversations")
         }
         prompt = try validated(prompt, in: record, field: promptField?.name ?? chosenField.name, endsWith: .user)
         return PreferencePair(prompt: prompt, chosen: chosen.text, rejected: rejected.text)

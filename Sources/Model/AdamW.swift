@@ -1,4 +1,6 @@
+import CKernels
 import Foundation
+import Tensor
 
 /// AdamW with decoupled weight decay (Loshchilov & Hutter, arXiv 1711.05101, Algorithm 2), in
 /// PyTorch's formulation (torch.optim.AdamW), over a flat parameter block.
@@ -28,11 +30,17 @@ public final class AdamW {
     /// (start, count, decays) ranges of the block.
     let ranges: [(Int, Int, Bool)]
 
-    public init(layout: ParameterLayout, hyperparameters: Hyperparameters = .init()) {
+    public convenience init(layout: ParameterLayout, hyperparameters: Hyperparameters = .init()) {
+        self.init(count: layout.count, entries: layout.entries, hyperparameters: hyperparameters)
+    }
+
+    /// An optimizer over any flat block of `count` floats cut into `entries` (the model's
+    /// parameters, or a LoRA adapter block).
+    public init(count: Int, entries: [ParameterLayout.Entry], hyperparameters: Hyperparameters = .init()) {
         self.hyperparameters = hyperparameters
-        m = FloatBuffer(count: layout.count)
-        v = FloatBuffer(count: layout.count)
-        ranges = layout.entries.map { ($0.offset, $0.count, $0.decays) }
+        m = FloatBuffer(count: count)
+        v = FloatBuffer(count: count)
+        ranges = entries.map { ($0.offset, $0.count, $0.decays) }
     }
 
     /// One update of `parameters` from `gradients` at learning rate `lr`.
@@ -46,12 +54,10 @@ public final class AdamW {
         let p = parameters.pointer, g = gradients.pointer, m = m.pointer, v = v.pointer
         for (start, count, decays) in ranges {
             let decay: Float = decays ? 1 - lr * h.weightDecay : 1
-            for i in start..<(start + count) {
-                p[i] *= decay
-                m[i] = h.beta1 * m[i] + (1 - h.beta1) * g[i]
-                v[i] = h.beta2 * v[i] + (1 - h.beta2) * g[i] * g[i]
-                let denom = v[i].squareRoot() / bc2Sqrt + h.eps
-                p[i] -= stepSize * m[i] / denom
+            // Element-wise, so splitting a tensor between threads cannot change the result.
+            Parallel.forChunks(count, minChunk: 1 << 14) { r in
+                let o = start + r.lowerBound
+                rk_adamw(p + o, g + o, m + o, v + o, r.count, decay, h.beta1, h.beta2, stepSize, bc2Sqrt, h.eps)
             }
         }
     }

@@ -54,7 +54,8 @@ public struct CheckpointDirectory: Sendable, Equatable {
             FileManager.default.fileExists(atPath: file($0))
         }
         if !pickles.isEmpty {
-            message += "; found \(pickles.joined(separator: ", ")), but only safetensors is read (re-save the model with safe_serialization=True)"
+            message += "; found \(pickles.joined(separator: ", ")), but only safetensors is read"
+                + " (re-save the model with safe_serialization=True)"
         }
         throw CheckpointError(.notFound, path: path, message)
     }
@@ -85,7 +86,8 @@ public struct CheckpointDirectory: Sendable, Equatable {
             guard FileManager.default.fileExists(atPath: shardPath) else {
                 throw CheckpointError(
                     .notFound, path: shardPath,
-                    "shard listed in \(CheckpointDirectory.indexFileName) (for \(expected.count) tensor(s), e.g. '\(expected[0])') does not exist")
+                    "shard listed in \(CheckpointDirectory.indexFileName) (for \(expected.count) tensor(s),"
+                        + " e.g. '\(expected[0])') does not exist")
             }
             // One shard at a time, so peak memory is the floats plus one mapped file.
             let loaded = try SafeTensors.read(contentsOf: shardPath)

@@ -13,6 +13,7 @@ extension Llama {
             precondition(ids[n] >= 0 && Int(ids[n]) < V, "token id \(ids[n]) outside the vocabulary of \(V)")
         }
         a.ids.update(from: ids, count: N)
+        adapters?.beginForward(a)
         Embedding.forward(out: a.resid[0].pointer, ids: ids, wte: w + layout.embedding, N: N, C: C)
         for l in 0..<L {
             let p = layout.layers[l]
@@ -21,9 +22,10 @@ extension Llama {
                             N: N, C: C, eps: config.rmsNormEps)
             Linear.forward(out: qkv, inp: a.ln1[l].pointer, weight: w + p.qkvWeight, bias: p.qkvBias.map { w + $0 },
                            N: N, C: C, OC: QKV)
+            adapters?.forward(.attentionInput, layer: l, out: qkv, inp: a.ln1[l].pointer, N: N, acts: a)
             // q and k heads are adjacent columns: one pass rotates both.
             Rotary.apply(qkv, ld: QKV, positions: a.positions, N: N, H: NH + NKV, HS: HS, table: rope)
-            for b in 0..<B {
+            BLAS.perSequence(B) { b in
                 let q = qkv + b * T * QKV
                 Attention.forward(out: a.attOut[l].pointer + b * T * NH * HS, ldo: NH * HS, probs: a.probs[l].pointer + b * NH * T * T,
                                   q: q, ldq: QKV, k: q + NH * HS, v: q + (NH + NKV) * HS, ldkv: QKV,
@@ -31,13 +33,16 @@ extension Llama {
             }
             let mid = a.residMid[l].pointer
             Linear.forward(out: mid, inp: a.attOut[l].pointer, weight: w + p.oWeight, bias: nil, N: N, C: NH * HS, OC: C)
+            adapters?.forward(.attentionOutput, layer: l, out: mid, inp: a.attOut[l].pointer, N: N, acts: a)
             Residual.accumulate(mid, x, count: N * C)
             RMSNorm.forward(out: a.ln2[l].pointer, rstd: a.rstd2[l].pointer, inp: mid, weight: w + p.postNorm,
                             N: N, C: C, eps: config.rmsNormEps)
             Linear.forward(out: a.gateUp[l].pointer, inp: a.ln2[l].pointer, weight: w + p.gateUpWeight, bias: nil, N: N, C: C, OC: 2 * I)
+            adapters?.forward(.mlpInput, layer: l, out: a.gateUp[l].pointer, inp: a.ln2[l].pointer, N: N, acts: a)
             SwiGLU.forward(out: a.mlpHidden[l].pointer, gateUp: a.gateUp[l].pointer, N: N, I: I)
             let out = a.resid[l + 1].pointer
             Linear.forward(out: out, inp: a.mlpHidden[l].pointer, weight: w + p.downWeight, bias: nil, N: N, C: I, OC: C)
+            adapters?.forward(.mlpOutput, layer: l, out: out, inp: a.mlpHidden[l].pointer, N: N, acts: a)
             Residual.accumulate(out, mid, count: N * C)
         }
         RMSNorm.forward(out: a.hidden.pointer, rstd: a.rstdFinal.pointer, inp: a.resid[L].pointer, weight: w + layout.finalNorm,
@@ -46,66 +51,105 @@ extension Llama {
 
     /// LM head: logits = hidden · W^T, then log p(targets[n]) into `acts.logprobs` (0 where the
     /// target is negative, i.e. ignored).
-    public func languageModelForward(targets: UnsafePointer<Int32>, acts a: TrainingActivations) {
+    ///
+    /// With `keepLogits` (the default) all logits stay in `acts.logits` for the caller to read.
+    /// Training passes `false`: the logits are then made `lmHeadChunkRows` rows at a time in a
+    /// small buffer that stays in cache, and the backward makes them again the same way. A
+    /// (B*T, V) logits matrix is tens of megabytes; streaming it through memory three times cost
+    /// more than the extra matrix multiply.
+    public func languageModelForward(targets: UnsafePointer<Int32>, acts a: TrainingActivations, keepLogits: Bool = true) {
         let N = a.B * a.T
-        Linear.forward(out: a.logits.pointer, inp: a.hidden.pointer, weight: parameters[lmHeadOffset], bias: nil, N: N, C: C, OC: V)
-        LogProbs.forward(logprobs: a.logprobs.pointer, lse: a.lse.pointer, logits: a.logits.pointer, targets: targets,
-                         N: N, V: V)
+        let w = parameters[lmHeadOffset]
+        if keepLogits {
+            precondition(a.logits.count >= N * V, "these activations were made without a logits buffer")
+            Linear.forward(out: a.logits.pointer, inp: a.hidden.pointer, weight: w, bias: nil, N: N, C: C, OC: V)
+            LogProbs.forward(logprobs: a.logprobs.pointer, lse: a.lse.pointer, logits: a.logits.pointer, targets: targets, N: N, V: V)
+        } else {
+            for r0 in stride(from: 0, to: N, by: a.lmHeadChunkRows) {
+                let R = min(a.lmHeadChunkRows, N - r0)
+                Linear.forward(out: a.logitsChunk.pointer, inp: a.hidden.pointer + r0 * C, weight: w, bias: nil, N: R, C: C, OC: V)
+                LogProbs.forward(logprobs: a.logprobs.pointer + r0, lse: a.lse.pointer + r0, logits: a.logitsChunk.pointer,
+                                 targets: targets + r0, N: R, V: V)
+            }
+        }
+        a.logitsKept = keepLogits
     }
 
     /// Backward of the LM head from d loss / d logprobs (N): writes `acts.dHidden` and adds the
-    /// head's weight gradient. Overwrites the logits with their gradient.
+    /// head's weight gradient. Kept logits are overwritten with their gradient.
     public func languageModelBackward(dlogprobs: UnsafePointer<Float>, targets: UnsafePointer<Int32>, acts a: TrainingActivations) {
         let N = a.B * a.T
-        let g = enableGradients()
-        LogProbs.backward(dlogits: a.logits.pointer, dlogprobs: dlogprobs, logits: a.logits.pointer, lse: a.lse.pointer,
-                          targets: targets, N: N, V: V)
+        // The head's weight gradient only when the base trains (LoRA freezes it).
+        let dW: UnsafeMutablePointer<Float>? = trainsBase ? enableGradients()[lmHeadOffset] : nil
+        let w = parameters[lmHeadOffset]
+        if a.logitsKept {
+            LogProbs.backward(dlogits: a.logits.pointer, dlogprobs: dlogprobs, logits: a.logits.pointer, lse: a.lse.pointer,
+                              targets: targets, N: N, V: V)
+            a.dHidden.zero()
+            Linear.backward(dinp: a.dHidden.pointer, dweight: dW, dbias: nil, dout: a.logits.pointer,
+                            inp: a.hidden.pointer, weight: w, N: N, C: C, OC: V)
+            return
+        }
         a.dHidden.zero()
-        Linear.backward(dinp: a.dHidden.pointer, dweight: g[lmHeadOffset], dbias: nil, dout: a.logits.pointer,
-                        inp: a.hidden.pointer, weight: parameters[lmHeadOffset], N: N, C: C, OC: V)
+        for r0 in stride(from: 0, to: N, by: a.lmHeadChunkRows) {
+            let R = min(a.lmHeadChunkRows, N - r0)
+            let chunk = a.logitsChunk.pointer, h = a.hidden.pointer + r0 * C
+            Linear.forward(out: chunk, inp: h, weight: w, bias: nil, N: R, C: C, OC: V)
+            LogProbs.backward(dlogits: chunk, dlogprobs: dlogprobs + r0, logits: chunk, lse: a.lse.pointer + r0,
+                              targets: targets + r0, N: R, V: V)
+            Linear.backward(dinp: a.dHidden.pointer + r0 * C, dweight: dW, dbias: nil, dout: chunk,
+                            inp: h, weight: w, N: R, C: C, OC: V)
+        }
     }
 
-    /// Backpropagates `acts.dHidden` through the decoder, adding into `gradients`.
+    /// Backpropagates `acts.dHidden` through the decoder, adding into `gradients` (unless
+    /// `trainsBase` is off) and into the attached adapters' gradients.
     public func backward(acts a: TrainingActivations) {
         let B = a.B, T = a.T, N = B * T
         let w = parameters.pointer
-        let g = enableGradients().pointer
+        let g: UnsafeMutablePointer<Float>? = trainsBase ? enableGradients().pointer : nil
+        // The gradient of the base parameter at `offset`, nil when the base is frozen.
+        func dw(_ offset: Int) -> UnsafeMutablePointer<Float>? { g.map { $0 + offset } }
         let dResid = a.dResid.pointer, dLn = a.dLn.pointer
         a.dResid.zero()
-        RMSNorm.backward(dinp: dResid, dweight: g + layout.finalNorm, dout: a.dHidden.pointer, inp: a.resid[L].pointer,
+        RMSNorm.backward(dinp: dResid, dweight: dw(layout.finalNorm), dout: a.dHidden.pointer, inp: a.resid[L].pointer,
                          weight: w + layout.finalNorm, rstd: a.rstdFinal.pointer, N: N, C: C)
         for l in stride(from: L - 1, through: 0, by: -1) {
             let p = layout.layers[l]
             // resid[l+1] = mid + down(swiglu(gateUp(norm2(mid)))): dResid flows to mid unchanged.
             a.dMLPHidden.zero()
-            Linear.backward(dinp: a.dMLPHidden.pointer, dweight: g + p.downWeight, dbias: nil, dout: dResid,
+            Linear.backward(dinp: a.dMLPHidden.pointer, dweight: dw(p.downWeight), dbias: nil, dout: dResid,
                             inp: a.mlpHidden[l].pointer, weight: w + p.downWeight, N: N, C: I, OC: C)
+            adapters?.backward(.mlpOutput, layer: l, dinp: a.dMLPHidden.pointer, dout: dResid, inp: a.mlpHidden[l].pointer, N: N, acts: a)
             SwiGLU.backward(dgateUp: a.dGateUp.pointer, dout: a.dMLPHidden.pointer, gateUp: a.gateUp[l].pointer, N: N, I: I)
             a.dLn.zero()
-            Linear.backward(dinp: dLn, dweight: g + p.gateUpWeight, dbias: nil, dout: a.dGateUp.pointer,
+            Linear.backward(dinp: dLn, dweight: dw(p.gateUpWeight), dbias: nil, dout: a.dGateUp.pointer,
                             inp: a.ln2[l].pointer, weight: w + p.gateUpWeight, N: N, C: C, OC: 2 * I)
-            RMSNorm.backward(dinp: dResid, dweight: g + p.postNorm, dout: dLn, inp: a.residMid[l].pointer,
+            adapters?.backward(.mlpInput, layer: l, dinp: dLn, dout: a.dGateUp.pointer, inp: a.ln2[l].pointer, N: N, acts: a)
+            RMSNorm.backward(dinp: dResid, dweight: dw(p.postNorm), dout: dLn, inp: a.residMid[l].pointer,
                              weight: w + p.postNorm, rstd: a.rstd2[l].pointer, N: N, C: C)
             // mid = resid[l] + o(attention(...)): dResid flows to resid[l] unchanged.
             a.dAttOut.zero()
-            Linear.backward(dinp: a.dAttOut.pointer, dweight: g + p.oWeight, dbias: nil, dout: dResid,
+            Linear.backward(dinp: a.dAttOut.pointer, dweight: dw(p.oWeight), dbias: nil, dout: dResid,
                             inp: a.attOut[l].pointer, weight: w + p.oWeight, N: N, C: NH * HS, OC: C)
+            adapters?.backward(.attentionOutput, layer: l, dinp: a.dAttOut.pointer, dout: dResid, inp: a.attOut[l].pointer, N: N, acts: a)
             a.dQKV.zero()
-            for b in 0..<B {
+            BLAS.perSequence(B) { (part: Int, b: Int) in
                 let q = a.qkv[l].pointer + b * T * QKV, dq = a.dQKV.pointer + b * T * QKV
                 Attention.backward(dq: dq, dk: dq + NH * HS, dv: dq + (NH + NKV) * HS,
                                    dout: a.dAttOut.pointer + b * T * NH * HS, ldo: NH * HS,
                                    probs: a.probs[l].pointer + b * NH * T * T,
                                    q: q, ldq: QKV, k: q + NH * HS, v: q + (NH + NKV) * HS, ldkv: QKV,
-                                   scratch: a.attScratch.pointer, T: T, NH: NH, NKV: NKV, HS: HS)
+                                   scratch: a.attScratch.pointer + part * T * T, T: T, NH: NH, NKV: NKV, HS: HS)
             }
             Rotary.apply(a.dQKV.pointer, ld: QKV, positions: a.positions, N: N, H: NH + NKV, HS: HS, table: rope, inverse: true)
             a.dLn.zero()
-            Linear.backward(dinp: dLn, dweight: g + p.qkvWeight, dbias: p.qkvBias.map { g + $0 }, dout: a.dQKV.pointer,
+            Linear.backward(dinp: dLn, dweight: dw(p.qkvWeight), dbias: p.qkvBias.flatMap(dw), dout: a.dQKV.pointer,
                             inp: a.ln1[l].pointer, weight: w + p.qkvWeight, N: N, C: C, OC: QKV)
-            RMSNorm.backward(dinp: dResid, dweight: g + p.inputNorm, dout: dLn, inp: a.resid[l].pointer,
+            adapters?.backward(.attentionInput, layer: l, dinp: dLn, dout: a.dQKV.pointer, inp: a.ln1[l].pointer, N: N, acts: a)
+            RMSNorm.backward(dinp: dResid, dweight: dw(p.inputNorm), dout: dLn, inp: a.resid[l].pointer,
                              weight: w + p.inputNorm, rstd: a.rstd1[l].pointer, N: N, C: C)
         }
-        Embedding.backward(dwte: g + layout.embedding, dout: dResid, ids: a.ids, N: N, C: C)
+        if let g { Embedding.backward(dwte: g + layout.embedding, dout: dResid, ids: a.ids, N: N, C: C) }
     }
 }

@@ -10,6 +10,12 @@ public final class Llama {
     public let parameters: FloatBuffer
     /// Gradients in the same layout as `parameters`; allocated by `enableGradients()`.
     public private(set) var gradients: FloatBuffer?
+    /// LoRA adapters the passes apply, set by `attach(_:trainBase:)` (Llama+LoRA.swift).
+    public internal(set) var adapters: LoRAAdapters?
+    /// Whether backward computes gradients of the base parameters. Off while only attached
+    /// adapters train: input gradients still flow, but no base weight gradient is computed and
+    /// `gradients` is never touched (nor allocated).
+    public var trainsBase = true
     let rope: RotaryTable
 
     // Sizes in kernel notation.

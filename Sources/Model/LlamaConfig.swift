@@ -115,12 +115,7 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         func fail(_ field: String, _ message: String, _ code: CheckpointError.Code = .invalidValue) -> CheckpointError {
             CheckpointError(code, path: path, field: field, message)
         }
-        guard LlamaConfig.supportedArchitectures.contains(architecture) else {
-            throw fail("architectures", "architecture \(architecture) is not supported (supported: \(LlamaConfig.supportedArchitectures.sorted().joined(separator: ", ")))", .unsupported)
-        }
-        guard LlamaConfig.supportedModelTypes.contains(modelType) else {
-            throw fail("model_type", "model type \(modelType) is not supported (supported: \(LlamaConfig.supportedModelTypes.sorted().joined(separator: ", ")))", .unsupported)
-        }
+        try LlamaConfig.checkSupported(modelType: modelType, architecture: architecture, path: path)
         let sizes: [(String, Int)] = [
             ("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
             ("num_hidden_layers", numHiddenLayers), ("num_attention_heads", numAttentionHeads),
@@ -152,7 +147,8 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
             if let id, id < 0 { throw fail(field, "must not be negative, found \(id)") }
         }
         if !eosTokenIDs.isEmpty, eosTokenIDs.first != eosTokenID {
-            throw fail("eos_token_id", "eosTokenID (\(eosTokenID.map(String.init) ?? "nil")) differs from the first of eosTokenIDs \(eosTokenIDs)")
+            let first = eosTokenID.map(String.init) ?? "nil"
+            throw fail("eos_token_id", "eosTokenID (\(first)) differs from the first of eosTokenIDs \(eosTokenIDs)")
         }
     }
 
@@ -261,6 +257,20 @@ extension LlamaConfig {
         return config
     }
 
+    /// The model type first: an unknown type makes every architecture name moot.
+    static func checkSupported(modelType: String, architecture: String, path: String) throws {
+        guard supportedModelTypes.contains(modelType) else {
+            throw CheckpointError(
+                .unsupported, path: path, field: "model_type",
+                "model type \(modelType) is not supported (supported: \(supportedModelTypes.sorted().joined(separator: ", ")))")
+        }
+        guard supportedArchitectures.contains(architecture) else {
+            throw CheckpointError(
+                .unsupported, path: path, field: "architectures",
+                "architecture \(architecture) is not supported (supported: \(supportedArchitectures.sorted().joined(separator: ", ")))")
+        }
+    }
+
     static func parse(_ json: JSONObject) throws -> LlamaConfig {
         func unsupported(_ field: String, _ message: String) -> CheckpointError {
             CheckpointError(.unsupported, path: json.path, field: field, message)
@@ -279,13 +289,8 @@ extension LlamaConfig {
         let typeByPrefix = [("Llama", "llama"), ("Qwen2", "qwen2"), ("Mistral", "mistral")]
         let inferredType = architecture.flatMap { name in typeByPrefix.first { name.hasPrefix($0.0) }?.1 }
         guard let modelType = try json.string("model_type") ?? inferredType else { throw json.missing("model_type") }
-        guard supportedModelTypes.contains(modelType) else {
-            throw unsupported("model_type", "model type \(modelType) is not supported (supported: \(supportedModelTypes.sorted().joined(separator: ", ")))")
-        }
-        let resolvedArchitecture = architecture ?? defaultArchitectures[modelType]!
-        guard supportedArchitectures.contains(resolvedArchitecture) else {
-            throw unsupported("architectures", "architecture \(resolvedArchitecture) is not supported (supported: \(supportedArchitectures.sorted().joined(separator: ", ")))")
-        }
+        let resolvedArchitecture = architecture ?? defaultArchitectures[modelType] ?? "LlamaForCausalLM"
+        try checkSupported(modelType: modelType, architecture: resolvedArchitecture, path: json.path)
 
         // Computation we do not implement.
         if let activation = try json.string("hidden_act"), activation != "silu", activation != "swish" {
@@ -297,7 +302,8 @@ extension LlamaConfig {
         if let scaling = try json.object("rope_scaling") {
             let type = try scaling.string("rope_type") ?? scaling.string("type")
             guard type == "default" else {
-                throw unsupported("rope_scaling.rope_type", "RoPE scaling \(type ?? "without a rope_type") is not supported (only default or null)")
+                let name = type ?? "without a rope_type"
+                throw unsupported("rope_scaling.rope_type", "RoPE scaling \(name) is not supported (only default or null)")
             }
         }
         var ropeTheta = try json.double("rope_theta")
@@ -320,18 +326,16 @@ extension LlamaConfig {
             }
         }
 
-        let heads = try json.requiredInt("num_attention_heads")
-        let hidden = try json.requiredInt("hidden_size")
         let defaultMaxPositions = ["llama": 2048, "qwen2": 32768, "mistral": 131072]
         var config = LlamaConfig(
             vocabSize: try json.requiredInt("vocab_size"),
-            hiddenSize: hidden,
+            hiddenSize: try json.requiredInt("hidden_size"),
             intermediateSize: try json.requiredInt("intermediate_size"),
             numHiddenLayers: try json.requiredInt("num_hidden_layers"),
-            numAttentionHeads: heads,
+            numAttentionHeads: try json.requiredInt("num_attention_heads"),
             numKeyValueHeads: try json.int("num_key_value_heads"),
             headDim: try json.int("head_dim"),
-            maxPositionEmbeddings: try json.int("max_position_embeddings") ?? defaultMaxPositions[modelType]!,
+            maxPositionEmbeddings: try json.int("max_position_embeddings") ?? defaultMaxPositions[modelType] ?? 2048,
             rmsNormEps: Float(try json.double("rms_norm_eps") ?? 1e-6),
             ropeTheta: ropeTheta ?? 10000,
             tieWordEmbeddings: try json.bool("tie_word_embeddings") ?? false,

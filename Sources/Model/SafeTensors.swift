@@ -2,8 +2,11 @@ import Foundation
 
 /// Element types this engine can read from a safetensors file; everything is converted to Float32.
 public enum SafeTensorsDType: String, Sendable, CaseIterable {
+    /// IEEE float32, read as is.
     case f32 = "F32"
+    /// bfloat16 (float32's top 16 bits), what most HF checkpoints ship.
     case bf16 = "BF16"
+    /// IEEE float16.
     case f16 = "F16"
 
     /// Bytes per element in the file.

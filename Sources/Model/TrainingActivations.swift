@@ -21,9 +21,14 @@ public final class TrainingActivations {
     /// (N, C) output of the final norm: what the heads read.
     public let hidden: FloatBuffer
     let rstdFinal: FloatBuffer   // (N)
-    /// (N, V) logits; backward overwrites them with their gradient.
+    /// (N, V) logits when the LM head keeps them (`withLogits`); backward overwrites them with their gradient.
     public let logits: FloatBuffer
     let lse: FloatBuffer         // (N)
+    /// Whether the last LM-head forward kept all logits (else the backward recomputes them).
+    var logitsKept = true
+    /// Rows of logits made at a time when they are not kept: 256 x V floats stay in cache.
+    let lmHeadChunkRows: Int
+    let logitsChunk: FloatBuffer  // (lmHeadChunkRows, V)
     /// (N) log p(target) at each position.
     public let logprobs: FloatBuffer
     let positions: [Int32]       // (N): t for each row
@@ -36,8 +41,10 @@ public final class TrainingActivations {
     let dAttOut: FloatBuffer     // (N, NH*HS)
     let dGateUp: FloatBuffer     // (N, 2I)
     let dMLPHidden: FloatBuffer  // (N, I)
-    let attScratch: FloatBuffer  // (T, T)
+    let attScratch: FloatBuffer  // (threads, T, T): one per thread
     public let ids: UnsafeMutablePointer<Int32>  // (N), copied in by forward
+    /// What attached LoRA adapters keep for backward; allocated by their first forward.
+    var lora: LoRAActivations?
 
     public init(model m: Llama, B: Int, T: Int, withLogits: Bool = true) {
         self.B = B
@@ -50,12 +57,14 @@ public final class TrainingActivations {
         gateUp = bufs(N * 2 * m.I); mlpHidden = bufs(N * m.I)
         hidden = FloatBuffer(count: N * m.C); rstdFinal = FloatBuffer(count: N)
         logits = FloatBuffer(count: withLogits ? N * m.V : 0)
+        lmHeadChunkRows = min(N, 256)
+        logitsChunk = FloatBuffer(count: lmHeadChunkRows * m.V)
         lse = FloatBuffer(count: N); logprobs = FloatBuffer(count: N)
         positions = (0..<N).map { Int32($0 % T) }
         dHidden = FloatBuffer(count: N * m.C); dResid = FloatBuffer(count: N * m.C); dLn = FloatBuffer(count: N * m.C)
         dQKV = FloatBuffer(count: N * m.QKV); dAttOut = FloatBuffer(count: N * m.NH * m.HS)
         dGateUp = FloatBuffer(count: N * 2 * m.I); dMLPHidden = FloatBuffer(count: N * m.I)
-        attScratch = FloatBuffer(count: T * T)
+        attScratch = FloatBuffer(count: Parallel.threads * T * T)
         ids = .allocate(capacity: N)
         ids.initialize(repeating: 0, count: N)
     }

@@ -19,12 +19,22 @@ public enum Attention {
         for h in 0..<NH {
             let g = h / group
             let P = probs + h * Tq * Tk
-            BLAS.sgemm(transB: true, M: Tq, N: Tk, K: HS, alpha: scale, A: q + h * HS, lda: ldq,
-                       B: k + g * HS, ldb: ldkv, C: P)
-            causalSoftmax(P, Tq: Tq, Tk: Tk, offset: offset)
-            BLAS.sgemm(M: Tq, N: HS, K: Tk, A: P, B: v + g * HS, ldb: ldkv, C: out + h * HS, ldc: ldo)
+            // Row blocks see keys only up to their last row: the masked corner is never computed.
+            for r0 in stride(from: 0, to: Tq, by: blockRows) {
+                let rows = min(blockRows, Tq - r0)
+                let keys = min(Tk, offset + r0 + rows)
+                let Pb = P + r0 * Tk
+                BLAS.sgemm(transB: true, M: rows, N: keys, K: HS, alpha: scale, A: q + r0 * ldq + h * HS, lda: ldq,
+                           B: k + g * HS, ldb: ldkv, C: Pb, ldc: Tk)
+                causalSoftmax(Pb, Tq: rows, Tk: Tk, offset: offset + r0)
+                BLAS.sgemm(M: rows, N: HS, K: keys, A: Pb, lda: Tk, B: v + g * HS, ldb: ldkv,
+                           C: out + r0 * ldo + h * HS, ldc: ldo)
+            }
         }
     }
+
+    /// Query rows per block; blocks skip the keys after their last row.
+    public static let blockRows = 64
 
     // In place over rows of P: (Tq, Tk); entries past each row's last visible key are set to 0.
     @inline(__always)
@@ -51,16 +61,21 @@ public enum Attention {
         for h in 0..<NH {
             let g = h / group
             let P = probs + h * T * T
-            let dO = dout + h * HS
-            BLAS.sgemm(transA: true, M: T, N: HS, K: T, A: P, B: dO, ldb: ldo, beta: 1, C: dv + g * HS, ldc: ldkv)
-            BLAS.sgemm(transB: true, M: T, N: T, K: HS, A: dO, lda: ldo, B: v + g * HS, ldb: ldkv, C: scratch)
-            Parallel.forChunks(T, minChunk: 32) { rows in
-                for i in rows {
-                    rk_softmax_backward_prefix(scratch + i * T, P + i * T, i + 1, T)
+            for r0 in stride(from: 0, to: T, by: blockRows) {
+                let rows = min(blockRows, T - r0)
+                let keys = r0 + rows
+                let Pb = P + r0 * T, dO = dout + r0 * ldo + h * HS, dS = scratch + r0 * T
+                BLAS.sgemm(transA: true, M: keys, N: HS, K: rows, A: Pb, lda: T, B: dO, ldb: ldo, beta: 1,
+                           C: dv + g * HS, ldc: ldkv)
+                BLAS.sgemm(transB: true, M: rows, N: keys, K: HS, A: dO, lda: ldo, B: v + g * HS, ldb: ldkv, C: dS, ldc: T)
+                for i in 0..<rows {
+                    rk_softmax_backward_prefix(dS + i * T, Pb + i * T, r0 + i + 1, keys)
                 }
+                BLAS.sgemm(M: rows, N: HS, K: keys, alpha: scale, A: dS, lda: T, B: k + g * HS, ldb: ldkv, beta: 1,
+                           C: dq + r0 * ldq + h * HS, ldc: ldq)
+                BLAS.sgemm(transA: true, M: keys, N: HS, K: rows, alpha: scale, A: dS, lda: T, B: q + r0 * ldq + h * HS, ldb: ldq,
+                           beta: 1, C: dk + g * HS, ldc: ldkv)
             }
-            BLAS.sgemm(M: T, N: HS, K: T, alpha: scale, A: scratch, B: k + g * HS, ldb: ldkv, beta: 1, C: dq + h * HS, ldc: ldq)
-            BLAS.sgemm(transA: true, M: T, N: HS, K: T, alpha: scale, A: scratch, B: q + h * HS, ldb: ldq, beta: 1, C: dk + g * HS, ldc: ldkv)
         }
     }
 }

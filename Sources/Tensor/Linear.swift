@@ -2,7 +2,8 @@ import CKernels
 
 /// A dense layer as HF stores it: weight (OC, C) = (out_features, in_features), optional bias.
 public enum Linear {
-    /// Below this many rows the forward uses `rk_matmul_rows` instead of sgemm.
+    /// Below this many rows the forward uses `rk_matmul_rows` instead of sgemm (where the CPU
+    /// has FMA; the baseline build would emulate it).
     public static let smallRows = 16
 
     // out: (N, OC) = inp: (N, C) · weight^T + bias
@@ -10,11 +11,10 @@ public enum Linear {
         out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int
     ) {
-        if N <= smallRows {
-            // Decoding: a few rows against a large weight. Reading the weight once is the cost.
-            Parallel.forChunks(OC, minChunk: 64) { cols in
-                rk_matmul_rows(out, inp, weight, N, C, OC, cols.lowerBound, cols.upperBound)
-            }
+        if N <= smallRows && VectorMath.hasFastRowKernel {
+            // Decoding: a few rows against a large weight, on one thread: splitting it measured
+            // slower, the wake-up of a second thread costing more than the half it would take.
+            rk_matmul_rows(out, inp, weight, N, C, OC, 0, OC)
             if let bias {
                 for n in 0..<N {
                     for o in 0..<OC { out[n * OC + o] += bias[o] }
@@ -29,15 +29,18 @@ public enum Linear {
     }
 
     // dinp: (N, C) +=, dweight: (OC, C) +=, dbias: (OC) +=; dout: (N, OC)
-    // dinp is optional: the first layer's input (the embedding) may not need it.
+    // Each gradient is optional: the first layer's input (the embedding) may not need dinp, and a
+    // frozen weight (the base model under LoRA) needs no dweight, which is two thirds of the work.
     public static func backward(
-        dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
+        dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>?, dbias: UnsafeMutablePointer<Float>?,
         dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, N: Int, C: Int, OC: Int
     ) {
         if let dinp {
             BLAS.sgemm(M: N, N: C, K: OC, A: dout, B: weight, beta: 1, C: dinp)
         }
-        BLAS.sgemm(transA: true, M: OC, N: C, K: N, A: dout, B: inp, beta: 1, C: dweight)
+        if let dweight {
+            BLAS.sgemm(transA: true, M: OC, N: C, K: N, A: dout, B: inp, beta: 1, C: dweight)
+        }
         if let dbias {
             for n in 0..<N {
                 let g = dout + n * OC

@@ -27,7 +27,8 @@ public enum Parallel {
     @inline(__always)
     public static func forChunks(_ count: Int, minChunk: Int = 1, _ body: (Int, Range<Int>) -> Void) {
         let parts = min(threads, max(1, count / max(1, minChunk)))
-        if parts <= 1 {
+        // Inside a chunk the other threads are busy already: nesting would only add contention.
+        if parts <= 1 || ParallelRegion.isInside {
             body(0, 0..<count)
             return
         }
@@ -36,7 +37,11 @@ public enum Parallel {
             DispatchQueue.concurrentPerform(iterations: parts) { p in
                 let lo = count * p / parts
                 let hi = count * (p + 1) / parts
-                if lo < hi { task.body(p, lo..<hi) }
+                if lo < hi {
+                    ParallelRegion.isInside = true
+                    task.body(p, lo..<hi)
+                    ParallelRegion.isInside = false
+                }
             }
         }
     }
@@ -48,4 +53,18 @@ public enum Parallel {
 // range of the buffers they write.
 private struct ChunkBody: @unchecked Sendable {
     let body: (Int, Range<Int>) -> Void
+}
+
+/// Marks the threads that are running a chunk, so nested `forChunks` calls run inline.
+enum ParallelRegion {
+    private static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k, nil)
+        return k
+    }()
+
+    static var isInside: Bool {
+        get { pthread_getspecific(key) != nil }
+        set { pthread_setspecific(key, newValue ? UnsafeRawPointer(bitPattern: 1) : nil) }
+    }
 }

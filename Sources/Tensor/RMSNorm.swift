@@ -17,17 +17,19 @@ public enum RMSNorm {
         }
     }
 
-    // dinp: (N, C) +=, dweight: (C) +=, dout: (N, C)
+    // dinp: (N, C) +=, dweight: (C) += (nil for a frozen weight), dout: (N, C)
     // dx = rstd * (w*dy - xhat * mean(w*dy*xhat)), xhat = x * rstd; dw = sum_n dy * xhat.
     public static func backward(
-        dinp: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>,
+        dinp: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>?,
         dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         rstd: UnsafePointer<Float>, N: Int, C: Int
     ) {
         // dweight is a reduction over rows: done serially so its bits do not depend on threads.
-        for n in 0..<N {
-            let x = inp + n * C, dy = dout + n * C, s = rstd[n]
-            for c in 0..<C { dweight[c] += dy[c] * (x[c] * s) }
+        if let dweight {
+            for n in 0..<N {
+                let x = inp + n * C, dy = dout + n * C, s = rstd[n]
+                for c in 0..<C { dweight[c] += dy[c] * (x[c] * s) }
+            }
         }
         Parallel.forChunks(N, minChunk: 64) { rows in
             for n in rows {

@@ -6,6 +6,13 @@ import CKernels
 /// SIMD types compile to stack spills and scalar reductions on x86-64, several times slower.
 /// Sums run over 16 fixed lanes, so the bits do not depend on threads or vector width.
 public enum VectorMath {
+    /// The instruction set the C kernels run with: "avx512", "avx2" or "generic" (forced with
+    /// RLHF_KERNELS, which must be set before the process starts).
+    public static var kernelSet: String { String(cString: rk_kernel_set()) }
+
+    /// Whether `rk_matmul_rows` runs on hardware FMA (AVX2 or AVX-512 kernels).
+    public static let hasFastRowKernel: Bool = kernelSet != "generic"
+
     /// e^x with a Cephes polynomial (relative error about 2e-7).
     @inline(__always) public static func exp(_ x: Float) -> Float { rk_expf(x) }
 

@@ -90,6 +90,14 @@ public enum ChatTemplate: String, Sendable, Codable, CaseIterable {
         return out.segments
     }
 
+    /// The assistant segments of `answer` rendered as the reply to `prompt`: its text and end
+    /// marker, the part of a sequence that reward models score and DPO compares. Encoded after
+    /// `promptSegments(prompt)` they give the whole conversation's ids.
+    public func answerSegments(_ answer: String, after prompt: Conversation) -> [ChatSegment] {
+        let promptCount = promptSegments(prompt).count
+        return segments(prompt.appendingAssistant(answer)).dropFirst(promptCount).filter(\.isAssistant)
+    }
+
     /// The conversation as one string, special tokens shown as their literals.
     public func render(_ conversation: Conversation) -> String {
         segments(conversation).map(\.text).joined()

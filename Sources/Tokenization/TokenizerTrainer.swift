@@ -10,6 +10,8 @@ public struct TokenizerTrainer: Sendable {
     public var modelType: ModelType = .bpe
     /// Byte fallback keeps every UTF-8 input encodable: unknown characters become byte pieces.
     public var byteFallback = true
+    /// Numbers become single digits (as Llama's tokenizer does), so arithmetic is learnable.
+    public var splitDigits = true
     /// Ids follow the Llama convention (unk 0, bos 1, eos 2) and add a pad piece at 3, so that
     /// batches can be padded with an id the model never has to predict.
     public var unkID = 0, bosID = 1, eosID = 2, padID = 3
@@ -39,9 +41,15 @@ public struct TokenizerTrainer: Sendable {
             "--model_prefix=\(tmpPrefix)",
             "--vocab_size=\(vocabSize)",
             "--model_type=\(modelType.rawValue)",
-            "--byte_fallback=\(byteFallback)",
+            "--byte_fallback=\(byteFallback)", "--split_digits=\(splitDigits)",
             "--unk_id=\(unkID)", "--bos_id=\(bosID)", "--eos_id=\(eosID)", "--pad_id=\(padID)",
             "--input_sentence_size=\(inputSentenceSize)", "--shuffle_input_sentence=false",
+            // As Llama's tokenizer: no NFKC and no whitespace folding, so newlines and indentation
+            // in chat templates, code and data survive a round trip.
+            "--normalization_rule_name=identity", "--remove_extra_whitespaces=false", "--allow_whitespace_only_pieces=true",
+            // No dummy "▁" before each text: templates encode segment by segment, and a prefix on each
+            // would double the spaces at their joins.
+            "--add_dummy_prefix=false",
             "--character_coverage=1.0", "--max_sentence_length=16384",
             "--minloglevel=2", "--num_threads=2",
         ].joined(separator: " ")

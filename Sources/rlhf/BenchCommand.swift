@@ -21,6 +21,27 @@ struct BenchModelOptions: ParsableArguments {
     @Flag(help: "Skip measuring the sgemm peak.")
     var noPeak = false
 
+    @Option(help: "Attach LoRA adapters of this rank (alpha = 2r); bench train then trains only them, on a frozen base.")
+    var loraR: Int?
+
+    @Option(help: "Comma-separated layers adapted with --lora-r.")
+    var loraTargets = "q_proj,v_proj"
+
+    /// Attaches seeded adapters when --lora-r is given.
+    func attachAdapters(to model: Llama) throws -> LoRAAdapters? {
+        guard let r = loraR else { return nil }
+        let targets = try loraTargets.split(separator: ",").map { name in
+            guard let t = LoRATarget(rawValue: String(name)) else { throw ValidationError("--lora-targets: unknown layer \(name)") }
+            return t
+        }
+        let adapters = LoRAAdapters(config: LoRAConfig(r: r, alpha: Double(2 * r), targetModules: targets), for: model, seed: seed)
+        model.attach(adapters)
+        return adapters
+    }
+
+    /// The LoRA fields of a result line.
+    var loraFields: [String: Any] { loraR.map { ["lora_r": $0, "lora_targets": loraTargets] } ?? [:] }
+
     static let referenceShape = LlamaConfig(
         vocabSize: 4096, hiddenSize: 256, intermediateSize: 688, numHiddenLayers: 4, numAttentionHeads: 8,
         numKeyValueHeads: 4, maxPositionEmbeddings: 2048)
@@ -33,7 +54,7 @@ struct BenchModelOptions: ParsableArguments {
     }
 
     func environmentFields() -> [String: Any] {
-        var f: [String: Any] = ["blas_core": BLAS.coreName, "threads": BLAS.threads, "compute_threads": Parallel.threads]
+        var f: [String: Any] = ["blas_core": BLAS.coreName, "kernels": VectorMath.kernelSet, "threads": BLAS.threads, "compute_threads": Parallel.threads]
         if !noPeak { f["sgemm_peak_gflops"] = round1(BLAS.measurePeakGFLOPS()) }
         return f
     }
@@ -41,10 +62,7 @@ struct BenchModelOptions: ParsableArguments {
 
 func round1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
 
-func printJSONLine(_ object: [String: Any]) throws {
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-    print(String(decoding: data, as: UTF8.self))
-}
+func printJSONLine(_ object: [String: Any]) throws { try printJSON(object) }
 
 func seconds(_ body: () -> Void) -> Double {
     let t0 = DispatchTime.now().uptimeNanoseconds
@@ -68,34 +86,44 @@ struct BenchTrain: ParsableCommand {
         guard T <= model.config.maxPositionEmbeddings else {
             throw ValidationError("--seq \(T) exceeds the model's max_position_embeddings \(model.config.maxPositionEmbeddings)")
         }
-        let acts = TrainingActivations(model: model, B: B, T: T)
+        let acts = TrainingActivations(model: model, B: B, T: T, withLogits: false)
         var rng = SplitMix64(seed: options.seed)
         let V = model.config.vocabSize
         let tokens: [Int32] = (0..<(N + 1)).map { _ in Int32(rng.next() % UInt64(V)) }
         let ids = Array(tokens[0..<N]), targets = Array(tokens[1...N])
         var dlogp = [Float](repeating: 0, count: N)
-        let grads = model.enableGradients()
-        let opt = AdamW(layout: model.layout, hyperparameters: .init(weightDecay: 0.01))
+        var grads: FloatBuffer, opt: AdamW, trained: FloatBuffer
+        if let adapters = try options.attachAdapters(to: model) {
+            grads = adapters.enableGradients()
+            opt = AdamW(adapters: adapters, hyperparameters: .init(weightDecay: 0.01))
+            trained = adapters.parameters
+        } else {
+            grads = model.enableGradients()
+            opt = AdamW(layout: model.layout, hyperparameters: .init(weightDecay: 0.01))
+            trained = model.parameters
+        }
         var lastLoss: Float = 0
         func step() {
             model.forward(ids: ids, acts: acts)
-            model.languageModelForward(targets: targets, acts: acts)
+            model.languageModelForward(targets: targets, acts: acts, keepLogits: false)
             lastLoss = LogProbs.crossEntropy(dlogprobs: &dlogp, logprobs: acts.logprobs.pointer, targets: targets, N: N).loss
             grads.zero()
             model.languageModelBackward(dlogprobs: dlogp, targets: targets, acts: acts)
             model.backward(acts: acts)
             GradientClipping.clip(grads, maxNorm: 1)
-            opt.update(parameters: model.parameters, gradients: grads, lr: 1e-4)
+            opt.update(parameters: trained, gradients: grads, lr: 1e-4)
         }
         for _ in 0..<warmup { step() }
         let t = seconds { for _ in 0..<steps { step() } }
-        let flops = 3 * model.forwardFLOPs(tokens: N, context: (T + 1) / 2) * Double(steps)
+        // Backward is two forwards' worth (input and weight gradients), one with a frozen base.
+        let flops = (options.loraR == nil ? 3 : 2) * model.forwardFLOPs(tokens: N, context: (T + 1) / 2) * Double(steps)
         var out = options.environmentFields()
         out.merge([
             "bench": "train", "impl": "rlhf", "batch": B, "seq": T, "steps": steps, "params": model.parameterCount,
             "tokens_per_s": round1(Double(N * steps) / t), "step_ms": round1(t / Double(steps) * 1000),
-            "gflops": round1(flops / t / 1e9), "loss": Double(lastLoss),
+            "gflops": round1(flops / t / 1e9), "loss": Double(lastLoss), "trainable_params": trained.count,
         ]) { $1 }
+        out.merge(options.loraFields) { $1 }
         try printJSONLine(out)
     }
 }
@@ -115,6 +143,7 @@ struct BenchGenerate: ParsableCommand {
         var rng = SplitMix64(seed: options.seed)
         let V = model.config.vocabSize
         let prompts = (0..<batch).map { _ in (0..<promptLen).map { _ in Int(rng.next() % UInt64(V)) } }
+        _ = try options.attachAdapters(to: model)
         let gen = Generator(model: model)
         _ = gen.generate(prompts: prompts, maxNewTokens: newTokens)
         var best = Double.infinity
@@ -131,6 +160,7 @@ struct BenchGenerate: ParsableCommand {
             "params": model.parameterCount, "new_tokens_per_s": round1(Double(produced) / best),
             "seconds": best, "gflops": round1(flops / best / 1e9),
         ]) { $1 }
+        out.merge(options.loraFields) { $1 }
         try printJSONLine(out)
     }
 }

@@ -15,12 +15,13 @@ struct EnvCommand: ParsableCommand {
         var out: [String: Any] = [
             "blas_core": BLAS.coreName,
             "blas_threads": BLAS.threads,
+            "kernels": VectorMath.kernelSet,
             "openblas_coretype_env": ProcessInfo.processInfo.environment[BLASCoreType.variable] ?? "",
             "sgemm_max_abs_error_vs_naive": Double(err),
             "sgemm_correct": err < 1e-4,
         ]
         if !noPeak { out["sgemm_peak_gflops"] = (BLAS.measurePeakGFLOPS() * 10).rounded() / 10 }
-        let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys, .withoutEscapingSlashes])
         print(String(decoding: data, as: UTF8.self))
         if err >= 1e-4 { throw ExitCode(3) }
     }

@@ -24,7 +24,10 @@ struct RLHF: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rlhf",
         abstract: "An RLHF engine: SFT, reward models, PPO, DPO, with roles over ZeroMQ.",
-        subcommands: [EnvCommand.self, BenchCommand.self]
+        subcommands: [
+            InitCommand.self, LogprobsCommand.self, GenerateCommand.self, TokenizerCommand.self, DataCommand.self, LoRACommand.self,
+            BenchCommand.self, EnvCommand.self,
+        ]
     )
 
     static func main() {

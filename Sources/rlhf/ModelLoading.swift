@@ -1,13 +1,47 @@
+import Foundation
 import Model
+import Tokenization
 
-/// Loading models for the commands (checkpoint directories land with the checkpoint module).
+/// A command-line mistake: what was wrong and what is expected.
+struct UsageError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
 enum ModelLoading {
+    /// Loads a model directory, with a clear message when it is not one.
     static func load(directory: String) throws -> Llama {
-        throw ValidationErrorMessage("loading \(directory): not yet supported")
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+            throw UsageError("\(directory): no such model directory")
+        }
+        return try Llama.load(directory: directory)
+    }
+
+    /// The directory's tokenizer.model, if it has one.
+    static func tokenizer(in directory: String) throws -> SentencePieceTokenizer? {
+        let path = "\(directory)/tokenizer.model"
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try SentencePieceTokenizer(contentsOf: path)
+    }
+
+    /// Parses "1 5 9" or "1,5,9" and checks every id against the model's vocabulary.
+    static func parseIDs(_ text: String, vocabSize: Int, modelDirectory: String) throws -> [Int] {
+        let parts = text.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\n" || $0 == "\t" })
+        var ids: [Int] = []
+        for (i, p) in parts.enumerated() {
+            guard let id = Int(p) else { throw UsageError("--ids: item \(i) '\(p)' is not an integer token id") }
+            guard id >= 0 && id < vocabSize else {
+                throw UsageError("--ids: id \(id) at position \(i) is outside the vocabulary (vocab_size \(vocabSize) in \(modelDirectory)/config.json)")
+            }
+            ids.append(id)
+        }
+        guard !ids.isEmpty else { throw UsageError("--ids: give at least one token id, e.g. --ids \"1 5 9\"") }
+        return ids
     }
 }
 
-struct ValidationErrorMessage: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
+func printJSON(_ object: Any) throws {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    print(String(decoding: data, as: UTF8.self))
 }

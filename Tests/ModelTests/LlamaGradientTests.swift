@@ -10,7 +10,7 @@ final class LlamaGradientTests: XCTestCase {
                     tieWordEmbeddings: tied, attentionBias: bias)
     }
 
-    func checkModel(tied: Bool, bias: Bool) {
+    func checkModel(tied: Bool, bias: Bool, keepLogits: Bool = true) {
         let model = Llama(config: Self.tinyConfig(tied: tied, bias: bias))
         model.initializeRandom(seed: 5, std: 0.5)
         let B = 2, T = 5
@@ -31,6 +31,7 @@ final class LlamaGradientTests: XCTestCase {
             return total / count
         }
         _ = loss()
+        model.languageModelForward(targets: targets, acts: acts, keepLogits: keepLogits)
         _ = LogProbs.crossEntropy(dlogprobs: &dlogp, logprobs: acts.logprobs.pointer, targets: targets, N: B * T)
         let grads = model.enableGradients()
         grads.zero()
@@ -58,4 +59,5 @@ final class LlamaGradientTests: XCTestCase {
 
     func testBackward_untied() { checkModel(tied: false, bias: false) }
     func testBackward_tiedWithQKVBias() { checkModel(tied: true, bias: true) }
+    func testBackward_logitsRecomputedInChunks() { checkModel(tied: false, bias: true, keepLogits: false) }
 }

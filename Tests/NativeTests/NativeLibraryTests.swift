@@ -87,3 +87,17 @@ final class NativeLibraryTests: XCTestCase {
         XCTAssertThrowsError(try SentencePieceTokenizer(contentsOf: "\(dir)/missing.model"))
     }
 }
+
+final class TokenizerWhitespaceTests: XCTestCase {
+    /// Newlines and repeated spaces survive encode/decode (chat templates depend on them).
+    func testWhitespace_roundTrips() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spmws-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let lines = (0..<500).map { "<|im_start|>user\nline \($0)  with  spaces\n<|im_end|>" }
+        try lines.joined(separator: "\n").write(toFile: "\(dir)/c.txt", atomically: true, encoding: .utf8)
+        let tok = try SentencePieceTokenizer(contentsOf: try TokenizerTrainer(inputFiles: ["\(dir)/c.txt"], vocabSize: 320).train(outputDirectory: dir))
+        let text = "<|im_start|>user\n  two  spaces\n\nand a blank line<|im_end|>\n"
+        XCTAssertEqual(try tok.decode(try tok.encode(text)), text)
+    }
+}

@@ -3,7 +3,8 @@ import XCTest
 
 final class AttentionTests: XCTestCase {
     // One sequence, GQA: NH = 4 query heads over NKV = 2 key/value heads, fused qkv rows.
-    let T = 6, NH = 4, NKV = 2, HS = 4
+    // T above Attention.blockRows, so row blocks and their skipped key ranges are exercised.
+    let T = 70, NH = 4, NKV = 2, HS = 4
     var ld: Int { (NH + 2 * NKV) * HS }
 
     func forward(_ qkv: [Float]) -> (out: [Float], probs: [Float]) {

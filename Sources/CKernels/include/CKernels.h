@@ -1,10 +1,10 @@
 #ifndef CKERNELS_H
 #define CKERNELS_H
 /* Element-wise hot loops (exponentials, softmax rows, SwiGLU) in C, where the compiler
-   vectorises them for the CPU it runs on (function multi-versioning picks AVX-512, AVX2 or
-   baseline code at load time). Swift's generic SIMD types lower to spills and scalar reductions
+   vectorises them for the CPU it runs on (kernels.c picks AVX-512, AVX2 or baseline code at load
+   time). Swift's generic SIMD types lower to spills and scalar reductions
    on x86-64, at several times the cost. Reductions use 16 fixed lanes, so results do not depend
-   on thread count. */
+   on thread count or on the instruction set. */
 #include <stddef.h>
 
 /* out[i] = exp(x[i] - shift); returns the sum of out. out may alias x. */
@@ -19,6 +19,10 @@ void rk_softmax_prefix(float *row, size_t visible, size_t total);
 void rk_softmax_backward_prefix(float *d, const float *p, size_t visible, size_t total);
 /* d[j] = g * ((j == target) - exp(logits[j] - lse)); d may alias logits. */
 void rk_logprob_backward_row(float *d, const float *logits, size_t n, float lse, float g, long target);
+/* AdamW over p[0..n): p *= decay; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+   p -= step_size * m / (sqrt(v) / bc2_sqrt + eps)   (torch.optim.AdamW's arithmetic). */
+void rk_adamw(float *p, const float *g, float *m, float *v, size_t n, float decay, float beta1, float beta2,
+              float step_size, float bc2_sqrt, float eps);
 /* out (rows, I) = silu(gate) * up, gateUp (rows, 2I) = [gate | up] per row. */
 void rk_swiglu_forward(float *out, const float *gateUp, size_t rows, size_t I);
 /* dgateUp (rows, 2I) from dout (rows, I). */
@@ -29,6 +33,8 @@ void rk_swiglu_backward(float *dgateUp, const float *dout, const float *gateUp, 
    layout first. */
 void rk_matmul_rows(float *out, const float *x, const float *W, size_t M, size_t C, size_t OC,
                     size_t o0, size_t o1);
+/* The kernel set in use: "avx512", "avx2" or "generic". */
+const char *rk_kernel_set(void);
 /* Scalar exp with the same polynomial, for tests. */
 float rk_expf(float x);
 

@@ -1,0 +1,5 @@
+/* The kernels for baseline x86-64 and other CPUs. */
+#define RK_KB 2
+#define RK_MB 2
+#define RK_NAME(name) name##_generic
+#include "kernels_impl.h"

@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+import Tokenization
+
+/// `rlhf tokenizer train`: a SentencePiece model trained on text files.
+struct TokenizerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenizer", abstract: "Train SentencePiece tokenizers.", subcommands: [Train.self])
+
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Train tokenizer.model (byte fallback; unk 0, bos 1, eos 2, pad 3, as the model configs use).")
+
+        @Option(parsing: .upToNextOption, help: "Text files, one sentence or document per line.") var input: [String]
+        @Option(help: "Vocabulary size.") var vocabSize: Int
+        @Option(help: "bpe or unigram.") var modelType: String = "bpe"
+        @Option(help: "Output directory (tokenizer.model, tokenizer.vocab).") var out: String
+        @Flag(inversion: .prefixedNo, help: "Split numbers into single digits, as Llama's tokenizer does.")
+        var splitDigits = true
+
+        func run() throws {
+            guard let type = TokenizerTrainer.ModelType(rawValue: modelType) else {
+                throw ValidationError("--model-type must be one of: \(TokenizerTrainer.ModelType.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            var trainer = TokenizerTrainer(inputFiles: input, vocabSize: vocabSize, modelType: type)
+            trainer.splitDigits = splitDigits
+            let path = try trainer.train(outputDirectory: out)
+            let tok = try SentencePieceTokenizer(contentsOf: path)
+            try printJSON(["tokenizer": path, "pieces": tok.pieceCount, "bos_id": tok.bosID, "eos_id": tok.eosID,
+                           "pad_id": tok.padID, "unk_id": tok.unkID])
+        }
+    }
+}

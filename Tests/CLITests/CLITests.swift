@@ -1,0 +1,149 @@
+import Foundation
+import XCTest
+
+final class CLITests: XCTestCase {
+    var fixture: String { "\(CLIProcess.repoRoot)/Tests/ModelTests/Fixtures/llama-gqa-f32" }
+
+    /// With OPENBLAS_CORETYPE unset the tool picks a kernel from the CPU's features (re-executing
+    /// itself so OpenBLAS sees it at load time), and that kernel multiplies correctly.
+    func testFastKernel_isChosenByDefaultAndComputesRight() throws {
+        let r = try CLIProcess.run(["env", "--no-peak"], removing: ["OPENBLAS_CORETYPE", "RLHF_NO_REEXEC"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let j = try r.json()
+        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        if flags.contains(" avx512f ") && flags.contains(" avx512bw ") && flags.contains(" avx512vl ") && flags.contains(" avx512dq ") {
+            XCTAssertEqual(j["openblas_coretype_env"] as? String, "SkylakeX")
+            XCTAssertEqual(j["blas_core"] as? String, "SkylakeX")
+        } else if flags.contains(" avx2 ") {
+            XCTAssertEqual(j["blas_core"] as? String, "Haswell")
+        }
+        XCTAssertEqual(j["sgemm_correct"] as? Bool, true, "\(j)")
+    }
+
+    /// A user's own setting is left alone.
+    func testUserCoreType_isRespected() throws {
+        var env = ProcessInfo.processInfo.environment
+        env["OPENBLAS_CORETYPE"] = "Haswell"
+        let r = try CLIProcess.run(["env", "--no-peak"], environment: env)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try r.json()["blas_core"] as? String, "Haswell")
+        XCTAssertEqual(try r.json()["sgemm_correct"] as? Bool, true)
+    }
+
+    func testLogprobs_matchTransformersReference() throws {
+        let ref = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(fixture)/reference.json"))) as! [String: Any]
+        let c = (ref["cases"] as! [[String: Any]])[1]
+        let ids = (c["ids"] as! [Int]).map(String.init).joined(separator: " ")
+        let r = try CLIProcess.run(["logprobs", "--model", fixture, "--ids", ids])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let j = try r.json()
+        let ours = j["logprobs"] as! [Double], theirs = c["logprobs"] as! [Double]
+        XCTAssertEqual(ours.count, theirs.count)
+        for (a, b) in zip(ours, theirs) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+        let lastOurs = j["last_logits"] as! [Double], lastTheirs = c["last_logits"] as! [Double]
+        for (a, b) in zip(lastOurs, lastTheirs) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+    }
+
+    func testGenerateGreedy_matchesTransformers() throws {
+        let ref = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(fixture)/reference.json"))) as! [String: Any]
+        for g in ref["generation"] as! [[String: Any]] {
+            let prompt = (g["prompt"] as! [Int]).map(String.init).joined(separator: " ")
+            let r = try CLIProcess.run(["generate", "--model", fixture, "--ids", prompt, "--max-new-tokens", "\(g["max_new_tokens"] as! Int)",
+                                        "--greedy", "--ignore-eos"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(try r.json()["ids"] as? [Int], g["ids"] as? [Int])
+        }
+    }
+
+    func testSampling_isSeeded() throws {
+        let args = ["generate", "--model", fixture, "--ids", "1 2 3", "--max-new-tokens", "12", "--temperature", "1.2",
+                    "--top-k", "20", "--top-p", "0.9", "--ignore-eos"]
+        let a = try CLIProcess.run(args + ["--seed", "5"]), b = try CLIProcess.run(args + ["--seed", "5"])
+        let c = try CLIProcess.run(args + ["--seed", "6"])
+        XCTAssertEqual(a.stdout, b.stdout)
+        XCTAssertNotEqual(a.stdout, c.stdout)
+    }
+
+    func testErrors_nameTheProblem() throws {
+        var r = try CLIProcess.run(["logprobs", "--model", fixture, "--ids", "1 96"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("id 96") && r.stderr.contains("vocab_size 96"), r.stderr)
+        r = try CLIProcess.run(["logprobs", "--model", "/nonexistent/model", "--ids", "1"])
+        XCTAssertTrue(r.stderr.contains("/nonexistent/model"), r.stderr)
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        try FileManager.default.copyItem(atPath: "\(fixture)/config.json", toPath: "\(tmp)/config.json")
+        r = try CLIProcess.run(["logprobs", "--model", tmp, "--ids", "1"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains(tmp) && r.stderr.contains("model.safetensors"), r.stderr)
+    }
+
+    func testInitThenLoad_roundTrips() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("init-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        var r = try CLIProcess.run(["init", "--config", "\(fixture)/config.json", "--out", tmp, "--seed", "4"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try CLIProcess.run(["generate", "--model", tmp, "--ids", "1 2", "--max-new-tokens", "4", "--ignore-eos"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual((try r.json()["ids"] as? [Int])?.count, 6)
+    }
+}
+
+final class TokenizerCLITests: XCTestCase {
+    /// `rlhf tokenizer train`, then a model whose vocabulary matches it answers `--prompt` with text.
+    func testTrainTokenizer_thenGenerateFromTextPrompt() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tok-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let demo = try String(contentsOfFile: "\(CLIProcess.repoRoot)/data/demo/train.jsonl", encoding: .utf8)
+        let lines = demo.split(separator: "\n").prefix(800).compactMap { line -> String? in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+            return "\(o["prompt"] as! String) \(o["chosen"] as! String)"
+        }
+        try lines.joined(separator: "\n").write(toFile: "\(dir)/corpus.txt", atomically: true, encoding: .utf8)
+        var r = try CLIProcess.run(["tokenizer", "train", "--input", "\(dir)/corpus.txt", "--vocab-size", "400", "--out", "\(dir)/model"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let info = try r.json()
+        XCTAssertEqual(info["pieces"] as? Int, 400)
+        XCTAssertEqual(info["pad_id"] as? Int, 3)
+        let config: [String: Any] = [
+            "architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 400, "hidden_size": 32,
+            "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 2,
+            "max_position_embeddings": 128, "rms_norm_eps": 1e-5, "hidden_act": "silu", "bos_token_id": 1, "eos_token_id": 2,
+        ]
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: "\(dir)/config.json"))
+        r = try CLIProcess.run(["init", "--config", "\(dir)/config.json", "--out", "\(dir)/model", "--seed", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try CLIProcess.run(["generate", "--model", "\(dir)/model", "--prompt", "What is 2 plus 3?", "--max-new-tokens", "8",
+                                "--temperature", "1", "--seed", "3", "--ignore-eos"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let out = try r.json()
+        XCTAssertEqual((out["ids"] as? [Int])?.first, 1, "bos first")
+        XCTAssertNotNil(out["text"] as? String)
+        r = try CLIProcess.run(["tokenizer", "train", "--input", "\(dir)/missing.txt", "--vocab-size", "200", "--out", "\(dir)/x"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("missing.txt"), r.stderr)
+    }
+}
+
+final class KernelSetTests: XCTestCase {
+    /// The AVX-512, AVX2 and baseline builds of the C kernels give the same bits.
+    func testKernelSets_giveIdenticalOutputs() throws {
+        let fixture = "\(CLIProcess.repoRoot)/Tests/ModelTests/Fixtures/llama-tied-f32"
+        var outputs: [String: String] = [:]
+        for set in ["avx512", "avx2", "generic"] {
+            var env = ProcessInfo.processInfo.environment
+            env["RLHF_KERNELS"] = set
+            let e = try CLIProcess.run(["env", "--no-peak"], environment: env)
+            let used = try e.json()["kernels"] as? String ?? "?"
+            let lp = try CLIProcess.run(["logprobs", "--model", fixture, "--ids", "5 17 33 2 90 41 7 7 64 12 3 88 19 20 21 22 23 24"], environment: env)
+            let gen = try CLIProcess.run(["generate", "--model", fixture, "--ids", "4 5", "--max-new-tokens", "20", "--temperature", "0.9",
+                                          "--seed", "2", "--ignore-eos"], environment: env)
+            XCTAssertEqual(lp.status, 0, lp.stderr)
+            outputs[used] = lp.stdout + gen.stdout
+        }
+        XCTAssertGreaterThanOrEqual(outputs.count, 1)
+        XCTAssertEqual(Set(outputs.values).count, 1, "kernel sets \(outputs.keys.sorted()) disagree")
+    }
+}

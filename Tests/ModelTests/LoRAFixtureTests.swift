@@ -1,0 +1,83 @@
+import Foundation
+import Model
+import XCTest
+
+/// A LoRA adapter made and saved by PEFT (`Scripts/make-fixtures`, fixture `lora-llama`) on the
+/// `llama-gqa-f32` base: loaded here, the adapted model and the merged model match PEFT's
+/// log-probabilities and logits within 1e-4 and its greedy generations token for token.
+final class LoRAFixtureTests: XCTestCase {
+    struct Reference: Decodable {
+        var model: String
+        var base: String
+        var cases: [TransformersFixtureTests.Reference.Case]
+        var merged_cases: [TransformersFixtureTests.Reference.Case]
+        var generation: [TransformersFixtureTests.Reference.Generation]
+    }
+
+    func load() throws -> (Llama, LoRAAdapters, Reference, String) {
+        let dir = try TransformersFixtureTests.fixtureDirectory("lora-llama")
+        let ref = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: URL(fileURLWithPath: "\(dir)/reference.json")))
+        let model = try Llama.load(directory: try TransformersFixtureTests.fixtureDirectory(ref.base))
+        let adapters = try model.loadAdapters(directory: dir)
+        return (model, adapters, ref, dir)
+    }
+
+    /// The worst difference from the reference over the cases' log-probs and last logits.
+    func worstDifference(_ model: Llama, _ cases: [TransformersFixtureTests.Reference.Case]) -> Float {
+        var worst: Float = 0
+        let V = model.config.vocabSize
+        for c in cases {
+            let T = c.ids.count
+            let acts = TrainingActivations(model: model, B: 1, T: T)
+            let ids = c.ids.map(Int32.init)
+            model.forward(ids: ids, acts: acts)
+            model.languageModelForward(targets: (0..<T).map { $0 + 1 < T ? ids[$0 + 1] : -1 }, acts: acts)
+            for i in 0..<(T - 1) { worst = max(worst, abs(acts.logprobs[i].pointee - c.logprobs[i])) }
+            for v in 0..<V { worst = max(worst, abs(acts.logits[(T - 1) * V + v].pointee - c.last_logits[v])) }
+        }
+        return worst
+    }
+
+    func testPEFTAdapter_matchesPEFT() throws {
+        let (model, adapters, ref, _) = try load()
+        XCTAssertEqual(adapters.config.targetModules, LoRATarget.allCases)
+        XCTAssertEqual(adapters.config.r, 4)
+        XCTAssertEqual(adapters.config.scaling, 2)
+        XCTAssertEqual(adapters.config.dropout, 0.05)
+        // PEFT's reference is eval mode: no dropout.
+        adapters.appliesDropout = false
+        let worst = worstDifference(model, ref.cases)
+        XCTAssertLessThan(worst, 1e-4, "adapted model differs from PEFT by \(worst)")
+        let gen = Generator(model: model)
+        for g in ref.generation {
+            let out = gen.generate(prompts: [g.prompt], maxNewTokens: g.max_new_tokens)
+            XCTAssertEqual(g.prompt + out.newTokens[0], g.ids, "greedy generation from \(g.prompt)")
+        }
+        let batch = gen.generate(prompts: ref.generation.map(\.prompt), maxNewTokens: ref.generation[0].max_new_tokens)
+        for (i, g) in ref.generation.enumerated() {
+            XCTAssertEqual(g.prompt + batch.newTokens[i], g.ids, "batched greedy generation \(i)")
+        }
+    }
+
+    func testMergedPEFTAdapter_matchesMergeAndUnload() throws {
+        let (model, _, ref, _) = try load()
+        model.mergeAdapters()
+        let worst = worstDifference(model, ref.merged_cases)
+        XCTAssertLessThan(worst, 1e-4, "merged model differs from PEFT's merge_and_unload by \(worst)")
+    }
+
+    /// What we save has the tensor names, shapes and configuration PEFT saved.
+    func testResave_hasPEFTNamesAndConfig() throws {
+        let (model, adapters, _, dir) = try load()
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("lora-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        try model.saveAdapters(directory: out)
+        let theirs = try SafeTensors.readHeader(contentsOf: dir + "/adapter_model.safetensors").entries
+        let ours = try SafeTensors.readHeader(contentsOf: out + "/adapter_model.safetensors").entries
+        XCTAssertEqual(ours.map(\.name).sorted(), theirs.map(\.name).sorted())
+        XCTAssertEqual(ours.map(\.shape), ours.map { e in theirs.first { $0.name == e.name }!.shape })
+        XCTAssertEqual(try LoRAConfig.load(contentsOf: out), adapters.config)
+        XCTAssertEqual(try SafeTensors.read(contentsOf: out + "/adapter_model.safetensors"),
+                       try SafeTensors.read(contentsOf: dir + "/adapter_model.safetensors"))
+    }
+}
