@@ -4,20 +4,18 @@ import Model
 /// a step allocates nothing once each shape has been seen.
 ///
 /// Keeps the `capacity` most recently used shapes; `ModelBatch` rounds lengths up so that the
-/// shapes are few.
+/// shapes are few. No full (N, V) logits buffer is allocated: the trainers run the LM head in
+/// chunks (`keepLogits: false`), and score heads need no logits.
 public final class ActivationPool {
     private let model: Llama
-    private let withLogits: Bool
     private let capacity: Int
     private var entries: [(B: Int, T: Int, acts: TrainingActivations)] = []
 
     /// - Parameters:
     ///   - model: the model the activations are for (any model of the same configuration may use them).
-    ///   - withLogits: false for score heads, which never need the (N, V) logits.
     ///   - capacity: shapes kept.
-    public init(model: Llama, withLogits: Bool, capacity: Int = 4) {
+    public init(model: Llama, capacity: Int = 4) {
         self.model = model
-        self.withLogits = withLogits
         self.capacity = capacity
     }
 
@@ -29,7 +27,7 @@ public final class ActivationPool {
             return entry.acts
         }
         if entries.count >= capacity { entries.removeFirst() }
-        let acts = TrainingActivations(model: model, B: B, T: T, withLogits: withLogits)
+        let acts = TrainingActivations(model: model, B: B, T: T, withLogits: false)
         entries.append((B, T, acts))
         return acts
     }

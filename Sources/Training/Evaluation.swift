@@ -14,7 +14,7 @@ public enum Evaluation {
     ///   - sequences: sequences with their loss masks.
     ///   - batchSize: sequences per forward pass.
     ///   - padID: the padding id.
-    ///   - pool: activations to reuse (made for `model`'s configuration, with logits).
+    ///   - pool: activations to reuse (made for `model`'s configuration).
     public static func languageModelLoss(model: Llama, sequences: [TokenSequence], batchSize: Int, padID: Int,
                                          pool: ActivationPool) -> (loss: Double, targets: Int) {
         var total = 0.0, count = 0
@@ -103,9 +103,11 @@ public enum Evaluation {
                    padID: padID, maxLength: model.config.maxPositionEmbeddings)
     }
 
-    /// Decoder and LM head forward: log p(target) per position into `acts.logprobs`.
+    /// Decoder and LM head forward: log p(target) per position into `acts.logprobs`. The
+    /// logits are made a chunk at a time and not kept (the backward makes them again), as the
+    /// training benchmark does: a (B·T, V) matrix streamed through memory costs more.
     static func runLanguageModel(_ model: Llama, _ batch: ModelBatch, _ acts: TrainingActivations) {
         model.forward(ids: batch.ids, acts: acts)
-        model.languageModelForward(targets: batch.targets, acts: acts)
+        model.languageModelForward(targets: batch.targets, acts: acts, keepLogits: false)
     }
 }

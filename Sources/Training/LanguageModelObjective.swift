@@ -27,18 +27,20 @@ public final class LanguageModelObjective: TrainingObjective {
     ///   - padID: the padding id.
     ///   - evalBatchSize: sequences per evaluation batch.
     ///   - companions: tokenizer and template files saved beside the model.
+    ///   - trainable: what the optimizer updates; nil for every weight of the model.
     public init(stage: TrainingStage, model: Llama, train: [TokenSequence], eval: [TokenSequence], padID: Int,
-                evalBatchSize: Int, companions: CompanionFiles) {
+                evalBatchSize: Int, companions: CompanionFiles,
+                trainable: (any TrainableParameters)? = nil) {
         precondition(model.layout.score == nil, "a causal LM is needed, not a model with a score head")
         self.stage = stage
         self.model = model
-        self.trainable = FullParameters(model: model)
+        self.trainable = trainable ?? FullParameters(model: model)
         self.train = train
         self.eval = eval
         self.padID = padID
         self.evalBatchSize = evalBatchSize
         self.companions = companions
-        self.pool = ActivationPool(model: model, withLogits: true)
+        self.pool = ActivationPool(model: model)
     }
 
     public var trainExampleCount: Int { train.count }

@@ -33,13 +33,15 @@ public final class PreferenceObjective: TrainingObjective {
     ///   - padID: the padding id.
     ///   - evalBatchSize: pairs per evaluation batch.
     ///   - companions: tokenizer and template files saved beside the policy.
+    ///   - trainable: what the optimizer updates; nil for every weight of the policy.
     public init(policy: Llama, reference: Llama, train: [PreferenceExample], eval: [PreferenceExample], beta: Double,
-                lossType: Losses.PreferenceLossType, padID: Int, evalBatchSize: Int, companions: CompanionFiles) {
+                lossType: Losses.PreferenceLossType, padID: Int, evalBatchSize: Int, companions: CompanionFiles,
+                trainable: (any TrainableParameters)? = nil) {
         precondition(policy.config == reference.config, "policy and reference must have the same configuration")
         precondition(policy.layout.score == nil, "DPO trains a causal LM")
         self.policy = policy
         self.reference = reference
-        self.trainable = FullParameters(model: policy)
+        self.trainable = trainable ?? FullParameters(model: policy)
         self.train = train
         self.eval = eval
         self.beta = beta
@@ -47,7 +49,7 @@ public final class PreferenceObjective: TrainingObjective {
         self.padID = padID
         self.evalBatchSize = evalBatchSize
         self.companions = companions
-        self.pool = ActivationPool(model: policy, withLogits: true)
+        self.pool = ActivationPool(model: policy)
     }
 
     public var trainExampleCount: Int { train.count }

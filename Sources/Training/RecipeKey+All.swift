@@ -61,11 +61,11 @@ extension RecipeKey {
             RecipeKey("beta", .double(\.beta), stages: [.dpo], "DPO beta: the strength of the pull towards the reference"),
             RecipeKey("loss_type", .string(\.lossType), stages: [.dpo], "sigmoid (DPO) or ipo"),
             // LoRA
-            RecipeKey("use_lora", .bool(\.useLora), "train LoRA adapters instead of all weights (not available yet)"),
+            RecipeKey("use_lora", .bool(\.useLora), "train LoRA adapters on a frozen base instead of all weights (pt, sft, dpo; not rm yet)"),
             RecipeKey("lora_r", .int(\.loraR), "LoRA rank"),
             RecipeKey("lora_alpha", .double(\.loraAlpha), "LoRA scaling numerator (scale = lora_alpha / lora_r)"),
             RecipeKey("lora_dropout", .double(\.loraDropout), "dropout on the LoRA input"),
-            RecipeKey("lora_target_modules", .stringList(\.loraTargetModules), "modules that get adapters, e.g. [q_proj, v_proj]"),
+            RecipeKey("lora_target_modules", .stringList(\.loraTargetModules), "modules that get adapters, e.g. [q_proj, v_proj], or all-linear"),
         ]
     }
 

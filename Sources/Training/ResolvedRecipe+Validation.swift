@@ -1,4 +1,5 @@
 import Datasets
+import Model
 import Tokenization
 
 /// Checks of values that have the right type but may still be wrong, each reported at the line
@@ -19,8 +20,8 @@ extension ResolvedRecipe {
                                ("output_dir", r.outputDir.isEmpty)] where missing {
             throw fail(key, "is required (in the recipe, or as --\(key))", code: .missing)
         }
-        if r.useLora {
-            throw fail("use_lora", "LoRA is not available yet in this build; set use_lora: false to train all weights",
+        if r.useLora && stage == .rm {
+            throw fail("use_lora", "LoRA reward models (a score head trained beside the adapters) are not available yet; use_lora works for pt, sft and dpo",
                        code: .unavailable)
         }
         try require("per_device_train_batch_size", r.perDeviceTrainBatchSize >= 1, "must be at least 1, got \(r.perDeviceTrainBatchSize)")
@@ -78,6 +79,34 @@ extension ResolvedRecipe {
             throw fail("loss_type", "expected sigmoid or ipo, got \(quoted(r.lossType))")
         }
         try require("lora_r", r.loraR >= 1, "must be at least 1, got \(r.loraR)")
+        try require("lora_alpha", r.loraAlpha.isFinite && r.loraAlpha != 0, "must be finite and non-zero, got \(r.loraAlpha)")
+        do { _ = try r.loraTargets() } catch let error as RecipeError {
+            throw fail("lora_target_modules", error.message)
+        }
         try require("lora_dropout", r.loraDropout >= 0 && r.loraDropout < 1, "must be in [0, 1), got \(r.loraDropout)")
+    }
+}
+
+extension TrainingRecipe {
+    /// `lora_target_modules` as layers: PEFT's module names, or `all-linear` for all seven.
+    /// - Throws: `RecipeError` naming an unknown module.
+    public func loraTargets() throws -> [LoRATarget] {
+        if loraTargetModules.map({ $0.lowercased() }).contains(where: { $0 == "all-linear" || $0 == "all_linear" }) {
+            return LoRATarget.allCases
+        }
+        return try loraTargetModules.map { name in
+            guard let target = LoRATarget(rawValue: name) else {
+                throw RecipeError(.invalidValue, place: "", key: "lora_target_modules",
+                                  "unknown module \(quoted(name)); expected all-linear or some of \(LoRATarget.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return target
+        }
+    }
+
+    /// The LoRA configuration of the recipe (PEFT's causal-LM task), or nil without `use_lora`.
+    public func loraConfig() throws -> LoRAConfig? {
+        guard useLora else { return nil }
+        return LoRAConfig(r: loraR, alpha: loraAlpha, dropout: loraDropout, targetModules: try loraTargets(),
+                          taskType: .causalLM, baseModelNameOrPath: modelNameOrPath)
     }
 }

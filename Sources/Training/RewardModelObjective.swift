@@ -23,17 +23,19 @@ public final class RewardModelObjective: TrainingObjective {
     ///   - padID: the padding id (also the model's `pad_token_id`).
     ///   - evalBatchSize: pairs per evaluation batch.
     ///   - companions: tokenizer and template files saved beside the model.
+    ///   - trainable: what the optimizer updates; nil for every weight of the model.
     public init(model: Llama, train: [PreferenceExample], eval: [PreferenceExample], padID: Int, evalBatchSize: Int,
-                companions: CompanionFiles) {
+                companions: CompanionFiles,
+                trainable: (any TrainableParameters)? = nil) {
         precondition(model.layout.head == .score(labels: 1), "a reward model needs a single-label score head")
         self.model = model
-        self.trainable = FullParameters(model: model)
+        self.trainable = trainable ?? FullParameters(model: model)
         self.train = train
         self.eval = eval
         self.padID = padID
         self.evalBatchSize = evalBatchSize
         self.companions = companions
-        self.pool = ActivationPool(model: model, withLogits: false)
+        self.pool = ActivationPool(model: model)
     }
 
     public var trainExampleCount: Int { train.count }

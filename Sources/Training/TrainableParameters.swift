@@ -4,9 +4,9 @@ import Model
 /// The parameters a trainer updates: one flat block of values with its gradients, the optimizer
 /// that fits it, and how to save and restore it.
 ///
-/// This is the one seam through which the loop touches weights. Full fine-tuning is
-/// `FullParameters` (every weight of the model); LoRA will be another conformance whose block
-/// holds only the adapters, saved in PEFT's layout, without any change to the loop.
+/// This is the one seam through which the loop touches weights: full fine-tuning is
+/// `FullParameters` (every weight of the model), LoRA is `LoRAParameters` (the adapters' own
+/// block, saved in PEFT's layout); the loop is the same for both.
 public protocol TrainableParameters: AnyObject {
     /// The values the optimizer updates.
     var values: FloatBuffer { get }
@@ -21,6 +21,22 @@ public protocol TrainableParameters: AnyObject {
     func save(to directory: String) throws
     /// Reads back what `save(to:)` wrote, exactly.
     func restore(from directory: String) throws
+    /// Generator states of the trainable parameters themselves (LoRA's dropout), saved in
+    /// `rng_state.json` so a resumed run draws what the original would have.
+    var randomState: [String: UInt64] { get set }
+    /// Switches training-only behaviour (dropout) on or off; evaluation turns it off.
+    func setTraining(_ training: Bool)
+}
+
+extension TrainableParameters {
+    /// No generator of their own.
+    public var randomState: [String: UInt64] {
+        get { [:] }
+        set {}
+    }
+
+    /// Nothing differs between training and evaluation.
+    public func setTraining(_ training: Bool) {}
 }
 
 /// Every weight of one model: full fine-tuning.

@@ -67,8 +67,9 @@ extension Trainer {
             try objective.trainable.save(to: tmp)
             try objective.saveCompanionFiles(to: tmp)
             try saveOptimizer(to: (tmp as NSString).appendingPathComponent(Trainer.optimizerFileName))
-            try writeJSON(["trainer": String(rng.state, radix: 16), "seed": String(options.seed)],
-                          to: (tmp as NSString).appendingPathComponent(Trainer.rngFileName))
+            var generators = ["trainer": String(rng.state, radix: 16), "seed": String(options.seed)]
+            for (name, state) in objective.trainable.randomState { generators[name] = String(state, radix: 16) }
+            try writeJSON(generators, to: (tmp as NSString).appendingPathComponent(Trainer.rngFileName))
             try state.write(toDirectory: tmp)
             if let yaml = options.recipeYAML {
                 try Data(yaml.utf8).write(to: URL(fileURLWithPath: tmp).appendingPathComponent(Trainer.recipeFileName))
@@ -114,10 +115,17 @@ extension Trainer {
         try objective.trainable.restore(from: directory)
         try restoreOptimizer(from: (directory as NSString).appendingPathComponent(Trainer.optimizerFileName))
         let rngPath = (directory as NSString).appendingPathComponent(Trainer.rngFileName)
-        guard let hex = try readJSONObject(rngPath)["trainer"] as? String, let bits = UInt64(hex, radix: 16) else {
-            throw TrainingError(.checkpoint, path: rngPath, "'trainer' is missing or not a hexadecimal generator state")
+        let generators = try readJSONObject(rngPath)
+        func generator(_ name: String) throws -> UInt64 {
+            guard let hex = generators[name] as? String, let bits = UInt64(hex, radix: 16) else {
+                throw TrainingError(.checkpoint, path: rngPath, "'\(name)' is missing or not a hexadecimal generator state")
+            }
+            return bits
         }
-        rng = SplitMix64(seed: bits)
+        rng = SplitMix64(seed: try generator("trainer"))
+        var own: [String: UInt64] = [:]
+        for name in objective.trainable.randomState.keys { own[name] = try generator(name) }
+        objective.trainable.randomState = own
         if saved.trainBatchSize != options.batchSize {
             progress.message("warning: the checkpoint was trained with micro-batches of \(saved.trainBatchSize), now \(options.batchSize): the data order from here differs from the original run")
         }

@@ -153,7 +153,9 @@ public final class Trainer {
     /// Runs the objective's evaluation and logs it (metrics file, log history, a line).
     @discardableResult
     public func evaluate() throws -> [String: Double] {
+        objective.trainable.setTraining(false)
         let results = objective.evaluate()
+        objective.trainable.setTraining(true)
         guard !results.isEmpty else { return results }
         lastEvaluation = results
         var entry = results

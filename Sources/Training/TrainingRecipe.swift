@@ -106,7 +106,8 @@ public struct TrainingRecipe: Sendable, Equatable {
     /// sigmoid (DPO) or ipo.
     public var lossType = "sigmoid"
 
-    // MARK: LoRA (accepted; training with it is refused until LoRA lands)
+    // MARK: LoRA (PEFT's names and defaults, except the recipe's lora_alpha 16 and dropout 0.05 as in trl's examples)
+    /// Train adapters on a frozen base (pt, sft and dpo).
     public var useLora = false
     public var loraR = 8
     public var loraAlpha = 16.0

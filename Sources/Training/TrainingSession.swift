@@ -30,7 +30,8 @@ public enum TrainingSession {
             let train = try data.languageModelSequences(data.records.train, stage: stage, packing: r.packing, what: "train")
             let eval = try data.languageModelSequences(data.records.eval, stage: stage, packing: r.packing, what: "eval")
             objective = LanguageModelObjective(stage: stage, model: model, train: train, eval: eval, padID: padID,
-                                               evalBatchSize: r.perDeviceEvalBatchSize, companions: companions)
+                                               evalBatchSize: r.perDeviceEvalBatchSize, companions: companions,
+                                               trainable: try lora(model, r, &report))
             report.append("\(train.count) training sequences (\(train.reduce(0) { $0 + $1.targetCount }) target tokens), \(eval.count) eval sequences")
         case .rm:
             var model = try loadModel(r.modelNameOrPath, allowFromScratch: false, seed: 0, report: &report)
@@ -60,10 +61,20 @@ public enum TrainingSession {
             let eval = try data.preferenceExamples(data.records.eval, what: "eval")
             objective = PreferenceObjective(policy: policy, reference: reference, train: train, eval: eval, beta: r.beta,
                                             lossType: Losses.PreferenceLossType(rawValue: r.lossType) ?? .sigmoid, padID: padID,
-                                            evalBatchSize: r.perDeviceEvalBatchSize, companions: companions)
+                                            evalBatchSize: r.perDeviceEvalBatchSize, companions: companions,
+                                            trainable: try lora(policy, r, &report))
             report.append("\(train.count) training pairs, \(eval.count) eval pairs; reference: \(referencePath), beta \(r.beta), loss \(r.lossType)")
         }
         return Prepared(objective: objective, report: data.report + report)
+    }
+
+    /// LoRA adapters on `model` when the recipe asks for them, else nil (every weight trains).
+    static func lora(_ model: Llama, _ r: TrainingRecipe, _ report: inout [String]) throws -> (any TrainableParameters)? {
+        guard let config = try r.loraConfig() else { return nil }
+        let parameters = LoRAParameters(model: model, config: config, seed: UInt64(r.seed))
+        let share = 100 * Double(parameters.adapters.parameterCount) / Double(model.parameterCount)
+        report.append("LoRA: r \(config.r), alpha \(config.alpha), dropout \(config.dropout) on \(config.targetModules.map(\.rawValue).joined(separator: ", ")): \(parameters.adapters.parameterCount) trainable parameters (\(String(format: "%.2f", share))% of \(model.parameterCount)); the base is frozen, checkpoints hold PEFT adapters")
+        return parameters
     }
 
     /// Loads a HF model directory. A directory with config.json and no weights starts from

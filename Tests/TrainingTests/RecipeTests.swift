@@ -98,13 +98,20 @@ final class RecipeTests: XCTestCase {
         }
     }
 
-    func testUseLora_isAcceptedAsAKeyButRefusedUntilLoRALands() throws {
-        let path = write(minimal + "use_lora: false\nlora_r: 16\nlora_alpha: 32\nlora_dropout: 0.1\nlora_target_modules: q_proj,v_proj\n")
-        XCTAssertEqual(try RecipeParser.resolve(stage: .sft, configPath: path, flags: []).recipe.loraR, 16)
-        expectError(minimal + "use_lora: true\n") { e, path in
+    func testLoRAKeys_configureAdaptersAndRewardModelsRefuseThemForNow() throws {
+        let path = write(minimal + "use_lora: true\nlora_r: 16\nlora_alpha: 32\nlora_dropout: 0.1\nlora_target_modules: q_proj,v_proj\n")
+        let config = try RecipeParser.resolve(stage: .sft, configPath: path, flags: []).recipe.loraConfig()
+        XCTAssertEqual(config?.r, 16)
+        XCTAssertEqual(config?.alpha, 32)
+        XCTAssertEqual(config?.targetModules, [.q, .v])
+        expectError(minimal + "use_lora: true\n", stage: .rm) { e, path in
             XCTAssertEqual(e.code, .unavailable)
             XCTAssertEqual(e.place, "\(path):4")
             XCTAssertTrue(e.message.contains("not available yet"), e.message)
+        }
+        expectError(minimal + "lora_target_modules: [q_proj, attn]\n") { e, path in
+            XCTAssertEqual(e.place, "\(path):4")
+            XCTAssertTrue(e.message.contains("unknown module \"attn\""), e.message)
         }
     }
 

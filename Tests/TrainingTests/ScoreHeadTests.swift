@@ -92,3 +92,22 @@ final class ScoreHeadTests: XCTestCase {
         XCTAssertTrue(w.allSatisfy { abs($0) < 0.1 } && w.contains { $0 != 0 }, "N(0, 0.02) draws: \(w)")
     }
 }
+
+/// The score head against transformers' LlamaForSequenceClassification on the `llama-rm-f32`
+/// fixture (Scripts/make-fixtures): right-padded rows of different lengths, one score each.
+final class ScoreHeadFixtureTests: XCTestCase {
+    func testScores_matchTransformersWithin1e4() throws {
+        let dir = Fixture.repositoryRoot + "/Tests/ModelTests/Fixtures/llama-rm-f32"
+        let model = try Llama.load(directory: dir)
+        XCTAssertEqual(model.layout.head, .score(labels: 1))
+        let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/reference.json"))) as! [String: Any]
+        let rows = reference["padded_ids"] as! [[Int]]
+        let lengths = reference["lengths"] as! [Int]
+        let expected = (reference["scores"] as! [NSNumber]).map(\.floatValue)
+        let T = rows[0].count
+        let acts = TrainingActivations(model: model, B: rows.count, T: T, withLogits: false)
+        model.forward(ids: rows.flatMap { $0.map(Int32.init) }, acts: acts)
+        let scores = model.scoreForward(lengths: lengths, acts: acts)
+        assertClose(scores, expected, atol: 1e-4, rtol: 0, "scores vs transformers")
+    }
+}
