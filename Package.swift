@@ -10,9 +10,11 @@ let package = Package(
         .executable(name: "rlhf", targets: ["rlhf"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "Model", targets: ["Model"]),
+        .library(name: "Training", targets: ["Training"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -31,10 +33,16 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Tokenization", "Tensor"]),
         .target(name: "Messaging", dependencies: ["CZeroMQ"]),
         .target(name: "Tasks"),
+        // Yams reads recipes; its node marks give the line of every key for error messages.
+        .target(
+            name: "Training",
+            dependencies: ["Model", "Datasets", "Tokenization", "Tensor", .product(name: "Yams", package: "Yams")],
+            swiftSettings: fast
+        ),
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "Tensor", "Model", "Tokenization", "Datasets", "Messaging",
+                "Tensor", "Model", "Tokenization", "Datasets", "Messaging", "Training", "Tasks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -45,6 +53,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenization"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Datasets", "Tokenization", "Tensor"]),
     ],
     swiftLanguageModes: [.v6]
 )

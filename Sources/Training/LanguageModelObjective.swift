@@ -1,0 +1,112 @@
+import Datasets
+import Foundation
+import Model
+import Tensor
+import Tokenization
+
+/// pt and sft: the causal LM loss on the target tokens of each sequence (every token for pt,
+/// every assistant turn for sft), averaged over the targets of the whole optimizer step.
+public final class LanguageModelObjective: TrainingObjective {
+    public let stage: TrainingStage
+    public let model: Llama
+    public let trainable: any TrainableParameters
+    public let train: [TokenSequence]
+    public let eval: [TokenSequence]
+    let padID: Int
+    let evalBatchSize: Int
+    let companions: CompanionFiles
+    let pool: ActivationPool
+    /// (N) d loss / d logprobs, grown to the largest batch.
+    private var dlogprobs = FloatBuffer(count: 0)
+
+    /// - Parameters:
+    ///   - stage: `.pt` or `.sft` (the data decides what is a target; the loss is the same).
+    ///   - model: the causal LM to train.
+    ///   - train: training sequences.
+    ///   - eval: evaluation sequences (may be empty).
+    ///   - padID: the padding id.
+    ///   - evalBatchSize: sequences per evaluation batch.
+    ///   - companions: tokenizer and template files saved beside the model.
+    ///   - trainable: what the optimizer updates; nil for every weight of the model.
+    public init(stage: TrainingStage, model: Llama, train: [TokenSequence], eval: [TokenSequence], padID: Int,
+                evalBatchSize: Int, companions: CompanionFiles,
+                trainable: (any TrainableParameters)? = nil) {
+        precondition(model.layout.score == nil, "a causal LM is needed, not a model with a score head")
+        self.stage = stage
+        self.model = model
+        self.trainable = trainable ?? FullParameters(model: model)
+        self.train = train
+        self.eval = eval
+        self.padID = padID
+        self.evalBatchSize = evalBatchSize
+        self.companions = companions
+        self.pool = ActivationPool(model: model)
+    }
+
+    public var trainExampleCount: Int { train.count }
+    public var hasEvaluationData: Bool { !eval.isEmpty }
+
+    public func accumulateGradients(microBatches: [[Int]], rng: inout SplitMix64) -> StepStatistics {
+        var stats = StepStatistics()
+        let normalizer = Double(microBatches.joined().reduce(0) { $0 + train[$1].targetCount })
+        for indices in microBatches {
+            let batch = Evaluation.modelBatch(indices.map { train[$0] }, padID: padID, model: model)
+            let acts = pool.activations(B: batch.B, T: batch.T)
+            let N = batch.B * batch.T
+            if dlogprobs.count < N { dlogprobs = FloatBuffer(count: N) }
+            Evaluation.runLanguageModel(model, batch, acts)
+            let (loss, _) = Losses.languageModel(dlogprobs: dlogprobs.pointer, logprobs: acts.logprobs.pointer,
+                                                 targets: batch.targets, N: N, normalizer: max(1, normalizer))
+            model.languageModelBackward(dlogprobs: dlogprobs.pointer, targets: batch.targets, acts: acts)
+            model.backward(acts: acts)
+            stats.loss += loss
+            stats.tokens += batch.tokenCount
+            stats.paddedTokens += N
+        }
+        return stats
+    }
+
+    public func evaluate() -> [String: Double] {
+        guard hasEvaluationData else { return [:] }
+        let (loss, targets) = Evaluation.languageModelLoss(model: model, sequences: eval, batchSize: evalBatchSize,
+                                                           padID: padID, pool: pool)
+        return ["eval_loss": loss, "eval_perplexity": exp(loss), "eval_tokens": Double(targets)]
+    }
+
+    public func saveCompanionFiles(to directory: String) throws {
+        try companions.save(to: directory)
+    }
+}
+
+/// The files saved beside every model a run writes, so that a checkpoint directory is complete:
+/// the tokenizer it was trained with and the chat template that rendered its data.
+public struct CompanionFiles: Sendable {
+    /// `tokenizer.model` to copy, if any.
+    public var tokenizerPath: String?
+    /// The chat template to record.
+    public var template: ChatTemplate?
+
+    /// - Parameters:
+    ///   - tokenizerPath: the tokenizer file.
+    ///   - template: the chat template.
+    public init(tokenizerPath: String?, template: ChatTemplate?) {
+        self.tokenizerPath = tokenizerPath
+        self.template = template
+    }
+
+    /// Copies the tokenizer (and its `.vocab` if present) and writes `chat_template.json`.
+    public func save(to directory: String) throws {
+        let fm = FileManager.default
+        if let tokenizerPath {
+            let source = URL(fileURLWithPath: tokenizerPath)
+            for name in ["tokenizer.model", "tokenizer.vocab"] {
+                let from = name == "tokenizer.model" ? source : source.deletingLastPathComponent().appendingPathComponent(name)
+                let to = URL(fileURLWithPath: directory).appendingPathComponent(name)
+                guard fm.fileExists(atPath: from.path), from.standardizedFileURL != to.standardizedFileURL else { continue }
+                if fm.fileExists(atPath: to.path) { try fm.removeItem(at: to) }
+                try fm.copyItem(at: from, to: to)
+            }
+        }
+        try template?.save(toDirectory: directory)
+    }
+}

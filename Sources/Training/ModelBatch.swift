@@ -1,0 +1,53 @@
+import Datasets
+
+/// A batch laid out for the model's kernels: token ids and next-token targets, both (B, T),
+/// right-padded, with T rounded up to a multiple of `ModelBatch.lengthMultiple` so that only a
+/// few shapes recur and their activations can be reused.
+///
+/// `targets[b, t]` is `ids[b, t + 1]` where that token is a training target (its loss-mask flag
+/// is set), else -1: the model at position t is scored on the token that follows. Padding never
+/// affects real tokens: attention is causal and the padding comes after them.
+public struct ModelBatch: Sendable {
+    /// Rows (B) and padded length (T).
+    public let B: Int, T: Int
+    /// (B, T) token ids.
+    public var ids: [Int32]
+    /// (B, T) next-token targets, -1 where there is none.
+    public var targets: [Int32]
+    /// (B) real tokens per row.
+    public var lengths: [Int]
+
+    /// Padded lengths are multiples of this (never past the longest the model takes).
+    public static let lengthMultiple = 16
+
+    /// - Parameters:
+    ///   - batch: rows from the data pipeline, padded to their longest.
+    ///   - padID: the id written into the extra padding.
+    ///   - maxLength: the longest sequence the model takes (its max_position_embeddings).
+    public init(_ batch: Batch, padID: Int, maxLength: Int) {
+        let longest = batch.sequenceLength
+        precondition(longest <= maxLength, "a row of \(longest) tokens is longer than the model's \(maxLength) positions")
+        let m = ModelBatch.lengthMultiple
+        let T = min((longest + m - 1) / m * m, maxLength)
+        let B = batch.batchSize
+        var ids = [Int32](repeating: Int32(truncatingIfNeeded: padID), count: B * T)
+        var targets = [Int32](repeating: -1, count: B * T)
+        for b in 0..<B {
+            let src = b * longest, dst = b * T
+            for t in 0..<longest { ids[dst + t] = batch.tokens[src + t] }
+            for t in 0..<max(0, batch.lengths[b] - 1) where batch.lossMask[src + t + 1] != 0 {
+                targets[dst + t] = batch.tokens[src + t + 1]
+            }
+        }
+        self.B = B
+        self.T = T
+        self.ids = ids
+        self.targets = targets
+        self.lengths = batch.lengths
+    }
+
+    /// Real (non-padding) tokens.
+    public var tokenCount: Int { lengths.reduce(0, +) }
+    /// Positions that are targets.
+    public var targetCount: Int { targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) } }
+}

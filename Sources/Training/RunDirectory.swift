@@ -1,0 +1,71 @@
+import Foundation
+
+/// A run's output directory and the `checkpoint-N` directories in it.
+public struct RunDirectory: Sendable {
+    public let path: String
+
+    /// - Parameter path: the output directory.
+    public init(path: String) { self.path = path }
+
+    /// The directory of the checkpoint at `step`.
+    public func checkpointPath(step: Int) -> String {
+        (path as NSString).appendingPathComponent("checkpoint-\(step)")
+    }
+
+    /// Complete checkpoints (those with a `trainer_state.json`), oldest first.
+    public func checkpoints() -> [(step: Int, path: String)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return names.compactMap { name -> (Int, String)? in
+            guard name.hasPrefix("checkpoint-"), let step = Int(name.dropFirst("checkpoint-".count)) else { return nil }
+            let dir = (path as NSString).appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(TrainerState.fileName)) else { return nil }
+            return (step, dir)
+        }.sorted { $0.0 < $1.0 }
+    }
+
+    /// Fills a fresh temporary directory with `body`, then renames it to `final`, replacing any
+    /// directory of that name, so that readers see the old checkpoint or the new one, whole.
+    public func writeAtomically(_ final: String, _ body: (String) throws -> Void) throws {
+        let fm = FileManager.default
+        let name = (final as NSString).lastPathComponent
+        let tmp = (path as NSString).appendingPathComponent(".\(name).tmp-\(getpid())")
+        if fm.fileExists(atPath: tmp) { try fm.removeItem(atPath: tmp) }
+        try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        do {
+            try body(tmp)
+        } catch {
+            try? fm.removeItem(atPath: tmp)
+            throw error
+        }
+        var old: String?
+        if fm.fileExists(atPath: final) {
+            old = (path as NSString).appendingPathComponent(".\(name).old-\(getpid())")
+            if fm.fileExists(atPath: old!) { try fm.removeItem(atPath: old!) }
+            guard rename(final, old!) == 0 else { throw renameError(final) }
+        }
+        guard rename(tmp, final) == 0 else { throw renameError(tmp) }
+        if let old { try fm.removeItem(atPath: old) }
+    }
+
+    /// Deletes the oldest checkpoints beyond `limit`, never `protected` (the best one).
+    public func rotate(keeping limit: Int, protecting protected: String?) throws {
+        var all = checkpoints()
+        var excess = all.count - limit
+        while excess > 0, let victim = all.first(where: { $0.path != protected }) {
+            try FileManager.default.removeItem(atPath: victim.path)
+            all.removeAll { $0.path == victim.path }
+            excess -= 1
+        }
+    }
+
+    /// Removes every checkpoint and the metrics log (starting afresh in the same directory).
+    public func removeCheckpoints() throws {
+        for c in checkpoints() { try FileManager.default.removeItem(atPath: c.path) }
+        let metrics = (path as NSString).appendingPathComponent(MetricsLog.fileName)
+        if FileManager.default.fileExists(atPath: metrics) { try FileManager.default.removeItem(atPath: metrics) }
+    }
+
+    private func renameError(_ what: String) -> TrainingError {
+        TrainingError(.io, path: what, "cannot rename into place: \(String(cString: strerror(errno)))")
+    }
+}

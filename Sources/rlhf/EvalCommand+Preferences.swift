@@ -1,0 +1,111 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import Model
+import Training
+
+// MARK: - eval rm
+
+struct EvalRM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rm", abstract: "Pair accuracy, margin and the distribution of a reward model's scores.")
+
+    @Option(help: "The reward model directory (LlamaForSequenceClassification).") var model: String
+    @OptionGroup var data: EvalDataOptions
+
+    func run() throws {
+        var evalData = try data.data(model: model, stage: .rm)
+        let examples = try evalData.preferenceExamples(evalData.records.train, what: "eval")
+        let rm = try loadTrainedModel(model)
+        guard rm.layout.head == .score(labels: 1) else {
+            throw ValidationError("\(model) is a \(rm.config.architecture), not a reward model with one label")
+        }
+        let scores = Evaluation.rewardScores(model: rm, examples: examples, batchSize: data.batchSize,
+                                             padID: evalData.tokenizer.paddingID, pool: ActivationPool(model: rm))
+        print(String(format: "%d pairs: accuracy %.4f  mean margin %.4f  loss %.4f", examples.count, scores.accuracy, scores.meanMargin, scores.loss))
+        var summary: [String: Any] = ["pairs": examples.count, "accuracy": scores.accuracy, "mean_margin": scores.meanMargin, "loss": scores.loss]
+        for (name, values) in [("chosen", scores.chosen), ("rejected", scores.rejected)] {
+            let s = values.sorted()
+            let mean = s.reduce(0) { $0 + Double($1) } / Double(s.count)
+            let std = (s.reduce(0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(s.count)).squareRoot()
+            func q(_ p: Double) -> Double { Double(s[min(s.count - 1, Int(p * Double(s.count - 1)))]) }
+            print(String(format: "%@ scores: mean %.3f  std %.3f  min %.3f  p10 %.3f  median %.3f  p90 %.3f  max %.3f",
+                         name.padding(toLength: 8, withPad: " ", startingAt: 0), mean, std, q(0), q(0.1), q(0.5), q(0.9), q(1)))
+            summary["\(name)_mean"] = mean
+            summary["\(name)_std"] = std
+        }
+        printHistogram(scores)
+        let labels = taskLabels(examples.map(\.source))
+        if labels.contains(where: { $0 != nil }) {
+            var byTask: [String: (Int, Int)] = [:]
+            for (i, label) in labels.enumerated() {
+                let key = label ?? "?"
+                let right = scores.chosen[i] > scores.rejected[i] ? 1 : 0
+                byTask[key] = ((byTask[key]?.0 ?? 0) + right, (byTask[key]?.1 ?? 0) + 1)
+            }
+            print("accuracy by task: " + byTask.keys.sorted().map { k in
+                String(format: "%@ %.3f (%d)", k, Double(byTask[k]!.0) / Double(byTask[k]!.1), byTask[k]!.1)
+            }.joined(separator: "  "))
+            summary["accuracy_by_task"] = byTask.mapValues { Double($0.0) / Double($0.1) }
+        }
+        try printJSON(summary)
+    }
+
+    /// Ten bins over the range of all scores, chosen and rejected counts side by side.
+    private func printHistogram(_ scores: Evaluation.RewardScores) {
+        let all = scores.chosen + scores.rejected
+        guard let lo = all.min(), let hi = all.max(), hi > lo else { return }
+        let bins = 10
+        func counts(_ x: [Float]) -> [Int] {
+            var c = [Int](repeating: 0, count: bins)
+            for v in x { c[min(bins - 1, Int(Float(bins) * (v - lo) / (hi - lo)))] += 1 }
+            return c
+        }
+        let c = counts(scores.chosen), r = counts(scores.rejected)
+        let scale = Double(max(c.max()!, r.max()!)) / 30
+        print("score histogram (c = chosen, r = rejected):")
+        for b in 0..<bins {
+            let from = lo + (hi - lo) * Float(b) / Float(bins)
+            let bar = { (n: Int, ch: String) in String(repeating: ch, count: Int((Double(n) / max(scale, 1e-9)).rounded(.up))) }
+            print(String(format: "  %8.3f  %@  %4d c  %4d r  %@", from, bar(c[b], "c").padding(toLength: 31, withPad: " ", startingAt: 0), c[b], r[b], bar(r[b], "r")))
+        }
+    }
+}
+
+// MARK: - eval dpo
+
+struct EvalDPO: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dpo", abstract: "DPO reward accuracy and margins of a policy against its reference.")
+
+    @Option(help: "The trained policy directory.") var model: String
+    @Option(help: "The reference model directory (the policy's starting point).") var ref: String
+    @Option(help: "DPO beta.") var beta = 0.1
+    @Option(name: .customLong("loss_type"), help: "sigmoid or ipo.") var lossType = "sigmoid"
+    @OptionGroup var data: EvalDataOptions
+
+    func run() throws {
+        guard let type = Losses.PreferenceLossType(rawValue: lossType) else { throw ValidationError("--loss_type must be sigmoid or ipo") }
+        var evalData = try data.data(model: model, stage: .dpo)
+        let examples = try evalData.preferenceExamples(evalData.records.train, what: "eval")
+        let policy = try loadTrainedModel(model), reference = try loadTrainedModel(ref)
+        let pool = ActivationPool(model: policy)
+        let pad = evalData.tokenizer.paddingID
+        let p = Evaluation.answerLogProbs(model: policy, examples: examples, average: type == .ipo, batchSize: data.batchSize, padID: pad, pool: pool)
+        let r = Evaluation.answerLogProbs(model: reference, examples: examples, average: type == .ipo, batchSize: data.batchSize, padID: pad, pool: pool)
+        let result = Losses.preference(policyChosen: p.chosen, policyRejected: p.rejected, referenceChosen: r.chosen,
+                                       referenceRejected: r.rejected, beta: beta, type: type, normalizer: Double(examples.count))
+        let n = Double(examples.count)
+        let accuracy = Double(zip(result.chosenRewards, result.rejectedRewards).filter { $0 > $1 }.count) / n
+        let margin = zip(result.chosenRewards, result.rejectedRewards).reduce(0) { $0 + Double($1.0 - $1.1) } / n
+        let mean = { (x: [Float]) in x.reduce(0) { $0 + Double($1) } / n }
+        // The margin of log-probabilities under each model shows what DPO changed.
+        let policyGap = zip(p.chosen, p.rejected).reduce(0) { $0 + Double($1.0 - $1.1) } / n
+        let referenceGap = zip(r.chosen, r.rejected).reduce(0) { $0 + Double($1.0 - $1.1) } / n
+        print(String(format: "%d pairs: reward accuracy %.4f  reward margin %.4f  loss %.4f", examples.count, accuracy, margin, result.loss))
+        print(String(format: "log p(chosen) - log p(rejected): policy %.3f, reference %.3f", policyGap, referenceGap))
+        try printJSON(["pairs": examples.count, "rewards/accuracies": accuracy, "rewards/margins": margin, "loss": result.loss,
+                       "rewards/chosen": mean(result.chosenRewards), "rewards/rejected": mean(result.rejectedRewards),
+                       "policy_logp_gap": policyGap, "reference_logp_gap": referenceGap])
+    }
+}

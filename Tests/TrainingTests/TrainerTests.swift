@@ -1,0 +1,159 @@
+import Foundation
+import Model
+import Tensor
+import Training
+import XCTest
+
+/// The shared loop on the demo data with tiny models: SFT learns, gradient accumulation does
+/// not change the gradient, resume is exact, checkpoints load back.
+final class TrainerTests: XCTestCase {
+    func testSFT_lossFallsOnTheDemoData() throws {
+        let run = try SharedRuns.sft
+        let losses = run.losses
+        XCTAssertGreaterThan(losses.count, 10)
+        let first = losses.prefix(5).reduce(0, +) / 5, last = losses.suffix(5).reduce(0, +) / 5
+        XCTAssertLessThan(last, first * 0.6, "SFT loss: first updates \(first), last updates \(last)")
+        XCTAssertLessThan(run.evalLossAfter, run.evalLossBefore * 0.7,
+                          "eval loss on assistant tokens: \(run.evalLossBefore) before, \(run.evalLossAfter) after")
+    }
+
+    // MARK: - Gradient accumulation
+
+    /// The gradient of `indices` as one micro-batch and as micro-batches of `split` examples.
+    private func gradients(_ objective: any TrainingObjective, _ indices: [Int], split: Int) -> ([Float], [Float]) {
+        var rng = SplitMix64(seed: 1)
+        let g = objective.trainable.gradients
+        g.zero()
+        _ = objective.accumulateGradients(microBatches: [indices], rng: &rng)
+        let whole = g.array
+        g.zero()
+        let parts = stride(from: 0, to: indices.count, by: split).map { Array(indices[$0..<min($0 + split, indices.count)]) }
+        _ = objective.accumulateGradients(microBatches: parts, rng: &rng)
+        return (whole, g.array)
+    }
+
+    func testGradientAccumulation_givesTheSameGradientAsOneBatch() throws {
+        let model = try Fixture.tinyModelDirectory(seed: 3)
+        for stage in [TrainingStage.sft, .rm, .dpo] {
+            var r = Fixture.recipe(model: model, output: nil, trainSamples: 40, evalSamples: 10)
+            r.perDeviceTrainBatchSize = 2
+            let objective = try TrainingSession.prepare(ResolvedRecipe(stage: stage, recipe: r)).objective
+            if let dpo = objective as? PreferenceObjective {
+                // Move the policy off the reference so the DPO gradient is not the trivial one at h = 0.
+                let p = dpo.policy.parameters.pointer
+                for i in stride(from: 0, to: dpo.policy.parameterCount, by: 7) { p[i] *= 1.05 }
+            }
+            // Rows of different lengths, so the micro-batches pad differently from the whole.
+            let (whole, split) = gradients(objective, [0, 5, 9, 13, 21, 30], split: 2)
+            let scale = whole.reduce(0) { max($0, abs($1)) }
+            XCTAssertGreaterThan(scale, 0, "\(stage): no gradient")
+            assertClose(split, whole, atol: 1e-5 * scale, rtol: 1e-3, "\(stage) gradient, 3 micro-batches vs 1")
+        }
+    }
+
+    // MARK: - Resume
+
+    func testResume_reachesTheSameWeightsBitForBit() throws {
+        let model = try Fixture.tinyModelDirectory(seed: 4)
+        func recipe(_ output: String, maxSteps: Int) -> TrainingRecipe {
+            var r = Fixture.recipe(model: model, output: output, trainSamples: 48, evalSamples: 16)
+            r.maxSteps = maxSteps
+            r.gradientAccumulationSteps = 2
+            r.perDeviceTrainBatchSize = 4  // 12 micro-batches an epoch: the run crosses epochs
+            r.lrSchedulerType = "cosine"
+            r.warmupSteps = 2
+            r.weightDecay = 0.1
+            r.saveSteps = 4
+            r.evalSteps = 3
+            return r
+        }
+        let straight = try Fixture.trainer(.sft, recipe(Fixture.temporaryDirectory("straight"), maxSteps: 10))
+        try straight.train()
+
+        // The interrupted run stops after its checkpoint at step 4 (a max_steps of 5 would save
+        // at 5 as well); the resumed run is planned for 10 updates like the straight one.
+        let output = Fixture.temporaryDirectory("interrupted")
+        let first = try Fixture.trainer(.sft, recipe(output, maxSteps: 10))
+        for _ in 0..<4 { _ = first.step() }
+        try first.saveCheckpoint()
+        for _ in 0..<2 { _ = first.step() }  // work lost with the crash
+        var again = recipe(output, maxSteps: 10)
+        again.resumeFromCheckpoint = "latest"
+        let resumed = try Fixture.trainer(.sft, again)
+        XCTAssertEqual(resumed.state.globalStep, 4)
+        try resumed.train()
+        XCTAssertEqual(resumed.state.globalStep, 10)
+        XCTAssertEqual(resumed.optimizer.step, straight.optimizer.step)
+        let a = Fixture.weights(straight), b = Fixture.weights(resumed)
+        let differing = zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count
+        XCTAssertEqual(differing, 0, "\(differing) of \(a.count) weights differ after resuming")
+        XCTAssertEqual(resumed.optimizer.m.array, straight.optimizer.m.array)
+        XCTAssertEqual(resumed.state.loaderPosition, straight.state.loaderPosition)
+        // The metrics log reads as one run: steps up to 10, none repeated.
+        let lines = try String(contentsOfFile: output + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        let evalSteps = lines.compactMap { line -> Int? in
+            let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            return o?["eval_loss"] != nil ? (o?["step"] as? Int) : nil
+        }
+        XCTAssertEqual(evalSteps, [6, 9, 10], "evaluations of the resumed run (steps 3 was before the checkpoint's log was written)")
+    }
+
+    func testStartingAgainInAnOutputDirWithCheckpoints_isRefusedUnlessOverwriting() throws {
+        let model = try Fixture.tinyModelDirectory(seed: 5)
+        let output = Fixture.temporaryDirectory("exists")
+        var r = Fixture.recipe(model: model, output: output, trainSamples: 16, evalSamples: 8)
+        r.maxSteps = 2
+        r.saveSteps = 1
+        r.saveTotalLimit = 1
+        try Fixture.trainer(.sft, r).train()
+        XCTAssertEqual(RunDirectory(path: output).checkpoints().map(\.step), [2], "save_total_limit 1 keeps the newest")
+        XCTAssertThrowsError(try Fixture.trainer(.sft, r)) { XCTAssertEqual($0 as? TrainingError, TrainingError(.outputExists, "")) }
+        r.overwriteOutputDir = true
+        XCTAssertNoThrow(try Fixture.trainer(.sft, r))
+    }
+
+    // MARK: - Checkpoints
+
+    func testCheckpoints_loadBackWithIdenticalOutputs() throws {
+        let model = try Fixture.tinyModelDirectory(seed: 6)
+        for stage in [TrainingStage.sft, .rm] {
+            let output = Fixture.temporaryDirectory("ckpt-\(stage)")
+            var r = Fixture.recipe(model: model, output: output, trainSamples: 32, evalSamples: 8)
+            r.maxSteps = 3
+            let trainer = try Fixture.trainer(stage, r)
+            try trainer.train()
+            let checkpoint = output + "/checkpoint-3"
+            for file in ["config.json", "model.safetensors", "optimizer.safetensors", "rng_state.json", "trainer_state.json",
+                         "recipe.yaml", "tokenizer.model", "chat_template.json"] {
+                XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint + "/" + file), "\(stage): \(file) missing")
+            }
+            let trained: Llama = stage == .rm ? (trainer.objective as! RewardModelObjective).model
+                                              : (trainer.objective as! LanguageModelObjective).model
+            for dir in [checkpoint, output] {
+                let loaded = try Llama.load(directory: dir)
+                XCTAssertEqual(loaded.config.architecture, stage == .rm ? "LlamaForSequenceClassification" : "LlamaForCausalLM")
+                XCTAssertEqual(loaded.parameters.array, trained.parameters.array, "\(stage): \(dir) weights")
+                let B = 2, T = 9
+                let ids: [Int32] = (0..<(B * T)).map { Int32(4 + $0 * 7 % 300) }
+                let targets: [Int32] = (0..<(B * T)).map { $0 % T == T - 1 ? -1 : ids[$0 + 1] }
+                var outputs: [[Float]] = []
+                for m in [trained, loaded] {
+                    let acts = TrainingActivations(model: m, B: B, T: T, withLogits: stage != .rm)
+                    m.forward(ids: ids, acts: acts)
+                    if stage == .rm {
+                        outputs.append(m.scoreForward(lengths: [9, 5], acts: acts))
+                    } else {
+                        m.languageModelForward(targets: targets, acts: acts)
+                        outputs.append(acts.logprobs.array)
+                    }
+                }
+                XCTAssertEqual(outputs[0], outputs[1], "\(stage): outputs of \(dir)")
+            }
+            if stage == .rm {
+                let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: checkpoint + "/config.json"))) as! [String: Any]
+                XCTAssertEqual(config["pad_token_id"] as? Int, 3)
+                XCTAssertEqual((config["id2label"] as? [String: String])?.count, 1, "num_labels 1, as transformers derives it")
+            }
+        }
+    }
+}
