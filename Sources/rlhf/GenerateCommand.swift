@@ -17,6 +17,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Sample from the smallest set of tokens with probability >= p (1: all).") var topP: Float = 1
     @Option(help: "Seed for sampling.") var seed: UInt64 = 0
     @Flag(help: "Do not stop at the end-of-sequence token.") var ignoreEos = false
+    @Flag(help: "Print only the generated text (needs tokenizer.model), not JSON.") var textOnly = false
 
     func validate() throws {
         if (ids == nil) == (prompt == nil) { throw ValidationError("give exactly one of --ids and --prompt") }
@@ -48,6 +49,11 @@ struct GenerateCommand: ParsableCommand {
         if let tokenizer {
             result["text"] = try tokenizer.decode(out.newTokens[0].filter { !stops.contains($0) })
         }
-        try printJSON(result)
+        if textOnly {
+            guard let text = result["text"] as? String else { throw UsageError("--text-only needs \(model)/tokenizer.model") }
+            print(text)
+        } else {
+            try printJSON(result)
+        }
     }
 }
