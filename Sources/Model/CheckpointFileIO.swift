@@ -134,6 +134,25 @@ enum AtomicFile {
     static func write(_ data: Data, to path: String) throws {
         try write(to: path) { try $0.write(data) }
     }
+
+    /// Writes `object` as pretty, key-sorted JSON (as transformers and PEFT write their configs)
+    /// to `name` inside `dir`, creating the directory if needed. `what` names the content in errors.
+    static func writeJSON(_ object: Any, named name: String, inDirectory dir: String, what: String) throws {
+        let path = (dir as NSString).appendingPathComponent(name)
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        } catch {
+            throw CheckpointError(.ioFailure, path: dir, "cannot create the directory: \(error.localizedDescription)")
+        }
+        var data: Data
+        do {
+            data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        } catch {
+            throw CheckpointError(.invalidValue, path: path, "cannot encode the \(what): \(error)")
+        }
+        data.append(UInt8(ascii: "\n"))
+        try write(data, to: path)
+    }
 }
 
 func systemError() -> String {

@@ -220,19 +220,7 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
     public func write(toDirectory dir: String) throws {
         let path = (dir as NSString).appendingPathComponent("config.json")
         try validate(path: path)
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        } catch {
-            throw CheckpointError(.ioFailure, path: dir, "cannot create the directory: \(error.localizedDescription)")
-        }
-        var data: Data
-        do {
-            data = try JSONSerialization.data(withJSONObject: jsonObject(), options: [.prettyPrinted, .sortedKeys])
-        } catch {
-            throw CheckpointError(.invalidValue, path: path, "cannot encode the configuration: \(error)")
-        }
-        data.append(UInt8(ascii: "\n"))
-        try AtomicFile.write(data, to: path)
+        try AtomicFile.writeJSON(jsonObject(), named: "config.json", inDirectory: dir, what: "configuration")
     }
 }
 

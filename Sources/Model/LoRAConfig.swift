@@ -141,18 +141,6 @@ public struct LoRAConfig: Sendable, Equatable {
     public func write(toDirectory dir: String) throws {
         let path = (dir as NSString).appendingPathComponent(LoRAConfig.fileName)
         try validate(path: path)
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        } catch {
-            throw CheckpointError(.ioFailure, path: dir, "cannot create the directory: \(error.localizedDescription)")
-        }
-        var data: Data
-        do {
-            data = try JSONSerialization.data(withJSONObject: jsonObject(), options: [.prettyPrinted, .sortedKeys])
-        } catch {
-            throw CheckpointError(.invalidValue, path: path, "cannot encode the adapter configuration: \(error)")
-        }
-        data.append(UInt8(ascii: "\n"))
-        try AtomicFile.write(data, to: path)
+        try AtomicFile.writeJSON(jsonObject(), named: LoRAConfig.fileName, inDirectory: dir, what: "adapter configuration")
     }
 }

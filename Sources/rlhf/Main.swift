@@ -25,7 +25,8 @@ struct RLHF: ParsableCommand {
         commandName: "rlhf",
         abstract: "An RLHF engine: SFT, reward models, PPO, DPO, with roles over ZeroMQ.",
         subcommands: [
-            InitCommand.self, LogprobsCommand.self, GenerateCommand.self, TokenizerCommand.self, DataCommand.self, LoRACommand.self,
+            TrainCommand.self, EvalCommand.self, InitCommand.self, LogprobsCommand.self, GenerateCommand.self, TokenizerCommand.self,
+            DataCommand.self, LoRACommand.self,
             BenchCommand.self, EnvCommand.self,
         ]
     )

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datasets
 import Foundation
 import Tokenization
 
@@ -11,7 +12,9 @@ struct TokenizerCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Train tokenizer.model (byte fallback; unk 0, bos 1, eos 2, pad 3, as the model configs use).")
 
-        @Option(parsing: .upToNextOption, help: "Text files, one sentence or document per line.") var input: [String]
+        @Option(parsing: .upToNextOption, help: ArgumentHelp(
+            "Text files (one sentence or document per line), or datasets (.json/.jsonl files or directories in any format `rlhf data inspect` reads): their prompts and responses are the corpus."))
+        var input: [String]
         @Option(help: "Vocabulary size.") var vocabSize: Int
         @Option(help: "bpe or unigram.") var modelType: String = "bpe"
         @Option(help: "Output directory (tokenizer.model, tokenizer.vocab).") var out: String
@@ -22,7 +25,9 @@ struct TokenizerCommand: ParsableCommand {
             guard let type = TokenizerTrainer.ModelType(rawValue: modelType) else {
                 throw ValidationError("--model-type must be one of: \(TokenizerTrainer.ModelType.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            var trainer = TokenizerTrainer(inputFiles: input, vocabSize: vocabSize, modelType: type)
+            let corpus = try DatasetCorpus(inputs: input, scratchDirectory: out)
+            defer { corpus.removeScratch() }
+            var trainer = TokenizerTrainer(inputFiles: corpus.files, vocabSize: vocabSize, modelType: type)
             trainer.splitDigits = splitDigits
             let path = try trainer.train(outputDirectory: out)
             let tok = try SentencePieceTokenizer(contentsOf: path)

@@ -121,6 +121,11 @@ final class TokenizerCLITests: XCTestCase {
         let out = try r.json()
         XCTAssertEqual((out["ids"] as? [Int])?.first, 1, "bos first")
         XCTAssertNotNil(out["text"] as? String)
+        // A dataset file is read as records: its prompts and answers are the corpus.
+        r = try CLIProcess.run(["tokenizer", "train", "--input", "\(CLIProcess.repoRoot)/data/demo/eval.jsonl", "--vocab-size", "400",
+                                "--out", "\(dir)/fromdata"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: "\(dir)/fromdata").sorted(), ["tokenizer.model", "tokenizer.vocab"])
         r = try CLIProcess.run(["tokenizer", "train", "--input", "\(dir)/missing.txt", "--vocab-size", "200", "--out", "\(dir)/x"])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("missing.txt"), r.stderr)
