@@ -58,6 +58,15 @@ public struct RunDirectory: Sendable {
         }
     }
 
+    /// Removes what an interrupted save left behind: `.checkpoint-N.tmp-PID` and `.old-PID`
+    /// directories, which never became (or stopped being) a checkpoint.
+    public func removeInterruptedSaves() throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        for name in names where name.hasPrefix(".checkpoint-") && (name.contains(".tmp-") || name.contains(".old-")) {
+            try FileManager.default.removeItem(atPath: (path as NSString).appendingPathComponent(name))
+        }
+    }
+
     /// Removes every checkpoint and the metrics log (starting afresh in the same directory).
     public func removeCheckpoints() throws {
         for c in checkpoints() { try FileManager.default.removeItem(atPath: c.path) }

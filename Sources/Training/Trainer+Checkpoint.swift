@@ -41,6 +41,7 @@ extension Trainer {
             try run.removeCheckpoints()
         }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try run.removeInterruptedSaves()
         metrics = try MetricsLog(directory: dir, keepingStepsUpTo: resumeDirectory == nil ? nil : state.globalStep)
         if let yaml = options.recipeYAML {
             try Data(yaml.utf8).write(to: URL(fileURLWithPath: dir).appendingPathComponent(Trainer.recipeFileName), options: .atomic)

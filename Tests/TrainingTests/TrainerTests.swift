@@ -12,6 +12,8 @@ final class TrainerTests: XCTestCase {
         let losses = run.losses
         XCTAssertGreaterThan(losses.count, 10)
         let first = losses.prefix(5).reduce(0, +) / 5, last = losses.suffix(5).reduce(0, +) / 5
+        let curve = stride(from: 0, to: losses.count, by: max(1, losses.count / 8)).map { String(format: "%.3f", losses[$0]) }
+        print("SFT on the demo data, loss every \(max(1, losses.count / 8)) updates: \(curve.joined(separator: " ")); eval loss \(run.evalLossBefore) -> \(run.evalLossAfter)")
         XCTAssertLessThan(last, first * 0.6, "SFT loss: first updates \(first), last updates \(last)")
         XCTAssertLessThan(run.evalLossAfter, run.evalLossBefore * 0.7,
                           "eval loss on assistant tokens: \(run.evalLossBefore) before, \(run.evalLossAfter) after")
