@@ -43,6 +43,10 @@ void rk_matmul_rows_avx512(float *out, const float *x, const float *W, size_t M,
 void rk_matmul_rows_avx2(float *out, const float *x, const float *W, size_t M, size_t C, size_t OC, size_t o0, size_t o1);
 void rk_matmul_rows_generic(float *out, const float *x, const float *W, size_t M, size_t C, size_t OC, size_t o0, size_t o1);
 
+void rk_attention_query_avx512(float *out, float *probs, const float *q, const float *k, const float *v, size_t ldkv, size_t Tk, size_t HS, float scale);
+void rk_attention_query_avx2(float *out, float *probs, const float *q, const float *k, const float *v, size_t ldkv, size_t Tk, size_t HS, float scale);
+void rk_attention_query_generic(float *out, float *probs, const float *q, const float *k, const float *v, size_t ldkv, size_t Tk, size_t HS, float scale);
+
 static int rk_level = 0;
 
 __attribute__((constructor)) static void rk_choose_level(void) {
@@ -158,4 +162,12 @@ void rk_matmul_rows(float *out, const float *x, const float *W, size_t M, size_t
     if (rk_level == 1) { rk_matmul_rows_avx2(out, x, W, M, C, OC, o0, o1); return; }
 #endif
     rk_matmul_rows_generic(out, x, W, M, C, OC, o0, o1);
+}
+
+void rk_attention_query(float *out, float *probs, const float *q, const float *k, const float *v, size_t ldkv, size_t Tk, size_t HS, float scale) {
+#if defined(__x86_64__)
+    if (rk_level == 2) { rk_attention_query_avx512(out, probs, q, k, v, ldkv, Tk, HS, scale); return; }
+    if (rk_level == 1) { rk_attention_query_avx2(out, probs, q, k, v, ldkv, Tk, HS, scale); return; }
+#endif
+    rk_attention_query_generic(out, probs, q, k, v, ldkv, Tk, HS, scale);
 }

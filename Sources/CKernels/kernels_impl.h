@@ -266,3 +266,22 @@ void RK_NAME(rk_matmul_rows)(float *out, const float *x, const float *W, size_t 
         }
     }
 }
+
+/* One query row against Tk keys (a decoding step): scores = scale * q.k_j, softmax, out = sum_j p_j v_j.
+   Two sgemm calls per head would cost more in call overhead than this loop does in arithmetic. */
+void RK_NAME(rk_attention_query)(float *out, float *probs, const float *q, const float *k, const float *v,
+                                 size_t ldkv, size_t Tk, size_t HS, float scale) {
+    for (size_t j = 0; j < Tk; j++) probs[j] = RK_NAME(rk_dot)(q, k + j * ldkv, HS) * scale;
+    RK_NAME(rk_softmax_prefix)(probs, Tk, Tk);
+    size_t d = 0;
+    for (; d + LANES <= HS; d += LANES) {
+        v16f acc = splat(0);
+        for (size_t j = 0; j < Tk; j++) acc += probs[j] * load16(v + j * ldkv + d);
+        store16(out + d, acc);
+    }
+    for (; d < HS; d++) {
+        float acc = 0;
+        for (size_t j = 0; j < Tk; j++) acc += probs[j] * v[j * ldkv + d];
+        out[d] = acc;
+    }
+}

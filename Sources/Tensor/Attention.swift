@@ -16,6 +16,14 @@ public enum Attention {
     ) {
         let group = NH / NKV
         let scale = 1 / Float(HS).squareRoot()
+        if Tq == 1 {
+            // A decoding step: one query per head, done in C (sgemm's call overhead would dominate).
+            for h in 0..<NH {
+                let g = h / group
+                rk_attention_query(out + h * HS, probs + h * Tk, q + h * HS, k + g * HS, v + g * HS, ldkv, min(Tk, offset + 1), HS, scale)
+            }
+            return
+        }
         for h in 0..<NH {
             let g = h / group
             let P = probs + h * Tq * Tk

@@ -76,3 +76,26 @@ final class AttentionTests: XCTestCase {
         for c in 0..<(NH * HS) { XCTAssertEqual(out[c], full[i * NH * HS + c], accuracy: 1e-6) }
     }
 }
+
+final class DecodeAttentionTests: XCTestCase {
+    /// The one-query kernel (decoding) against the blocked sgemm path, with head sizes on and off
+    /// the vector width.
+    func testSingleQuery_matchesBlockedPath() {
+        var g = GradientCheck()
+        for HS in [16, 20] {
+            let NH = 4, NKV = 2, Tk = 37, ld = (NH + 2 * NKV) * HS
+            let qkv = g.random(Tk * ld, scale: 2)
+            var viaRows = [Float](repeating: 0, count: 2 * NH * HS), probs = [Float](repeating: 0, count: 2 * NH * Tk)
+            var single = [Float](repeating: 0, count: NH * HS), probs1 = [Float](repeating: 0, count: NH * Tk)
+            qkv.withUnsafeBufferPointer { p in
+                let b = p.baseAddress!
+                // two query rows (the blocked path), the second at position Tk-1
+                Attention.forward(out: &viaRows, ldo: NH * HS, probs: &probs, q: b + (Tk - 2) * ld, ldq: ld, k: b + NH * HS,
+                                  v: b + (NH + NKV) * HS, ldkv: ld, Tq: 2, Tk: Tk, offset: Tk - 2, NH: NH, NKV: NKV, HS: HS)
+                Attention.forward(out: &single, ldo: NH * HS, probs: &probs1, q: b + (Tk - 1) * ld, ldq: ld, k: b + NH * HS,
+                                  v: b + (NH + NKV) * HS, ldkv: ld, Tq: 1, Tk: Tk, offset: Tk - 1, NH: NH, NKV: NKV, HS: HS)
+            }
+            for c in 0..<(NH * HS) { XCTAssertEqual(single[c], viaRows[NH * HS + c], accuracy: 1e-5, "HS \(HS)") }
+        }
+    }
+}

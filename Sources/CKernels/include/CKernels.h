@@ -33,6 +33,10 @@ void rk_swiglu_backward(float *dgateUp, const float *dout, const float *gateUp, 
    layout first. */
 void rk_matmul_rows(float *out, const float *x, const float *W, size_t M, size_t C, size_t OC,
                     size_t o0, size_t o1);
+/* One query row (HS) against Tk keys and values (rows of stride ldkv): probs (Tk) = softmax(scale q.k),
+   out (HS) = probs . v. */
+void rk_attention_query(float *out, float *probs, const float *q, const float *k, const float *v, size_t ldkv,
+                        size_t Tk, size_t HS, float scale);
 /* The kernel set in use: "avx512", "avx2" or "generic". */
 const char *rk_kernel_set(void);
 /* Scalar exp with the same polynomial, for tests. */
