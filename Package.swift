@@ -39,6 +39,8 @@ let package = Package(
             dependencies: ["Model", "Datasets", "Tokenization", "Tensor", .product(name: "Yams", package: "Yams")],
             swiftSettings: fast
         ),
+        // Helpers the test targets share (not part of the tool).
+        .target(name: "TestSupport", dependencies: ["Model"]),
         .executableTarget(
             name: "rlhf",
             dependencies: [
@@ -51,9 +53,9 @@ let package = Package(
         // Runs the built rlhf executable as a subprocess (Scripts/test builds it first).
         .testTarget(name: "CLITests", dependencies: ["rlhf"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenization"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "Tensor"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Tensor", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Datasets", "Tokenization", "Tensor"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Datasets", "Tokenization", "Tensor", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

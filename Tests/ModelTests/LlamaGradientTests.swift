@@ -1,5 +1,6 @@
 import Model
 import Tensor
+import TestSupport
 import XCTest
 
 /// The whole model's backward against finite differences of its cross-entropy loss.
@@ -39,22 +40,8 @@ final class LlamaGradientTests: XCTestCase {
         model.backward(acts: acts)
         let analytic = grads.array
         let p = model.parameters.pointer
-        var worst = (excess: -1.0, name: "", numeric: 0.0, analytic: 0.0)
-        for e in model.layout.entries {
-            for k in stride(from: 0, to: e.count, by: max(1, e.count / 6)) {
-                let i = e.offset + k, orig = p[i], eps: Float = 2e-3
-                p[i] = orig + eps
-                let lp = loss()
-                p[i] = orig - eps
-                let lm = loss()
-                p[i] = orig
-                let numeric = (lp - lm) / Double(2 * eps)
-                let a = Double(analytic[i])
-                let excess = abs(numeric - a) - (2e-3 + 3e-2 * max(abs(a), abs(numeric)))
-                if excess > worst.excess { worst = (excess, "\(e.name)[\(k)]", numeric, a) }
-            }
-        }
-        XCTAssertLessThanOrEqual(worst.excess, 0, "worst: \(worst.name) numeric \(worst.numeric) analytic \(worst.analytic)")
+        let worst = BlockGradientCheck.compare(entries: model.layout.entries, values: p, analytic: analytic, perTensor: 6) { loss() }
+        XCTAssertLessThanOrEqual(worst.excess, 0, "\(worst)")
     }
 
     func testBackward_untied() { checkModel(tied: false, bias: false) }

@@ -1,6 +1,7 @@
 import Foundation
 import Model
 import Tensor
+import TestSupport
 import XCTest
 
 /// LoRA adapters through the whole model: gradients against finite differences, the B = 0 and
@@ -82,25 +83,9 @@ final class LoRATests: XCTestCase {
         let analytic = grads.array
         XCTAssertNil(model.gradients, "the frozen base must not allocate gradients")
         let p = adapters.parameters.pointer
-        var worst = (excess: -1.0, name: "", numeric: 0.0, analytic: 0.0)
-        var nonZero = 0
-        for e in adapters.layout.entries {
-            for k in stride(from: 0, to: e.count, by: max(1, e.count / 5)) {
-                let i = e.offset + k, orig = p[i], eps: Float = 2e-3
-                p[i] = orig + eps
-                let lp = f()
-                p[i] = orig - eps
-                let lm = f()
-                p[i] = orig
-                let numeric = (lp - lm) / Double(2 * eps)
-                let a = Double(analytic[i])
-                if abs(a) > 1e-4 { nonZero += 1 }
-                let excess = abs(numeric - a) - (2e-3 + 3e-2 * max(abs(a), abs(numeric)))
-                if excess > worst.excess { worst = (excess, "\(e.name)[\(k)]", numeric, a) }
-            }
-        }
-        XCTAssertLessThanOrEqual(worst.excess, 0, "worst: \(worst.name) numeric \(worst.numeric) analytic \(worst.analytic)")
-        XCTAssertGreaterThan(nonZero, adapters.layout.entries.count, "gradients should not be mostly zero")
+        let worst = BlockGradientCheck.compare(entries: adapters.layout.entries, values: p, analytic: analytic, perTensor: 5) { f() }
+        XCTAssertLessThanOrEqual(worst.excess, 0, "\(worst)")
+        XCTAssertGreaterThan(worst.nonZero, adapters.layout.entries.count, "gradients should not be mostly zero")
     }
 
     func testAdapterGradients_matchFiniteDifferences() { checkGradients(bias: false, dropout: 0) }

@@ -1,5 +1,6 @@
 import Model
 import Tensor
+import TestSupport
 import XCTest
 
 /// The score head (LlamaForSequenceClassification, one label): finite-difference gradients
@@ -38,22 +39,8 @@ final class ScoreHeadTests: XCTestCase {
         model.backward(acts: acts)
         let analytic = grads.array
         let p = model.parameters.pointer
-        var worst = (excess: -1.0, name: "", numeric: 0.0, analytic: 0.0)
-        for e in model.layout.entries {
-            for k in stride(from: 0, to: e.count, by: max(1, e.count / 6)) {
-                let i = e.offset + k, original = p[i], eps: Float = 2e-3
-                p[i] = original + eps
-                let up = loss()
-                p[i] = original - eps
-                let down = loss()
-                p[i] = original
-                let numeric = (up - down) / Double(2 * eps)
-                let a = Double(analytic[i])
-                let excess = abs(numeric - a) - (2e-3 + 3e-2 * max(abs(a), abs(numeric)))
-                if excess > worst.excess { worst = (excess, "\(e.name)[\(k)]", numeric, a) }
-            }
-        }
-        XCTAssertLessThanOrEqual(worst.excess, 0, "worst: \(worst.name) numeric \(worst.numeric) analytic \(worst.analytic)")
+        let worst = BlockGradientCheck.compare(entries: model.layout.entries, values: p, analytic: analytic, perTensor: 6) { loss() }
+        XCTAssertLessThanOrEqual(worst.excess, 0, "\(worst)")
     }
 
     func testScore_readsTheLastRealTokenAndIgnoresThePaddingAfterIt() {
