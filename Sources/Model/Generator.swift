@@ -1,3 +1,5 @@
+import Tensor
+
 /// Autoregressive generation for a batch of prompts of different lengths, with a KV cache.
 public struct Generator {
     public let model: Llama
@@ -13,13 +15,44 @@ public struct Generator {
     }
 
     /// Generates up to `maxNewTokens` tokens after each prompt. A sequence stops early at any of
-    /// `stopTokens`; the others go on. Prompts are prefilled together in one pass.
+    /// `stopTokens`; the others go on.
+    ///
+    /// The batch is split into one group per compute thread, each decoded on its own thread with
+    /// its own KV cache and single-threaded BLAS: a decoding step is too small to share between
+    /// threads (waking one costs more than it saves), but two groups need no synchronisation
+    /// until the end. Each sequence samples from its own stream of the seed and every weight
+    /// product gives each row the same bits whatever its batch, so the output does not depend
+    /// on the split.
     public func generate(prompts: [[Int]], maxNewTokens: Int, sampling: SamplingParameters = .greedy,
                          stopTokens: Set<Int> = []) -> Output {
         precondition(!prompts.isEmpty && prompts.allSatisfy { !$0.isEmpty }, "every prompt needs at least one token")
+        // LoRA's inference hooks share one scratch buffer, so adapted models decode as one group.
+        let groups = model.adapters == nil ? min(Parallel.threads, prompts.count) : 1
+        if groups <= 1 {
+            return generateGroup(prompts, firstIndex: 0, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens)
+        }
+        var results = [Output?](repeating: nil, count: groups)
+        let savedThreads = BLAS.threads
+        BLAS.setThreads(1)
+        results.withUnsafeMutableBufferPointer { slots in
+            Parallel.forChunks(prompts.count) { (part: Int, range: Range<Int>) in
+                slots[part] = generateGroup(Array(prompts[range]), firstIndex: range.lowerBound, maxNewTokens: maxNewTokens,
+                                            sampling: sampling, stopTokens: stopTokens)
+            }
+        }
+        BLAS.setThreads(savedThreads)
+        let parts = results.compactMap { $0 }
+        return Output(newTokens: parts.flatMap(\.newTokens), steps: parts.map(\.steps).max() ?? 0,
+                      generatedTokens: parts.reduce(0) { $0 + $1.generatedTokens })
+    }
+
+    /// One group's generation, on the calling thread. `firstIndex` is the batch index of its
+    /// first prompt (it picks the sampling streams).
+    func generateGroup(_ prompts: [[Int]], firstIndex: Int, maxNewTokens: Int, sampling: SamplingParameters,
+                       stopTokens: Set<Int>) -> Output {
         let longest = prompts.map(\.count).max()!
         let cache = KVCache(model: model, batch: prompts.count, capacity: longest + maxNewTokens)
-        var sampler = Sampler(sampling)
+        var samplers = (0..<prompts.count).map { Sampler(sampling, stream: firstIndex + $0) }
         let V = model.config.vocabSize
         var out = [[Int]](repeating: [], count: prompts.count)
         var active = Array(0..<prompts.count)
@@ -30,8 +63,8 @@ public struct Generator {
             steps += 1
             var next: [Int] = []
             logits.withUnsafeBufferPointer { l in
-                for i in 0..<active.count {
-                    next.append(sampler.sample(UnsafeBufferPointer(rebasing: l[(i * V)..<((i + 1) * V)])))
+                for (i, s) in active.enumerated() {
+                    next.append(samplers[s].sample(UnsafeBufferPointer(rebasing: l[(i * V)..<((i + 1) * V)])))
                 }
             }
             var stillActive: [Int] = []

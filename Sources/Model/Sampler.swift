@@ -29,9 +29,14 @@ public struct Sampler {
     public let parameters: SamplingParameters
     var rng: SplitMix64
 
-    public init(_ parameters: SamplingParameters) {
+    /// - Parameters:
+    ///   - parameters: how to pick.
+    ///   - stream: which of the seed's independent streams to draw from (the generator gives each
+    ///     sequence its own, so a sequence's samples do not depend on how the batch is split).
+    public init(_ parameters: SamplingParameters, stream: Int = 0) {
         self.parameters = parameters
-        rng = SplitMix64(seed: parameters.seed)
+        rng = SplitMix64(seed: parameters.seed ^ (UInt64(stream) &* 0x9E37_79B9_7F4A_7C15))
+        if stream != 0 { _ = rng.next() }
     }
 
     /// The index of the largest logit (the first one on ties, as torch.argmax).
