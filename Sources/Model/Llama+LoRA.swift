@@ -57,6 +57,19 @@ extension Llama {
         return adapters
     }
 
+    /// The model the adapters in `directory` apply to, given their base model: this model, or,
+    /// when the adapters are SEQ_CLS with the score head in `modules_to_save` and this model is a
+    /// causal LM (a `use_lora` reward model started from a language model), its decoder with a
+    /// single-label score head, as `AutoModelForSequenceClassification.from_pretrained(base,
+    /// num_labels=1)` builds it before `PeftModel.from_pretrained` puts the saved head in.
+    /// The new config's `pad_token_id` is the base's, else its `eos_token_id`, else 0.
+    /// - Parameter directory: holds `adapter_config.json`.
+    public func forAdapters(directory: String) throws -> Llama {
+        let config = try LoRAConfig.load(contentsOf: (directory as NSString).appendingPathComponent(LoRAConfig.fileName))
+        guard config.taskType == .sequenceClassification, config.savesScoreHead, layout.score == nil else { return self }
+        return makeRewardModel(padTokenID: self.config.padTokenID ?? self.config.eosTokenID ?? 0, seed: 0)
+    }
+
     /// Saves the attached adapters in PEFT's layout; with a score head and `modules_to_save`
     /// naming it (PEFT's SEQ_CLS default), the head is saved beside them.
     /// - Parameter directory: the adapter directory (created if missing).
@@ -65,7 +78,8 @@ extension Llama {
             throw CheckpointError(.missing, path: directory, "no LoRA adapters are attached to save")
         }
         var modules: [String: HostTensor] = [:]
-        if adapters.config.savesScoreHead, let score = layout.score, let e = layout.entry(named: "score.weight") {
+        // Adapters that carry a trained score head save it themselves (under the same name).
+        if adapters.layout.scoreHead == nil, adapters.config.savesScoreHead, let score = layout.score, let e = layout.entry(named: "score.weight") {
             modules[e.name] = HostTensor(shape: e.shape, data: Array(UnsafeBufferPointer(start: parameters[score], count: e.count)))
         }
         try adapters.save(directory: directory, modules: modules)

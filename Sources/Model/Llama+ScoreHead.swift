@@ -11,20 +11,28 @@ extension Llama {
     ///   - acts: activations after `forward(ids:acts:)`.
     /// - Returns: (B) scores.
     public func scoreForward(lengths: [Int], acts a: TrainingActivations) -> [Float] {
-        let w = parameters[scoreOffset]
+        let w = scoreWeight
         return (0..<a.B).map { b in dot(a.hidden.pointer + lastRow(b, lengths, a) * C, w, C) }
     }
 
     /// Backward of the score head from d loss / d score (B): writes `acts.dHidden` (zero except
-    /// at each row's last real token) and adds `h · dscore` into the gradient of `score.weight`.
+    /// at each row's last real token) and adds `h · dscore` into the gradient of `score.weight`:
+    /// the attached adapters' gradient when they carry the head, else the model's own when the
+    /// base trains; with adapters attached and the base frozen, the head is frozen too.
     /// - Parameters:
     ///   - dscores: (B) gradient of the loss with respect to each score.
     ///   - lengths: (B) the lengths given to `scoreForward`.
     ///   - acts: the activations of that forward pass.
     public func scoreBackward(dscores: [Float], lengths: [Int], acts a: TrainingActivations) {
         precondition(dscores.count == a.B, "one score gradient per row")
-        let g = enableGradients()[scoreOffset]
-        let w = parameters[scoreOffset]
+        let g: UnsafeMutablePointer<Float>? = if let adapters, let s = adapters.layout.scoreHead {
+            adapters.enableGradients()[s]
+        } else if trainsBase || adapters == nil {
+            enableGradients()[scoreOffset]
+        } else {
+            nil
+        }
+        let w = scoreWeight
         a.dHidden.zero()
         for b in 0..<a.B {
             let row = lastRow(b, lengths, a) * C
@@ -32,8 +40,8 @@ extension Llama {
             let dh = a.dHidden.pointer + row, h = a.hidden.pointer + row
             for c in 0..<C {
                 dh[c] = d * w[c]
-                g[c] += d * h[c]
             }
+            if let g { for c in 0..<C { g[c] += d * h[c] } }
         }
     }
 
@@ -62,6 +70,13 @@ extension Llama {
         let w = rm.parameters[rm.scoreOffset]
         for c in 0..<rm.C { w[c] = rng.nextGaussian() * std }
         return rm
+    }
+
+    /// The score head the passes read: the attached adapters' trainable copy when they carry
+    /// one (SEQ_CLS with `modules_to_save`), else the model's `score.weight`.
+    var scoreWeight: UnsafeMutablePointer<Float> {
+        if let adapters, let s = adapters.layout.scoreHead { return adapters.parameters[s] }
+        return parameters[scoreOffset]
     }
 
     /// Offset of `score.weight`; only a single-label head is read by these functions.

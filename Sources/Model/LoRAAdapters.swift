@@ -20,7 +20,9 @@ public final class LoRAAdapters {
     public let layout: LoRALayout
     /// The base model configuration the adapters fit (layer count and projection shapes).
     public let modelConfig: LlamaConfig
-    /// Every A and B, in `layout` order.
+    /// Every A and B, in `layout` order, then (for SEQ_CLS adapters of a model with a score
+    /// head) the trainable copy of the score head, which the model's score passes use instead
+    /// of its own `score.weight` while these adapters are attached.
     public let parameters: FloatBuffer
     /// Gradients in the layout of `parameters`; allocated by `enableGradients()`.
     public private(set) var gradients: FloatBuffer?
@@ -39,18 +41,27 @@ public final class LoRAAdapters {
 
     /// Adapters for `model` initialised as PEFT does: A from kaiming_uniform(a = sqrt(5)), i.e.
     /// U(-1/sqrt(in), 1/sqrt(in)), and B = 0, so the adapted model starts equal to the base.
+    /// When `model` has a single-label score head and `config.modulesToSave` names `score`
+    /// (PEFT's SEQ_CLS), the block also holds a copy of that head, which trains with the
+    /// adapters (PEFT's `modules_to_save`) while the model's own head stays frozen.
     /// - Parameters:
     ///   - config: rank, alpha, dropout, targets.
-    ///   - model: the base model (only its shapes are used; the adapters do not keep it).
+    ///   - model: the base model (its shapes, and its score head's starting value; the adapters
+    ///     do not keep it).
     ///   - seed: seed of A's initialisation and of the dropout masks.
     public init(config: LoRAConfig, for model: Llama, seed: UInt64 = 0) {
         precondition((try? config.validate()) != nil, "invalid LoRA configuration: \(config)")
         self.config = config
         modelConfig = model.config
-        layout = LoRALayout(model: model.config, base: model.layout, r: config.r, targets: config.targetModules)
+        let carriesScoreHead = config.savesScoreHead && model.layout.head == .score(labels: 1) && model.layout.score != nil
+        layout = LoRALayout(model: model.config, base: model.layout, r: config.r, targets: config.targetModules,
+                            scoreHead: carriesScoreHead)
         parameters = FloatBuffer(count: layout.count)
         dropoutSeed = seed
         initialize(seed: seed)
+        if let s = layout.scoreHead, let source = model.layout.score {
+            parameters[s].update(from: model.parameters[source], count: model.config.hiddenSize)
+        }
     }
 
     /// Number of adapter parameters.
@@ -85,11 +96,16 @@ public final class LoRAAdapters {
 
     // MARK: - Merging
 
-    /// Folds every adapter into `model`'s weights: W += scaling * B A (PEFT's merge). The model
-    /// then computes what base + adapters computed, with no adapter attached.
+    /// Folds every adapter into `model`'s weights: W += scaling * B A (PEFT's merge), and copies
+    /// a carried score head into `score.weight`. The model then computes what base + adapters
+    /// computed, with no adapter attached.
     /// - Parameter model: a model the adapters fit.
     public func merge(into model: Llama) {
         precondition(fits(model.config), "adapters for a different model shape")
+        if let s = layout.scoreHead {
+            guard let target = model.layout.score else { preconditionFailure("adapters carry a score head; the model has none") }
+            model.parameters[target].update(from: parameters[s], count: modelConfig.hiddenSize)
+        }
         for ad in layout.adapters {
             LoRA.merge(weight: model.parameters[ad.baseWeight], a: parameters[ad.a], b: parameters[ad.b],
                        C: ad.inFeatures, OC: ad.outFeatures, R: layout.r, scaling: config.scaling)
@@ -107,16 +123,27 @@ public final class LoRAAdapters {
         return out
     }
 
-    /// Copies adapter tensors (by PEFT name) into the block. Every tensor of the layout must be
-    /// present with its shape; tensors of `modules_to_save` go to ``savedModules``; anything else
-    /// is refused, since it would mean the adapters were made for another model.
+    /// Copies adapter tensors (by PEFT name) into the block. Every adapter tensor of the layout
+    /// must be present with its shape (a carried score head may be absent: the copy taken from
+    /// the model stays); tensors of `modules_to_save` go to ``savedModules`` (the score head
+    /// too, when the block carries it); anything else is refused, since it would mean the
+    /// adapters were made for another model.
     /// - Parameters:
     ///   - tensors: tensors by PEFT name.
     ///   - source: the file, named in errors.
     public func loadParameters(_ tensors: [String: HostTensor], source: String) throws {
         let c = modelConfig
         let shapeText = "\(c.numHiddenLayers) layers, hidden \(c.hiddenSize), intermediate \(c.intermediateSize), \(c.numAttentionHeads) heads, \(c.numKeyValueHeads) KV heads of \(c.headDim)"
+        var modules: [String: HostTensor] = [:]
         for e in layout.entries {
+            if e.offset == layout.scoreHead {
+                guard let t = tensors[e.name] else { continue }
+                guard t.shape == e.shape else {
+                    throw CheckpointError(.invalidValue, path: source, field: e.name,
+                                          "saved score head has shape \(t.shape), but the base model's score.weight is \(e.shape)")
+                }
+                modules["score.weight"] = t
+            }
             guard let t = tensors[e.name] else {
                 throw CheckpointError(.missing, path: source, field: e.name,
                                       "adapter tensor missing (adapter_config.json targets \(config.targetModules.map(\.rawValue).joined(separator: ", ")); expected shape \(e.shape))")
@@ -128,7 +155,6 @@ public final class LoRAAdapters {
             t.data.withUnsafeBufferPointer { parameters[e.offset].update(from: $0.baseAddress!, count: e.count) }
         }
         let known = Set(layout.entries.map(\.name))
-        var modules: [String: HostTensor] = [:]
         for (name, t) in tensors where !known.contains(name) {
             let hfName = name.hasPrefix("base_model.model.") ? String(name.dropFirst("base_model.model.".count)) : name
             if config.modulesToSave.contains(where: { hfName.hasPrefix($0 + ".") }) {

@@ -44,6 +44,13 @@ public struct LoRALayout: Sendable {
     public let count: Int
     /// Widest adapter input, for dropout scratch.
     let maxInFeatures: Int
+    /// Offset of the trainable copy of the score head (1, hidden), when the block carries one
+    /// (SEQ_CLS adapters with `modules_to_save` naming `score`): the last entry, under PEFT's
+    /// saved name ``scoreHeadName``.
+    public let scoreHead: Int?
+
+    /// PEFT's name for the score head saved beside SEQ_CLS adapters (`modules_to_save`).
+    public static let scoreHeadName = "base_model.model.score.weight"
 
     /// The PEFT name of a tensor: `base_model.model.` + the HF module path + `.lora_A.weight`.
     /// - Parameters:
@@ -60,7 +67,9 @@ public struct LoRALayout: Sendable {
     ///   - base: the base model's parameter layout (for the adapted weights' offsets, to merge).
     ///   - r: adapter rank.
     ///   - targets: adapted layers (any order).
-    public init(model c: LlamaConfig, base: ParameterLayout, r: Int, targets: [LoRATarget]) {
+    ///   - scoreHead: whether the block also holds a trainable copy of the score head (1, hidden),
+    ///     after every adapter; it decays under AdamW like any linear weight.
+    public init(model c: LlamaConfig, base: ParameterLayout, r: Int, targets: [LoRATarget], scoreHead: Bool = false) {
         let C = c.hiddenSize, NH = c.numAttentionHeads, NKV = c.numKeyValueHeads, HS = c.headDim, I = c.intermediateSize
         let QKV = (NH + 2 * NKV) * HS
         var entries: [ParameterLayout.Entry] = []
@@ -94,6 +103,7 @@ public struct LoRALayout: Sendable {
                                         column: column, siteWidth: width, site: site, baseWeight: siteWeight + column * inF))
             }
         }
+        self.scoreHead = scoreHead ? add(LoRALayout.scoreHeadName, [1, C]) : nil
         self.entries = entries
         self.adapters = adapters
         self.bySite = bySite

@@ -61,7 +61,7 @@ extension RecipeKey {
             RecipeKey("beta", .double(\.beta), stages: [.dpo], "DPO beta: the strength of the pull towards the reference"),
             RecipeKey("loss_type", .string(\.lossType), stages: [.dpo], "sigmoid (DPO) or ipo"),
             // LoRA
-            RecipeKey("use_lora", .bool(\.useLora), "train LoRA adapters on a frozen base instead of all weights (pt, sft, dpo; not rm yet)"),
+            RecipeKey("use_lora", .bool(\.useLora), "train LoRA adapters on a frozen base instead of all weights (pt, sft, rm, dpo; rm also trains the score head, saved with the adapters as PEFT's modules_to_save)"),
             RecipeKey("lora_r", .int(\.loraR), "LoRA rank"),
             RecipeKey("lora_alpha", .double(\.loraAlpha), "LoRA scaling numerator (scale = lora_alpha / lora_r)"),
             RecipeKey("lora_dropout", .double(\.loraDropout), "dropout on the LoRA input"),

@@ -6,7 +6,7 @@ import Tokenization
 /// or flag that set the value.
 extension ResolvedRecipe {
     /// Refuses missing required keys, out-of-range values, unknown names (template, format,
-    /// scheduler, loss type) and features this build lacks (LoRA).
+    /// scheduler, loss type).
     /// - Throws: `RecipeError` at the place the offending key was set.
     public func validate() throws {
         let r = recipe
@@ -19,10 +19,6 @@ extension ResolvedRecipe {
         for (key, missing) in [("model_name_or_path", r.modelNameOrPath.isEmpty), ("train_file", r.trainFile.isEmpty),
                                ("output_dir", r.outputDir.isEmpty)] where missing {
             throw fail(key, "is required (in the recipe, or as --\(key))", code: .missing)
-        }
-        if r.useLora && stage == .rm {
-            throw fail("use_lora", "LoRA reward models (a score head trained beside the adapters) are not available yet; use_lora works for pt, sft and dpo",
-                       code: .unavailable)
         }
         try require("per_device_train_batch_size", r.perDeviceTrainBatchSize >= 1, "must be at least 1, got \(r.perDeviceTrainBatchSize)")
         try require("per_device_eval_batch_size", r.perDeviceEvalBatchSize >= 1, "must be at least 1, got \(r.perDeviceEvalBatchSize)")

@@ -46,7 +46,8 @@ public enum TrainingSession {
             let train = try data.preferenceExamples(data.records.train, what: "train")
             let eval = try data.preferenceExamples(data.records.eval, what: "eval")
             objective = RewardModelObjective(model: model, train: train, eval: eval, padID: padID,
-                                             evalBatchSize: r.perDeviceEvalBatchSize, companions: companions)
+                                             evalBatchSize: r.perDeviceEvalBatchSize, companions: companions,
+                                             trainable: try lora(model, r, &report))
             report.append("\(train.count) training pairs, \(eval.count) eval pairs")
         case .dpo:
             let policy = try loadModel(r.modelNameOrPath, allowFromScratch: false, seed: 0, report: &report)
@@ -70,10 +71,16 @@ public enum TrainingSession {
 
     /// LoRA adapters on `model` when the recipe asks for them, else nil (every weight trains).
     static func lora(_ model: Llama, _ r: TrainingRecipe, _ report: inout [String]) throws -> (any TrainableParameters)? {
-        guard let config = try r.loraConfig() else { return nil }
+        guard var config = try r.loraConfig() else { return nil }
+        if model.layout.score != nil {
+            // A reward model: PEFT's SEQ_CLS task, the score head trained and saved beside the
+            // adapters (modules_to_save), as get_peft_model does for sequence classification.
+            config.taskType = .sequenceClassification
+            config.modulesToSave = ["score"]
+        }
         let parameters = LoRAParameters(model: model, config: config, seed: UInt64(r.seed))
         let share = 100 * Double(parameters.adapters.parameterCount) / Double(model.parameterCount)
-        report.append("LoRA: r \(config.r), alpha \(config.alpha), dropout \(config.dropout) on \(config.targetModules.map(\.rawValue).joined(separator: ", ")): \(parameters.adapters.parameterCount) trainable parameters (\(String(format: "%.2f", share))% of \(model.parameterCount)); the base is frozen, checkpoints hold PEFT adapters")
+        report.append("LoRA: r \(config.r), alpha \(config.alpha), dropout \(config.dropout) on \(config.targetModules.map(\.rawValue).joined(separator: ", ")): \(parameters.adapters.parameterCount) trainable parameters (\(String(format: "%.2f", share))% of \(model.parameterCount))\(config.savesScoreHead ? ", the score head included" : ""); the base is frozen, checkpoints hold PEFT adapters")
         return parameters
     }
 

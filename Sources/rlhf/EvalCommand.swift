@@ -147,7 +147,7 @@ func loadTrainedModel(_ directory: String) throws -> Llama {
     guard let base = try LoRAConfig.load(contentsOf: adapterConfig).baseModelNameOrPath else {
         throw UsageError("\(adapterConfig): base_model_name_or_path is not set, so the base model is unknown")
     }
-    let model = try ModelLoading.load(directory: base)
+    let model = try ModelLoading.load(directory: base).forAdapters(directory: directory)
     try model.loadAdapters(directory: directory)
     model.mergeAdapters()
     return model

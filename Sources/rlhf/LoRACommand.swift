@@ -45,7 +45,7 @@ struct LoRAMerge: ParsableCommand {
     }
 
     func run() throws {
-        let model = try Llama.load(directory: base)
+        let model = try Llama.load(directory: base).forAdapters(directory: adapter)
         let adapters = try model.loadAdapters(directory: adapter)
         let c = adapters.config
         model.mergeAdapters()

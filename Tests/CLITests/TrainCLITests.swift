@@ -47,6 +47,26 @@ final class TrainCLITests: XCTestCase {
         out = try run(["eval", "rm", "--model", "\(dir)/rm", "--eval_file", "\(demo)/eval.jsonl", "--max_eval_samples", "16"])
         XCTAssertEqual(out["pairs"] as? Int, 16)
 
+        // A LoRA reward model: PEFT's SEQ_CLS adapter with the trained score head beside it,
+        // scored as it is by eval, and merged into a LlamaForSequenceClassification.
+        out = try run(["train", "rm", "--model_name_or_path", "\(dir)/sft", "--output_dir", "\(dir)/rm-lora", "--max_steps", "2",
+                       "--use_lora", "true", "--lora_r", "4"] + common)
+        XCTAssertNotNil(out["eval_accuracy"])
+        let adapterConfig = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/rm-lora/adapter_config.json"))) as! [String: Any]
+        XCTAssertEqual(adapterConfig["task_type"] as? String, "SEQ_CLS")
+        XCTAssertEqual(adapterConfig["modules_to_save"] as? [String], ["score"])
+        let weights = try String(decoding: Data(contentsOf: URL(fileURLWithPath: "\(dir)/rm-lora/adapter_model.safetensors")).prefix(4096), as: UTF8.self)
+        XCTAssertTrue(weights.contains("\"base_model.model.score.weight\""), "the score head is saved with the adapters")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/rm-lora/model.safetensors"))
+        let adaptedEval = try run(["eval", "rm", "--model", "\(dir)/rm-lora", "--eval_file", "\(demo)/eval.jsonl", "--max_eval_samples", "16"])
+        XCTAssertEqual(adaptedEval["pairs"] as? Int, 16)
+        out = try run(["lora", "merge", "--base", "\(dir)/sft", "--adapter", "\(dir)/rm-lora", "--out", "\(dir)/rm-merged"])
+        XCTAssertEqual(out["modules_to_save"] as? [String], ["score.weight"])
+        let mergedConfig = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/rm-merged/config.json"))) as! [String: Any]
+        XCTAssertEqual(mergedConfig["architectures"] as? [String], ["LlamaForSequenceClassification"])
+        let mergedEval = try run(["eval", "rm", "--model", "\(dir)/rm-merged", "--eval_file", "\(demo)/eval.jsonl", "--max_eval_samples", "16"])
+        XCTAssertEqual(try XCTUnwrap(mergedEval["loss"] as? Double), try XCTUnwrap(adaptedEval["loss"] as? Double), accuracy: 1e-5)
+
         out = try run(["train", "dpo", "--model_name_or_path", "\(dir)/sft", "--output_dir", "\(dir)/dpo", "--max_steps", "2"] + common)
         XCTAssertNotNil(out["eval_rewards/margins"])
         out = try run(["eval", "dpo", "--model", "\(dir)/dpo", "--ref", "\(dir)/sft", "--eval_file", "\(demo)/eval.jsonl",

@@ -57,4 +57,72 @@ final class LoRATrainingTests: XCTestCase {
         let a = Fixture.weights(straight), b = Fixture.weights(resumed)
         XCTAssertEqual(zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count, 0, "adapter weights differ after resuming")
     }
+
+    // MARK: - Reward models
+
+    /// rm with LoRA from a causal LM: the adapters and the score head train, the decoder and the
+    /// model's own head stay frozen (no base gradient block), the adapter directory is PEFT's
+    /// SEQ_CLS with the head under `base_model.model.score.weight`, and the merged model scores
+    /// as the adapted one does.
+    func testRewardModelWithLoRA_trainsAdaptersAndScoreHeadAndMergesToTheSameScores() throws {
+        let model = try Fixture.tinyModelDirectory(seed: 12)
+        let output = Fixture.temporaryDirectory("lora-rm")
+        let trainer = try Fixture.trainer(.rm, recipe(model, output, maxSteps: 6))
+        let lora = try XCTUnwrap(trainer.objective.trainable as? LoRAParameters)
+        let objective = try XCTUnwrap(trainer.objective as? RewardModelObjective)
+        let scoreEntry = try XCTUnwrap(lora.model.layout.entry(named: "score.weight"))
+        let headOffset = try XCTUnwrap(lora.adapters.layout.scoreHead)
+        XCTAssertEqual(lora.adapters.config.taskType, .sequenceClassification)
+        XCTAssertEqual(lora.adapters.config.modulesToSave, ["score"])
+        XCTAssertEqual(lora.adapters.layout.entries.last?.name, "base_model.model.score.weight")
+        let base = lora.model.parameters.array
+        let head = Array(UnsafeBufferPointer(start: lora.adapters.parameters[headOffset], count: scoreEntry.count))
+        XCTAssertEqual(head, Array(base[scoreEntry.offset..<(scoreEntry.offset + scoreEntry.count)]), "the copy starts as the model's head")
+        try trainer.train()
+        XCTAssertEqual(lora.model.parameters.array, base, "the base, its score head included, stays frozen")
+        XCTAssertNil(lora.model.gradients, "no base gradient block when only adapters train")
+        let trainedHead = Array(UnsafeBufferPointer(start: lora.adapters.parameters[headOffset], count: scoreEntry.count))
+        XCTAssertNotEqual(trainedHead, head, "the score head trains")
+
+        let fm = FileManager.default
+        for dir in [output + "/checkpoint-6", output] {
+            XCTAssertFalse(fm.fileExists(atPath: dir + "/model.safetensors"), dir)
+            let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/adapter_config.json"))) as? [String: Any])
+            XCTAssertEqual(config["task_type"] as? String, "SEQ_CLS")
+            XCTAssertEqual(config["modules_to_save"] as? [String], ["score"])
+            let tensors = try SafeTensors.read(contentsOf: dir + "/adapter_model.safetensors")
+            XCTAssertEqual(tensors["base_model.model.score.weight"]?.shape, [1, scoreEntry.count])
+            XCTAssertEqual(tensors["base_model.model.score.weight"]?.data, trainedHead)
+        }
+
+        // Merged into the causal-LM base it names, the model scores what the adapted one scored.
+        lora.setTraining(false)
+        let adapted = Evaluation.rewardScores(model: lora.model, examples: objective.eval, batchSize: 8, padID: 3,
+                                              pool: ActivationPool(model: lora.model))
+        let merged = try Llama.load(directory: model).forAdapters(directory: output)
+        XCTAssertEqual(merged.layout.head, .score(labels: 1))
+        try merged.loadAdapters(directory: output)
+        merged.mergeAdapters()
+        XCTAssertNil(merged.adapters)
+        let mergedScores = Evaluation.rewardScores(model: merged, examples: objective.eval, batchSize: 8, padID: 3,
+                                                   pool: ActivationPool(model: merged))
+        assertClose(mergedScores.chosen + mergedScores.rejected, adapted.chosen + adapted.rejected, atol: 1e-5, rtol: 0, "merged scores")
+    }
+
+    func testResumeRewardModelWithLoRA_isExact() throws {
+        let model = try Fixture.tinyModelDirectory(seed: 13)
+        let straight = try Fixture.trainer(.rm, recipe(model, Fixture.temporaryDirectory("lora-rm-straight"), maxSteps: 8))
+        try straight.train()
+        let output = Fixture.temporaryDirectory("lora-rm-resumed")
+        let first = try Fixture.trainer(.rm, recipe(model, output, maxSteps: 8))
+        for _ in 0..<3 { _ = first.step() }
+        try first.saveCheckpoint()
+        var again = recipe(model, output, maxSteps: 8)
+        again.resumeFromCheckpoint = "latest"
+        let resumed = try Fixture.trainer(.rm, again)
+        try resumed.train()
+        let a = Fixture.weights(straight), b = Fixture.weights(resumed)
+        XCTAssertEqual(a.count, b.count)
+        XCTAssertEqual(zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count, 0, "adapter and score-head weights differ after resuming")
+    }
 }

@@ -98,17 +98,15 @@ final class RecipeTests: XCTestCase {
         }
     }
 
-    func testLoRAKeys_configureAdaptersAndRewardModelsRefuseThemForNow() throws {
+    func testLoRAKeys_configureAdaptersForEveryStage() throws {
         let path = write(minimal + "use_lora: true\nlora_r: 16\nlora_alpha: 32\nlora_dropout: 0.1\nlora_target_modules: q_proj,v_proj\n")
         let config = try RecipeParser.resolve(stage: .sft, configPath: path, flags: []).recipe.loraConfig()
         XCTAssertEqual(config?.r, 16)
         XCTAssertEqual(config?.alpha, 32)
         XCTAssertEqual(config?.targetModules, [.q, .v])
-        expectError(minimal + "use_lora: true\n", stage: .rm) { e, path in
-            XCTAssertEqual(e.code, .unavailable)
-            XCTAssertEqual(e.place, "\(path):4")
-            XCTAssertTrue(e.message.contains("not available yet"), e.message)
-        }
+        let rm = try RecipeParser.resolve(stage: .rm, configPath: write(minimal + "use_lora: true\n"), flags: [])
+        XCTAssertNoThrow(try rm.validate())
+        XCTAssertTrue(rm.recipe.useLora)
         expectError(minimal + "lora_target_modules: [q_proj, attn]\n") { e, path in
             XCTAssertEqual(e.place, "\(path):4")
             XCTAssertTrue(e.message.contains("unknown module \"attn\""), e.message)

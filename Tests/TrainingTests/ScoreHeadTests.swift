@@ -43,6 +43,46 @@ final class ScoreHeadTests: XCTestCase {
         XCTAssertLessThanOrEqual(worst.excess, 0, "\(worst)")
     }
 
+    /// SEQ_CLS adapters with `modules_to_save: ["score"]` carry a trainable copy of the head:
+    /// adapters and head gradients against finite differences, and no base gradient block.
+    func testLoRAWithScoreHead_gradientsMatchFiniteDifferences() {
+        let model = tinyRewardModel()
+        let config = LoRAConfig(r: 2, alpha: 4, targetModules: LoRATarget.allCases, taskType: .sequenceClassification,
+                                modulesToSave: ["score"])
+        let adapters = LoRAAdapters(config: config, for: model, seed: 5)
+        // Non-zero B, so A's gradients are not zero either.
+        var rng = SplitMix64(seed: 21)
+        for ad in adapters.layout.adapters {
+            for i in 0..<(ad.outFeatures * adapters.layout.r) { adapters.parameters[ad.b][i] = rng.nextGaussian() * 0.5 }
+        }
+        model.attach(adapters)
+        let head = adapters.layout.scoreHead!
+        // A head unlike the model's own, to show the passes read the adapters' copy.
+        for c in 0..<model.config.hiddenSize { adapters.parameters[head][c] += rng.nextGaussian() * 0.5 }
+        let B = 3, T = 6
+        let lengths = [6, 2, 4]
+        let acts = TrainingActivations(model: model, B: B, T: T, withLogits: false)
+        let ids: [Int32] = (0..<(B * T)).map { n in n % T < lengths[n / T] ? Int32(1 + rng.next() % 12) : 0 }
+        let weights: [Float] = [0.7, -1.3, 0.4]
+        func loss() -> Double {
+            model.forward(ids: ids, acts: acts)
+            let scores = model.scoreForward(lengths: lengths, acts: acts)
+            return zip(weights, scores).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+        }
+        _ = loss()
+        let grads = adapters.enableGradients()
+        grads.zero()
+        model.scoreBackward(dscores: weights, lengths: lengths, acts: acts)
+        model.backward(acts: acts)
+        XCTAssertNil(model.gradients, "the frozen base gets no gradient block")
+        let analytic = grads.array
+        let worst = BlockGradientCheck.compare(entries: adapters.layout.entries, values: adapters.parameters.pointer,
+                                               analytic: analytic, perTensor: 4) { loss() }
+        XCTAssertLessThanOrEqual(worst.excess, 0, "\(worst)")
+        XCTAssertGreaterThan(worst.nonZero, adapters.layout.entries.count)
+        XCTAssertTrue(analytic[head..<(head + model.config.hiddenSize)].contains { $0 != 0 }, "the head has a gradient")
+    }
+
     func testScore_readsTheLastRealTokenAndIgnoresThePaddingAfterIt() {
         let model = tinyRewardModel()
         let T = 8
