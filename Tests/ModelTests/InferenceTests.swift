@@ -75,3 +75,20 @@ final class InferenceTests: XCTestCase {
         XCTAssertEqual(out.newTokens[0], Array(free[0...(free.firstIndex(of: stop)!)]))
     }
 }
+
+final class GenerationSplitTests: XCTestCase {
+    /// The batch is decoded in one group per thread, except with LoRA attached (one group): with
+    /// zero adapters (B = 0) both give the same sampled tokens, so the split changes nothing.
+    func testSampledTokens_doNotDependOnHowTheBatchIsSplit() {
+        let m = Llama(config: LlamaGradientTests.tinyConfig(bias: true))
+        m.initializeRandom(seed: 3, std: 0.6)
+        let prompts = [[1, 2, 3], [4], [5, 6, 7, 8, 9, 10], [11, 12]]
+        let s = SamplingParameters(temperature: 1.3, topK: 8, seed: 21)
+        let split = Generator(model: m).generate(prompts: prompts, maxNewTokens: 10, sampling: s)
+        m.attach(LoRAAdapters(config: LoRAConfig(r: 2), for: m, seed: 1))
+        let whole = Generator(model: m).generate(prompts: prompts, maxNewTokens: 10, sampling: s)
+        m.detachAdapters()
+        XCTAssertEqual(split.newTokens, whole.newTokens)
+        XCTAssertEqual(split.generatedTokens, 40)
+    }
+}
