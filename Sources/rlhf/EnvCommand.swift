@@ -21,8 +21,7 @@ struct EnvCommand: ParsableCommand {
             "sgemm_correct": err < 1e-4,
         ]
         if !noPeak { out["sgemm_peak_gflops"] = (BLAS.measurePeakGFLOPS() * 10).rounded() / 10 }
-        let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys, .withoutEscapingSlashes])
-        print(String(decoding: data, as: UTF8.self))
+        try printJSON(out)
         if err >= 1e-4 { throw ExitCode(3) }
     }
 }

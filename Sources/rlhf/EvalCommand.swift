@@ -153,10 +153,6 @@ func loadTrainedModel(_ directory: String) throws -> Llama {
     return model
 }
 
-func printJSON(_ object: [String: Any]) throws {
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-    print(String(decoding: data, as: UTF8.self))
-}
 
 /// The `task` field of each record, read back from its JSONL line (the demo data's task kind),
 /// so evaluations can break their figures down by task. Nil where there is none.

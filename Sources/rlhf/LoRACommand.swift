@@ -69,7 +69,6 @@ struct LoRAMerge: ParsableCommand {
             "copied": copied,
         ]
         if !adapters.savedModules.isEmpty { summary["modules_to_save"] = adapters.savedModules.keys.sorted() }
-        let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
-        print(String(decoding: data, as: UTF8.self))
+        try printJSON(summary)
     }
 }

@@ -41,7 +41,9 @@ enum ModelLoading {
     }
 }
 
+/// Prints one line of key-sorted JSON. Foundation on Linux escapes "/" as "\/" whatever the
+/// options say; paths read better without it, and "\/" is never needed in JSON.
 func printJSON(_ object: Any) throws {
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-    print(String(decoding: data, as: UTF8.self))
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\\/", with: "/"))
 }

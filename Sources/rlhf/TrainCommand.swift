@@ -72,8 +72,7 @@ enum TrainingRun {
             "train_padded_tokens_per_second": summary.paddedTokensPerSecond, "output_dir": resolved.recipe.outputDir,
         ]
         for (k, v) in summary.evaluation { result[k] = v }
-        let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
-        print(String(decoding: data, as: UTF8.self))
+        try printJSON(result)
     }
 }
 
