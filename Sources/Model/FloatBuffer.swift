@@ -19,10 +19,5 @@ public final class FloatBuffer {
 
     public func zero() { pointer.update(repeating: 0, count: count) }
 
-    public func copy(from other: FloatBuffer) {
-        precondition(other.count == count, "buffer sizes differ: \(other.count) vs \(count)")
-        pointer.update(from: other.pointer, count: count)
-    }
-
     public var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
 }

@@ -32,15 +32,14 @@ public struct Generator {
             return generateGroup(prompts, firstIndex: 0, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens)
         }
         var results = [Output?](repeating: nil, count: groups)
-        let savedThreads = BLAS.threads
-        BLAS.setThreads(1)
-        results.withUnsafeMutableBufferPointer { slots in
-            Parallel.forChunks(prompts.count) { (part: Int, range: Range<Int>) in
-                slots[part] = generateGroup(Array(prompts[range]), firstIndex: range.lowerBound, maxNewTokens: maxNewTokens,
-                                            sampling: sampling, stopTokens: stopTokens)
+        BLAS.withThreads(1) {
+            results.withUnsafeMutableBufferPointer { slots in
+                Parallel.forChunks(prompts.count) { (part: Int, range: Range<Int>) in
+                    slots[part] = generateGroup(Array(prompts[range]), firstIndex: range.lowerBound, maxNewTokens: maxNewTokens,
+                                                sampling: sampling, stopTokens: stopTokens)
+                }
             }
         }
-        BLAS.setThreads(savedThreads)
         let parts = results.compactMap { $0 }
         return Output(newTokens: parts.flatMap(\.newTokens), steps: parts.map(\.steps).max() ?? 0,
                       generatedTokens: parts.reduce(0) { $0 + $1.generatedTokens })
@@ -58,14 +57,13 @@ public struct Generator {
         var active = Array(0..<prompts.count)
         var segments = prompts.enumerated().map { TokenSegment(sequence: $0.offset, tokens: $0.element.map(Int32.init)) }
         var steps = 0, generated = 0
+        var next: [Int] = []
         while !active.isEmpty && steps < maxNewTokens {
-            let logits = model.inferenceForward(segments, cache: cache)
+            let logits = model.inferenceLogits(segments, cache: cache)
             steps += 1
-            var next: [Int] = []
-            logits.withUnsafeBufferPointer { l in
-                for (i, s) in active.enumerated() {
-                    next.append(samplers[s].sample(UnsafeBufferPointer(rebasing: l[(i * V)..<((i + 1) * V)])))
-                }
+            next.removeAll(keepingCapacity: true)
+            for (i, s) in active.enumerated() {
+                next.append(samplers[s].sample(UnsafeBufferPointer(rebasing: logits[(i * V)..<((i + 1) * V)])))
             }
             var stillActive: [Int] = []
             segments.removeAll(keepingCapacity: true)

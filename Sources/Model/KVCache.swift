@@ -9,6 +9,8 @@ public final class KVCache {
     let keys: [FloatBuffer]
     let values: [FloatBuffer]
     var workspace: InferenceWorkspace?
+    /// (batch, V): the last pass's logits, one row per segment.
+    let logits: FloatBuffer
 
     public init(model m: Llama, batch: Int, capacity: Int) {
         precondition(capacity <= m.config.maxPositionEmbeddings,
@@ -19,6 +21,7 @@ public final class KVCache {
         let kv = batch * capacity * m.NKV * m.HS
         keys = (0..<m.L).map { _ in FloatBuffer(count: kv) }
         values = (0..<m.L).map { _ in FloatBuffer(count: kv) }
+        logits = FloatBuffer(count: batch * m.V)
     }
 
     /// Forgets every sequence (the buffers are kept).

@@ -20,7 +20,22 @@ extension Llama {
     /// same call, and all segments share each matrix multiply, so a batch of eight decodes costs
     /// one (8, C) x (C, ·) product per weight rather than eight vector products.
     public func inferenceForward(_ segments: [TokenSegment], cache: KVCache) -> [Float] {
+        Array(inferenceLogits(segments, cache: cache))
+    }
+
+    /// As `inferenceForward`, but the logits stay in the cache's own buffer (valid until the next
+    /// pass over `cache`): the decoding loop's form, which allocates nothing per token.
+    public func inferenceLogits(_ segments: [TokenSegment], cache: KVCache) -> UnsafeBufferPointer<Float> {
+        precondition(segments.count <= cache.batch, "more segments (\(segments.count)) than sequences in the cache (\(cache.batch))")
         let R = segments.reduce(0) { $0 + $1.tokens.count }
+        // A decoding step is a few rows: every product is small, and waking OpenBLAS's thread
+        // pool for each (it then spins in sched_yield) costs more than the products.
+        return BLAS.withThreads(R <= Linear.smallRows ? 1 : BLAS.threads) {
+            inferencePass(segments, rows: R, cache: cache)
+        }
+    }
+
+    private func inferencePass(_ segments: [TokenSegment], rows R: Int, cache: KVCache) -> UnsafeBufferPointer<Float> {
         var maxProbs = 0
         for s in segments {
             precondition(s.sequence >= 0 && s.sequence < cache.batch, "sequence \(s.sequence) outside the cache batch")
@@ -35,11 +50,6 @@ extension Llama {
         }
         let ws = cache.workspace!
         let w = parameters.pointer
-        // A decoding step is a few rows: every product is small, and waking OpenBLAS's thread
-        // pool for each (it then spins in sched_yield) costs more than the products.
-        let savedBLASThreads = BLAS.threads
-        if R <= Linear.smallRows { BLAS.setThreads(1) }
-        defer { if R <= Linear.smallRows { BLAS.setThreads(savedBLASThreads) } }
         let KVC = NKV * HS, AC = NH * HS
         // Row layout: segment after segment.
         var rowStart: [Int] = []
@@ -91,10 +101,7 @@ extension Llama {
             (ws.mid.pointer + si * C).update(from: ws.x.pointer + (rowStart[si] + s.tokens.count - 1) * C, count: C)
         }
         RMSNorm.forward(out: ws.ln.pointer, rstd: ws.rstd.pointer, inp: ws.mid.pointer, weight: w + layout.finalNorm, N: G, C: C, eps: config.rmsNormEps)
-        var logits = [Float](repeating: 0, count: G * V)
-        logits.withUnsafeMutableBufferPointer { out in
-            Linear.forward(out: out.baseAddress!, inp: ws.ln.pointer, weight: w + lmHeadOffset, bias: nil, N: G, C: C, OC: V)
-        }
-        return logits
+        Linear.forward(out: cache.logits.pointer, inp: ws.ln.pointer, weight: w + lmHeadOffset, bias: nil, N: G, C: C, OC: V)
+        return UnsafeBufferPointer(start: cache.logits.pointer, count: G * V)
     }
 }

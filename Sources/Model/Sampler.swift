@@ -28,6 +28,9 @@ public struct SamplingParameters: Sendable, Equatable {
 public struct Sampler {
     public let parameters: SamplingParameters
     var rng: SplitMix64
+    /// Scratch reused by every `sample` call: the candidates and their unnormalised probabilities.
+    private var order: [Int] = []
+    private var probs: [Double] = []
 
     /// - Parameters:
     ///   - parameters: how to pick.
@@ -50,17 +53,33 @@ public struct Sampler {
         return best
     }
 
+    /// Picks one token. Greedy is an argmax; otherwise only the candidates top-k and top-p need
+    /// ordering: with neither, the draw walks the vocabulary in index order with no sort.
+    /// Scratch arrays are kept between calls, so a decoding loop allocates nothing per token.
     public mutating func sample(_ logits: UnsafeBufferPointer<Float>) -> Int {
         if parameters.isGreedy { return Sampler.argmax(logits) }
         let t = parameters.temperature
-        // Candidates sorted by logit, descending (ties by index, for determinism).
-        var order = Array(0..<logits.count)
-        order.sort { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
-        if parameters.topK > 0 && parameters.topK < order.count { order.removeLast(order.count - parameters.topK) }
-        let m = logits[order[0]] / t
-        var probs = order.map { Double(exp(logits[$0] / t - m)) }
-        var z = probs.reduce(0, +)
+        let V = logits.count
+        order.removeAll(keepingCapacity: true)
+        if parameters.topK > 0 && parameters.topK < V {
+            selectTopK(logits, k: parameters.topK)
+        } else if parameters.topP < 1 {
+            order.append(contentsOf: 0..<V)
+            order.sort { Sampler.ranksBefore(logits, $0, $1) }
+        } else {
+            order.append(contentsOf: 0..<V)
+        }
+        var m = -Float.infinity
+        for i in order { m = Swift.max(m, logits[i]) }
+        probs.removeAll(keepingCapacity: true)
+        var z = 0.0
+        for i in order {
+            let p = Double(exp(logits[i] / t - m / t))
+            probs.append(p)
+            z += p
+        }
         if parameters.topP < 1 {
+            // `order` is sorted here: keep the smallest prefix whose probability reaches p.
             var cum = 0.0
             var keep = 0
             for p in probs {
@@ -68,15 +87,35 @@ public struct Sampler {
                 keep += 1
                 if cum >= Double(parameters.topP) { break }
             }
-            order.removeLast(order.count - keep)
+            z = probs[0..<keep].reduce(0, +)
             probs.removeLast(probs.count - keep)
-            z = probs.reduce(0, +)
         }
         var u = rng.nextDouble() * z
         for (i, p) in probs.enumerated() {
             u -= p
             if u < 0 { return order[i] }
         }
-        return order[order.count - 1]
+        return order[probs.count - 1]
+    }
+
+    /// Higher logit first; ties by index, so the order never depends on the sort algorithm.
+    @inline(__always)
+    private static func ranksBefore(_ logits: UnsafeBufferPointer<Float>, _ a: Int, _ b: Int) -> Bool {
+        logits[a] > logits[b] || (logits[a] == logits[b] && a < b)
+    }
+
+    /// The k best candidates into `order`, best first: an insertion into a k-long sorted list,
+    /// which after the first few hundred logits rarely has anything to insert.
+    private mutating func selectTopK(_ logits: UnsafeBufferPointer<Float>, k: Int) {
+        for i in 0..<logits.count {
+            if order.count == k && !Sampler.ranksBefore(logits, i, order[k - 1]) { continue }
+            var j = order.count < k ? order.count : k - 1
+            if order.count < k { order.append(i) }
+            while j > 0 && Sampler.ranksBefore(logits, i, order[j - 1]) {
+                order[j] = order[j - 1]
+                j -= 1
+            }
+            order[j] = i
+        }
     }
 }

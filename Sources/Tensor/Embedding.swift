@@ -21,25 +21,9 @@ public enum Embedding {
     }
 }
 
-/// Elementwise residual addition.
+/// Residual addition, in place. Its backward is the identity (the gradient flows to both
+/// branches unchanged), so the model's backward needs no call for it.
 public enum Residual {
-    // out: (n) = a + b (out may alias a)
-    public static func forward(out: UnsafeMutablePointer<Float>, a: UnsafePointer<Float>, b: UnsafePointer<Float>, count n: Int) {
-        Parallel.forChunks(n, minChunk: 1 << 15) { r in
-            for i in r { out[i] = a[i] + b[i] }
-        }
-    }
-
-    // da += dout, db += dout
-    public static func backward(da: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, count n: Int) {
-        Parallel.forChunks(n, minChunk: 1 << 15) { r in
-            for i in r {
-                da[i] += dout[i]
-                db[i] += dout[i]
-            }
-        }
-    }
-
     // acc += x
     public static func accumulate(_ acc: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int) {
         Parallel.forChunks(n, minChunk: 1 << 15) { r in

@@ -62,8 +62,6 @@ struct BenchModelOptions: ParsableArguments {
 
 func round1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
 
-func printJSONLine(_ object: [String: Any]) throws { try printJSON(object) }
-
 func seconds(_ body: () -> Void) -> Double {
     let t0 = DispatchTime.now().uptimeNanoseconds
     body()
@@ -124,7 +122,7 @@ struct BenchTrain: ParsableCommand {
             "gflops": round1(flops / t / 1e9), "loss": Double(lastLoss), "trainable_params": trained.count,
         ]) { $1 }
         out.merge(options.loraFields) { $1 }
-        try printJSONLine(out)
+        try printJSON(out)
     }
 }
 
@@ -161,6 +159,6 @@ struct BenchGenerate: ParsableCommand {
             "seconds": best, "gflops": round1(flops / best / 1e9),
         ]) { $1 }
         out.merge(options.loraFields) { $1 }
-        try printJSONLine(out)
+        try printJSON(out)
     }
 }

@@ -92,3 +92,37 @@ final class GenerationSplitTests: XCTestCase {
         XCTAssertEqual(split.generatedTokens, 40)
     }
 }
+
+final class SamplerTests: XCTestCase {
+    /// Top-k keeps exactly the k best logits (ties by index), and every path draws in proportion
+    /// to the softmax of what it keeps.
+    func testDraws_followTheKeptSoftmax() {
+        let logits: [Float] = [0.1, 2.0, -1.0, 1.5, 2.0, 0.7, -3.0, 1.0]
+        func frequencies(_ p: SamplingParameters) -> [Double] {
+            var sampler = Sampler(p)
+            var counts = [Double](repeating: 0, count: logits.count)
+            logits.withUnsafeBufferPointer { l in
+                for _ in 0..<20_000 { counts[sampler.sample(l)] += 1 }
+            }
+            return counts.map { $0 / 20_000 }
+        }
+        func softmax(_ keep: [Int], t: Double) -> [Double] {
+            var p = [Double](repeating: 0, count: logits.count)
+            let z = keep.reduce(0.0) { $0 + exp(Double(logits[$1]) / t) }
+            for i in keep { p[i] = exp(Double(logits[i]) / t) / z }
+            return p
+        }
+        let cases: [(SamplingParameters, [Double])] = [
+            (SamplingParameters(temperature: 0.8, seed: 1), softmax(Array(0..<8), t: 0.8)),
+            (SamplingParameters(temperature: 1, topK: 3, seed: 2), softmax([1, 4, 3], t: 1)),
+            (SamplingParameters(temperature: 1, topP: 0.5, seed: 3), softmax([1, 4], t: 1)),
+        ]
+        for (p, expected) in cases {
+            let f = frequencies(p)
+            for i in 0..<logits.count {
+                XCTAssertEqual(f[i], expected[i], accuracy: 0.015, "\(p) token \(i)")
+                if expected[i] == 0 { XCTAssertEqual(f[i], 0, "\(p) drew a token it should not keep") }
+            }
+        }
+    }
+}
