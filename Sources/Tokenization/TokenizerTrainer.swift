@@ -31,6 +31,11 @@ public struct TokenizerTrainer: Sendable {
         for f in inputFiles where !FileManager.default.fileExists(atPath: f) {
             throw TokenizerError("\(f): no such input file")
         }
+        // SentencePiece's trainer takes one flag string split at spaces and commas: such a path
+        // would be read as two, so it is refused here rather than misread there.
+        for f in inputFiles + [dir] where f.contains(" ") || f.contains(",") {
+            throw TokenizerError("\(f): SentencePiece cannot take a path with a space or a comma; rename or link it")
+        }
         guard vocabSize >= 8 else { throw TokenizerError("--vocab-size must be at least 8, got \(vocabSize)") }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         // SentencePiece writes PREFIX.model itself; train under a temporary prefix and rename, so

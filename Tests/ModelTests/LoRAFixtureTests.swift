@@ -22,22 +22,6 @@ final class LoRAFixtureTests: XCTestCase {
         return (model, adapters, ref, dir)
     }
 
-    /// The worst difference from the reference over the cases' log-probs and last logits.
-    func worstDifference(_ model: Llama, _ cases: [TransformersFixtureTests.Reference.Case]) -> Float {
-        var worst: Float = 0
-        let V = model.config.vocabSize
-        for c in cases {
-            let T = c.ids.count
-            let acts = TrainingActivations(model: model, B: 1, T: T)
-            let ids = c.ids.map(Int32.init)
-            model.forward(ids: ids, acts: acts)
-            model.languageModelForward(targets: (0..<T).map { $0 + 1 < T ? ids[$0 + 1] : -1 }, acts: acts)
-            for i in 0..<(T - 1) { worst = max(worst, abs(acts.logprobs[i].pointee - c.logprobs[i])) }
-            for v in 0..<V { worst = max(worst, abs(acts.logits[(T - 1) * V + v].pointee - c.last_logits[v])) }
-        }
-        return worst
-    }
-
     func testPEFTAdapter_matchesPEFT() throws {
         let (model, adapters, ref, _) = try load()
         XCTAssertEqual(adapters.config.targetModules, LoRATarget.allCases)
@@ -46,23 +30,15 @@ final class LoRAFixtureTests: XCTestCase {
         XCTAssertEqual(adapters.config.dropout, 0.05)
         // PEFT's reference is eval mode: no dropout.
         adapters.appliesDropout = false
-        let worst = worstDifference(model, ref.cases)
+        let worst = TransformersFixtureTests.worstDifference(model, ref.cases)
         XCTAssertLessThan(worst, 1e-4, "adapted model differs from PEFT by \(worst)")
-        let gen = Generator(model: model)
-        for g in ref.generation {
-            let out = gen.generate(prompts: [g.prompt], maxNewTokens: g.max_new_tokens)
-            XCTAssertEqual(g.prompt + out.newTokens[0], g.ids, "greedy generation from \(g.prompt)")
-        }
-        let batch = gen.generate(prompts: ref.generation.map(\.prompt), maxNewTokens: ref.generation[0].max_new_tokens)
-        for (i, g) in ref.generation.enumerated() {
-            XCTAssertEqual(g.prompt + batch.newTokens[i], g.ids, "batched greedy generation \(i)")
-        }
+        TransformersFixtureTests.checkGreedy(model, ref.generation, "lora-llama")
     }
 
     func testMergedPEFTAdapter_matchesMergeAndUnload() throws {
         let (model, _, ref, _) = try load()
         model.mergeAdapters()
-        let worst = worstDifference(model, ref.merged_cases)
+        let worst = TransformersFixtureTests.worstDifference(model, ref.merged_cases)
         XCTAssertLessThan(worst, 1e-4, "merged model differs from PEFT's merge_and_unload by \(worst)")
     }
 

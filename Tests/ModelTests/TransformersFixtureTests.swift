@@ -34,28 +34,38 @@ final class TransformersFixtureTests: XCTestCase {
         let dir = try Self.fixtureDirectory(name)
         let ref = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: URL(fileURLWithPath: "\(dir)/reference.json")))
         let model = try Llama.load(directory: dir)
-        for c in ref.cases {
+        let worst = Self.worstDifference(model, ref.cases)
+        XCTAssertLessThan(worst, 1e-4, "\(name): differs from transformers by \(worst)")
+        Self.checkGreedy(model, ref.generation, name)
+    }
+
+    /// The worst difference from the reference over the cases' log-probs and last logits.
+    static func worstDifference(_ model: Llama, _ cases: [Reference.Case]) -> Float {
+        var worst: Float = 0
+        let V = model.config.vocabSize
+        for c in cases {
             let T = c.ids.count
             let acts = TrainingActivations(model: model, B: 1, T: T)
             let ids = c.ids.map(Int32.init)
-            let targets = (0..<T).map { $0 + 1 < T ? ids[$0 + 1] : -1 }
             model.forward(ids: ids, acts: acts)
-            model.languageModelForward(targets: targets, acts: acts)
-            var worst: Float = 0
+            model.languageModelForward(targets: (0..<T).map { $0 + 1 < T ? ids[$0 + 1] : -1 }, acts: acts)
             for i in 0..<(T - 1) { worst = max(worst, abs(acts.logprobs[i].pointee - c.logprobs[i])) }
-            let V = model.config.vocabSize
             for v in 0..<V { worst = max(worst, abs(acts.logits[(T - 1) * V + v].pointee - c.last_logits[v])) }
-            XCTAssertLessThan(worst, 1e-4, "\(name): length-\(T) case differs from transformers by \(worst)")
         }
+        return worst
+    }
+
+    /// Greedy generations token for token, each prompt alone and all prompts in one batch.
+    static func checkGreedy(_ model: Llama, _ generation: [Reference.Generation], _ name: String,
+                            file: StaticString = #filePath, line: UInt = #line) {
         let gen = Generator(model: model)
-        for g in ref.generation {
+        for g in generation {
             let out = gen.generate(prompts: [g.prompt], maxNewTokens: g.max_new_tokens)
-            XCTAssertEqual(g.prompt + out.newTokens[0], g.ids, "\(name): greedy generation from \(g.prompt)")
+            XCTAssertEqual(g.prompt + out.newTokens[0], g.ids, "\(name): greedy generation from \(g.prompt)", file: file, line: line)
         }
-        // all prompts in one batch give the same tokens
-        let batch = gen.generate(prompts: ref.generation.map(\.prompt), maxNewTokens: ref.generation[0].max_new_tokens)
-        for (i, g) in ref.generation.enumerated() {
-            XCTAssertEqual(g.prompt + batch.newTokens[i], g.ids, "\(name): batched greedy generation \(i)")
+        let batch = gen.generate(prompts: generation.map(\.prompt), maxNewTokens: generation[0].max_new_tokens)
+        for (i, g) in generation.enumerated() {
+            XCTAssertEqual(g.prompt + batch.newTokens[i], g.ids, "\(name): batched greedy generation \(i)", file: file, line: line)
         }
     }
 
