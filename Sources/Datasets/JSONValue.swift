@@ -1,3 +1,4 @@
+import Foundation
 /// A parsed JSON value. The readers parse JSON themselves (see `JSONParser`) so that every record
 /// knows the line it starts on and every type mismatch can be named precisely.
 indirect enum JSONValue: Sendable, Equatable {
@@ -21,8 +22,5 @@ indirect enum JSONValue: Sendable, Equatable {
     }
 
     /// A string shown in an error, cut to a readable length.
-    static func quoted(_ s: String, limit: Int = 40) -> String {
-        let cut = s.count > limit ? String(s.prefix(limit)) + "..." : s
-        return "\"" + cut.replacingOccurrences(of: "\n", with: "\\n") + "\""
-    }
+    static func quoted(_ s: String, limit: Int = 40) -> String { MessageText.quoted(s, limit: limit) }
 }

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 
 /// One recipe key: its name (the same in YAML and as a `--flag`), its type, the stages it has an
@@ -149,18 +150,5 @@ public enum RecipeValue: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// `s` in double quotes with `"` and `\` and control characters escaped.
-func quoted(_ s: String) -> String {
-    var out = "\""
-    for c in s.unicodeScalars {
-        switch c {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        default:
-            if c.value < 0x20 { out += String(format: "\\x%02X", c.value) } else { out.unicodeScalars.append(c) }
-        }
-    }
-    return out + "\""
-}
+/// `s` quoted for an error message (the data module's one quoting, so every message reads alike).
+func quoted(_ s: String) -> String { MessageText.quoted(s, limit: 80) }
