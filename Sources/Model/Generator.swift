@@ -3,8 +3,14 @@ import Tensor
 /// Autoregressive generation for a batch of prompts of different lengths, with a KV cache.
 public struct Generator {
     public let model: Llama
+    /// Decoding groups (threads) the batch is split into; by default the compute threads. A role
+    /// that owns a single core sets 1.
+    public var threads: Int
 
-    public init(model: Llama) { self.model = model }
+    public init(model: Llama, threads: Int = Parallel.threads) {
+        self.model = model
+        self.threads = max(1, threads)
+    }
 
     /// What came out: for each prompt, the new tokens (stop token included when one ended it).
     public struct Output: Sendable {
@@ -26,15 +32,15 @@ public struct Generator {
     public func generate(prompts: [[Int]], maxNewTokens: Int, sampling: SamplingParameters = .greedy,
                          stopTokens: Set<Int> = []) -> Output {
         precondition(!prompts.isEmpty && prompts.allSatisfy { !$0.isEmpty }, "every prompt needs at least one token")
-        // LoRA's inference hooks share one scratch buffer, so adapted models decode as one group.
-        let groups = model.adapters == nil ? min(Parallel.threads, prompts.count) : 1
+        let groups = min(threads, prompts.count)
         if groups <= 1 {
             return generateGroup(prompts, firstIndex: 0, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens)
         }
+        // Chunks run inline (one part) when called from inside another parallel region.
         var results = [Output?](repeating: nil, count: groups)
         BLAS.withThreads(1) {
             results.withUnsafeMutableBufferPointer { slots in
-                Parallel.forChunks(prompts.count) { (part: Int, range: Range<Int>) in
+                Parallel.forChunks(prompts.count, maxParts: groups) { (part: Int, range: Range<Int>) in
                     slots[part] = generateGroup(Array(prompts[range]), firstIndex: range.lowerBound, maxNewTokens: maxNewTokens,
                                                 sampling: sampling, stopTokens: stopTokens)
                 }

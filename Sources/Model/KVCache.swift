@@ -34,9 +34,11 @@ final class InferenceWorkspace {
     let x, ln, qkv, att, mid, gateUp, mlp: FloatBuffer
     let probs: FloatBuffer
     let rstd: FloatBuffer
+    /// (rows, r) for attached LoRA adapters' intermediate products.
+    let loraScratch: FloatBuffer
     let positions: UnsafeMutablePointer<Int32>
 
-    init(model m: Llama, rows: Int, probsCount: Int) {
+    init(model m: Llama, rows: Int, probsCount: Int, loraRank: Int) {
         self.rows = rows
         self.probsCount = probsCount
         x = FloatBuffer(count: rows * m.C); ln = FloatBuffer(count: rows * m.C); qkv = FloatBuffer(count: rows * m.QKV)
@@ -44,6 +46,7 @@ final class InferenceWorkspace {
         gateUp = FloatBuffer(count: rows * 2 * m.I); mlp = FloatBuffer(count: rows * m.I)
         probs = FloatBuffer(count: probsCount)
         rstd = FloatBuffer(count: rows)
+        loraScratch = FloatBuffer(count: rows * loraRank)
         positions = .allocate(capacity: rows)
         positions.initialize(repeating: 0, count: rows)
     }

@@ -44,9 +44,11 @@ extension Llama {
             maxProbs = max(maxProbs, NH * s.tokens.count * end)
             for t in s.tokens { precondition(t >= 0 && Int(t) < V, "token id \(t) outside the vocabulary of \(V)") }
         }
-        if cache.workspace == nil || cache.workspace!.rows < R || cache.workspace!.probsCount < maxProbs {
+        let loraRank = adapters?.layout.r ?? 0
+        if cache.workspace == nil || cache.workspace!.rows < R || cache.workspace!.probsCount < maxProbs
+            || cache.workspace!.loraScratch.count < R * loraRank {
             cache.workspace = InferenceWorkspace(model: self, rows: max(R, cache.workspace?.rows ?? 0),
-                                                 probsCount: max(maxProbs, cache.workspace?.probsCount ?? 0))
+                                                 probsCount: max(maxProbs, cache.workspace?.probsCount ?? 0), loraRank: loraRank)
         }
         let ws = cache.workspace!
         let w = parameters.pointer
@@ -68,7 +70,7 @@ extension Llama {
             let qkv = ws.qkv.pointer
             RMSNorm.forward(out: ws.ln.pointer, rstd: ws.rstd.pointer, inp: ws.x.pointer, weight: w + p.inputNorm, N: R, C: C, eps: config.rmsNormEps)
             Linear.forward(out: qkv, inp: ws.ln.pointer, weight: w + p.qkvWeight, bias: p.qkvBias.map { w + $0 }, N: R, C: C, OC: QKV)
-            adapters?.inferenceForward(.attentionInput, layer: l, out: qkv, inp: ws.ln.pointer, N: R)
+            adapters?.inferenceForward(.attentionInput, layer: l, out: qkv, inp: ws.ln.pointer, N: R, scratch: ws.loraScratch.pointer)
             Rotary.apply(qkv, ld: QKV, positions: ws.positions, N: R, H: NH + NKV, HS: HS, table: rope)
             for (si, s) in segments.enumerated() {
                 let start = cache.lengths[s.sequence], n = s.tokens.count
@@ -84,14 +86,14 @@ extension Llama {
                                   Tq: n, Tk: start + n, offset: start, NH: NH, NKV: NKV, HS: HS)
             }
             Linear.forward(out: ws.mid.pointer, inp: ws.att.pointer, weight: w + p.oWeight, bias: nil, N: R, C: AC, OC: C)
-            adapters?.inferenceForward(.attentionOutput, layer: l, out: ws.mid.pointer, inp: ws.att.pointer, N: R)
+            adapters?.inferenceForward(.attentionOutput, layer: l, out: ws.mid.pointer, inp: ws.att.pointer, N: R, scratch: ws.loraScratch.pointer)
             Residual.accumulate(ws.mid.pointer, ws.x.pointer, count: R * C)
             RMSNorm.forward(out: ws.ln.pointer, rstd: ws.rstd.pointer, inp: ws.mid.pointer, weight: w + p.postNorm, N: R, C: C, eps: config.rmsNormEps)
             Linear.forward(out: ws.gateUp.pointer, inp: ws.ln.pointer, weight: w + p.gateUpWeight, bias: nil, N: R, C: C, OC: 2 * I)
-            adapters?.inferenceForward(.mlpInput, layer: l, out: ws.gateUp.pointer, inp: ws.ln.pointer, N: R)
+            adapters?.inferenceForward(.mlpInput, layer: l, out: ws.gateUp.pointer, inp: ws.ln.pointer, N: R, scratch: ws.loraScratch.pointer)
             SwiGLU.forward(out: ws.mlp.pointer, gateUp: ws.gateUp.pointer, N: R, I: I)
             Linear.forward(out: ws.x.pointer, inp: ws.mlp.pointer, weight: w + p.downWeight, bias: nil, N: R, C: I, OC: C)
-            adapters?.inferenceForward(.mlpOutput, layer: l, out: ws.x.pointer, inp: ws.mlp.pointer, N: R)
+            adapters?.inferenceForward(.mlpOutput, layer: l, out: ws.x.pointer, inp: ws.mlp.pointer, N: R, scratch: ws.loraScratch.pointer)
             Residual.accumulate(ws.x.pointer, ws.mid.pointer, count: R * C)
         }
         for s in segments { cache.lengths[s.sequence] += s.tokens.count }

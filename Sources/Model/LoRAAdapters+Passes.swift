@@ -86,13 +86,14 @@ extension LoRAAdapters {
         }
     }
 
-    // The inference path: as forward, without dropout and without keeping anything.
-    func inferenceForward(_ site: LoRALayout.Site, layer: Int, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, N: Int) {
+    // The inference path: as forward, without dropout and without keeping anything. `scratch`
+    // (N, r) belongs to the caller's KV cache, so several caches can decode at once.
+    func inferenceForward(_ site: LoRALayout.Site, layer: Int, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, N: Int,
+                          scratch: UnsafeMutablePointer<Float>) {
         let w = parameters.pointer, r = layout.r
-        if inferenceScratch.count < N * r { inferenceScratch = FloatBuffer(count: N * r) }
         for i in layout.bySite[layer][site.rawValue] {
             let ad = layout.adapters[i]
-            LoRA.forward(out: out + ad.column, ldo: ad.siteWidth, h: inferenceScratch.pointer, inp: inp, a: w + ad.a, b: w + ad.b,
+            LoRA.forward(out: out + ad.column, ldo: ad.siteWidth, h: scratch, inp: inp, a: w + ad.a, b: w + ad.b,
                          N: N, C: ad.inFeatures, OC: ad.outFeatures, R: r, scaling: config.scaling)
         }
     }

@@ -36,8 +36,6 @@ public final class LoRAAdapters {
     /// Modules PEFT saved beside the adapters (`modules_to_save`), under their HF names (e.g.
     /// `score.weight`), as read by ``load(directory:for:)``.
     public internal(set) var savedModules: [String: HostTensor] = [:]
-    /// (rows, r) scratch for the inference path, grown when a larger pass comes.
-    var inferenceScratch = FloatBuffer(count: 0)
 
     /// Adapters for `model` initialised as PEFT does: A from kaiming_uniform(a = sqrt(5)), i.e.
     /// U(-1/sqrt(in), 1/sqrt(in)), and B = 0, so the adapted model starts equal to the base.

@@ -23,10 +23,11 @@ public enum Parallel {
         forChunks(count, minChunk: minChunk) { (_: Int, r: Range<Int>) in body(r) }
     }
 
-    /// As `forChunks`, also passing the chunk's index (below `threads`), for per-thread scratch.
+    /// As `forChunks`, also passing the chunk's index (below `threads`), for per-thread scratch;
+    /// `maxParts` caps the number of chunks.
     @inline(__always)
-    public static func forChunks(_ count: Int, minChunk: Int = 1, _ body: (Int, Range<Int>) -> Void) {
-        let parts = min(threads, max(1, count / max(1, minChunk)))
+    public static func forChunks(_ count: Int, minChunk: Int = 1, maxParts: Int = threads, _ body: (Int, Range<Int>) -> Void) {
+        let parts = min(threads, maxParts, max(1, count / max(1, minChunk)))
         // Inside a chunk the other threads are busy already: nesting would only add contention.
         if parts <= 1 || ParallelRegion.isInside {
             body(0, 0..<count)

@@ -77,19 +77,26 @@ final class InferenceTests: XCTestCase {
 }
 
 final class GenerationSplitTests: XCTestCase {
-    /// The batch is decoded in one group per thread, except with LoRA attached (one group): with
-    /// zero adapters (B = 0) both give the same sampled tokens, so the split changes nothing.
+    /// The batch decoded as one group or as two (one per thread) gives the same sampled tokens,
+    /// with and without LoRA adapters (whose scratch lives in each group's cache).
     func testSampledTokens_doNotDependOnHowTheBatchIsSplit() {
         let m = Llama(config: LlamaGradientTests.tinyConfig(bias: true))
         m.initializeRandom(seed: 3, std: 0.6)
         let prompts = [[1, 2, 3], [4], [5, 6, 7, 8, 9, 10], [11, 12]]
         let s = SamplingParameters(temperature: 1.3, topK: 8, seed: 21)
-        let split = Generator(model: m).generate(prompts: prompts, maxNewTokens: 10, sampling: s)
-        m.attach(LoRAAdapters(config: LoRAConfig(r: 2), for: m, seed: 1))
-        let whole = Generator(model: m).generate(prompts: prompts, maxNewTokens: 10, sampling: s)
+        for adapted in [false, true] {
+            if adapted {
+                let lora = LoRAAdapters(config: LoRAConfig(r: 2, targetModules: LoRATarget.allCases), for: m, seed: 1)
+                var rng = SplitMix64(seed: 5)  // non-zero B, so the adapters change the outputs
+                for i in 0..<lora.parameters.count { lora.parameters.pointer[i] = (rng.nextFloat() - 0.5) * 0.5 }
+                m.attach(lora)
+            }
+            let whole = Generator(model: m, threads: 1).generate(prompts: prompts, maxNewTokens: 10, sampling: s)
+            let split = Generator(model: m, threads: 2).generate(prompts: prompts, maxNewTokens: 10, sampling: s)
+            XCTAssertEqual(split.newTokens, whole.newTokens, "adapted: \(adapted)")
+            XCTAssertEqual(split.generatedTokens, 40)
+        }
         m.detachAdapters()
-        XCTAssertEqual(split.newTokens, whole.newTokens)
-        XCTAssertEqual(split.generatedTokens, 40)
     }
 }
 
