@@ -27,11 +27,4 @@ public enum BLASCoreType {
         }
         return []
     }
-
-    /// The value the current process should run with: the user's own setting if there is one,
-    /// else the recommendation for this CPU.
-    public static func choice(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
-        if let v = environment[variable], !v.isEmpty { return v }
-        return recommended(cpuFlags: cpuFlags())
-    }
 }
