@@ -12,6 +12,8 @@ struct EvalRM: ParsableCommand {
 
     @Option(help: "The reward model directory (LlamaForSequenceClassification).") var model: String
     @OptionGroup var data: EvalDataOptions
+    @Option(help: "Also write every pair's scores to this JSONL file (file, line, task, chosen, rejected, margin), to see which pairs the model gets wrong.")
+    var output: String?
 
     func run() throws {
         var evalData = try data.data(model: model, stage: .rm)
@@ -48,7 +50,29 @@ struct EvalRM: ParsableCommand {
             }.joined(separator: "  "))
             summary["accuracy_by_task"] = byTask.mapValues { Double($0.0) / Double($0.1) }
         }
+        if let output {
+            try writePairScores(to: output, examples: examples, scores: scores, tasks: labels)
+            print("per-pair scores: \(output)")
+        }
         try printJSON(summary)
+    }
+
+    /// One JSON line per pair, in the order of the data, written to a temporary file and renamed.
+    private func writePairScores(to path: String, examples: [PreferenceExample], scores: Evaluation.RewardScores,
+                                 tasks: [String?]) throws {
+        var text = ""
+        for (i, example) in examples.enumerated() {
+            var line: [String: Any] = ["file": example.source.file, "line": example.source.line,
+                                       "chosen": Double(scores.chosen[i]), "rejected": Double(scores.rejected[i]),
+                                       "margin": Double(scores.chosen[i] - scores.rejected[i])]
+            if let task = tasks[i] { line["task"] = task }
+            text += try jsonLine(line) + "\n"
+        }
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw ValidationError("--output \(path): cannot write the per-pair scores (\(error.localizedDescription))")
+        }
     }
 
     /// Ten bins over the range of all scores, chosen and rejected counts side by side.

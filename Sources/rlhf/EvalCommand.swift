@@ -92,10 +92,18 @@ struct EvalSFT: ParsableCommand {
         }
         let checker = TaskChecker()
         var correct: [String: Int] = [:], checkable = 0
+        // Per model and task kind: (right, checked).
+        var byKind: [String: [String: (Int, Int)]] = [:]
         for (i, task) in tasks.enumerated() {
             let verdicts = models.map { checker.check(prompt: task.user, response: answers[$0.0]![i]) }
             if verdicts.first != .notATask { checkable += 1 }
             for (j, (name, _)) in models.enumerated() where verdicts[j].isCorrect { correct[name, default: 0] += 1 }
+            if let kind = checker.kind(prompt: task.user) {
+                for (j, (name, _)) in models.enumerated() {
+                    let old = byKind[name, default: [:]][kind.rawValue] ?? (0, 0)
+                    byKind[name, default: [:]][kind.rawValue] = (old.0 + (verdicts[j].isCorrect ? 1 : 0), old.1 + 1)
+                }
+            }
             guard i < show else { continue }
             print("\nprompt: \(task.user)" + (task.reference.map { "\n  reference: \($0)" } ?? ""))
             for (j, (name, _)) in models.enumerated() {
@@ -107,8 +115,12 @@ struct EvalSFT: ParsableCommand {
             print("")
             for (name, _) in models {
                 let accuracy = Double(correct[name] ?? 0) / Double(checkable)
-                print(String(format: "%@: %d of %d demo-task answers right (%.1f%%)", name, correct[name] ?? 0, checkable, 100 * accuracy))
+                let kinds = byKind[name] ?? [:]
+                print(String(format: "%@: %d of %d demo-task answers right (%.1f%%); by task: ", name, correct[name] ?? 0, checkable, 100 * accuracy)
+                      + kinds.keys.sorted().map { String(format: "%@ %.3f (%d)", $0, Double(kinds[$0]!.0) / Double(kinds[$0]!.1), kinds[$0]!.1) }
+                          .joined(separator: "  "))
                 summary["\(name)_task_accuracy"] = accuracy
+                summary["\(name)_task_accuracy_by_task"] = kinds.mapValues { Double($0.0) / Double($0.1) }
             }
             summary["checked_prompts"] = checkable
         }

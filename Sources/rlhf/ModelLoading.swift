@@ -44,6 +44,11 @@ enum ModelLoading {
 /// Prints one line of key-sorted JSON. Foundation on Linux escapes "/" as "\/" whatever the
 /// options say; paths read better without it, and "\/" is never needed in JSON.
 func printJSON(_ object: Any) throws {
+    print(try jsonLine(object))
+}
+
+/// `object` as one line of JSON with sorted keys, paths written with plain slashes.
+func jsonLine(_ object: Any) throws -> String {
     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-    print(String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\\/", with: "/"))
+    return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\\/", with: "/")
 }
