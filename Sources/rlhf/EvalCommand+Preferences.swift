@@ -12,7 +12,7 @@ struct EvalRM: ParsableCommand {
 
     @Option(help: "The reward model directory (LlamaForSequenceClassification).") var model: String
     @OptionGroup var data: EvalDataOptions
-    @Option(help: "Also write every pair's scores to this JSONL file (file, line, task, chosen, rejected, margin), to see which pairs the model gets wrong.")
+    @Option(help: "Also write every pair's scores to this JSONL file (file, line, task, mistake, chosen, rejected, margin), to see which pairs the model gets wrong.")
     var output: String?
 
     func run() throws {
@@ -37,21 +37,22 @@ struct EvalRM: ParsableCommand {
             summary["\(name)_std"] = std
         }
         printHistogram(scores)
-        let labels = taskLabels(examples.map(\.source))
-        if labels.contains(where: { $0 != nil }) {
-            var byTask: [String: (Int, Int)] = [:]
-            for (i, label) in labels.enumerated() {
-                let key = label ?? "?"
+        let labels = recordLabels(examples.map(\.source), fields: ["task", "mistake"])
+        for (field, title) in [("task", "task"), ("mistake", "task and mistake")] where labels.contains(where: { $0[field] != nil }) {
+            // Mistakes are named within their task ("add: off by one").
+            let keys = labels.map { field == "task" ? ($0["task"] ?? "?") : "\($0["task"] ?? "?"): \($0["mistake"] ?? "?")" }
+            var counts: [String: (right: Int, all: Int)] = [:]
+            for (i, key) in keys.enumerated() {
                 let right = scores.chosen[i] > scores.rejected[i] ? 1 : 0
-                byTask[key] = ((byTask[key]?.0 ?? 0) + right, (byTask[key]?.1 ?? 0) + 1)
+                counts[key] = ((counts[key]?.right ?? 0) + right, (counts[key]?.all ?? 0) + 1)
             }
-            print("accuracy by task: " + byTask.keys.sorted().map { k in
-                String(format: "%@ %.3f (%d)", k, Double(byTask[k]!.0) / Double(byTask[k]!.1), byTask[k]!.1)
-            }.joined(separator: "  "))
-            summary["accuracy_by_task"] = byTask.mapValues { Double($0.0) / Double($0.1) }
+            let accuracy = counts.mapValues { Double($0.right) / Double($0.all) }
+            let parts = counts.keys.sorted().map { String(format: "%@ %.3f (%d)", $0, accuracy[$0]!, counts[$0]!.all) }
+            print("accuracy by \(title): " + parts.joined(separator: field == "task" ? "  " : "\n  "))
+            summary["accuracy_by_\(field)"] = accuracy
         }
         if let output {
-            try writePairScores(to: output, examples: examples, scores: scores, tasks: labels)
+            try writePairScores(to: output, examples: examples, scores: scores, labels: labels)
             print("per-pair scores: \(output)")
         }
         try printJSON(summary)
@@ -59,13 +60,13 @@ struct EvalRM: ParsableCommand {
 
     /// One JSON line per pair, in the order of the data, written to a temporary file and renamed.
     private func writePairScores(to path: String, examples: [PreferenceExample], scores: Evaluation.RewardScores,
-                                 tasks: [String?]) throws {
+                                 labels: [[String: String]]) throws {
         var text = ""
         for (i, example) in examples.enumerated() {
             var line: [String: Any] = ["file": example.source.file, "line": example.source.line,
                                        "chosen": Double(scores.chosen[i]), "rejected": Double(scores.rejected[i]),
                                        "margin": Double(scores.chosen[i] - scores.rejected[i])]
-            if let task = tasks[i] { line["task"] = task }
+            for (field, value) in labels[i] { line[field] = value }
             text += try jsonLine(line) + "\n"
         }
         do {

@@ -166,9 +166,10 @@ func loadTrainedModel(_ directory: String) throws -> Llama {
 }
 
 
-/// The `task` field of each record, read back from its JSONL line (the demo data's task kind),
-/// so evaluations can break their figures down by task. Nil where there is none.
-func taskLabels(_ examples: [SourceLocation]) -> [String?] {
+/// String fields of each record read back from its JSONL line -- the demo data's `task` and
+/// `mistake` -- so evaluations can break their figures down by them. A field is nil where the
+/// record does not have it.
+func recordLabels(_ examples: [SourceLocation], fields: [String]) -> [[String: String]] {
     var lines: [String: [Substring]] = [:]
     return examples.map { source in
         if lines[source.file] == nil {
@@ -176,7 +177,7 @@ func taskLabels(_ examples: [SourceLocation]) -> [String?] {
             lines[source.file] = text.split(separator: "\n", omittingEmptySubsequences: false)
         }
         guard let all = lines[source.file], source.line >= 1, source.line <= all.count,
-              let object = try? JSONSerialization.jsonObject(with: Data(all[source.line - 1].utf8)) as? [String: Any] else { return nil }
-        return object["task"] as? String
+              let object = try? JSONSerialization.jsonObject(with: Data(all[source.line - 1].utf8)) as? [String: Any] else { return [:] }
+        return object.filter { fields.contains($0.key) }.compactMapValues { $0 as? String }
     }
 }
