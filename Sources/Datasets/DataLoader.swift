@@ -1,6 +1,11 @@
 /// The order examples are trained in: each epoch a seeded shuffle of all of them, cut into
 /// batches of the per-device batch size.
 ///
+/// With example lengths given (transformers' `group_by_length`), each epoch's shuffle is cut
+/// into mega-batches of `megaBatchFactor` batches and each mega-batch sorted longest first, so
+/// a batch holds examples of similar length and pads little, while the order stays random at
+/// the scale of mega-batches.
+///
 /// Its whole state is `position` (epoch, index), a small Codable value saved with each
 /// checkpoint, so a resumed run continues with exactly the batch it would have trained next.
 /// It hands out indices; batches are built from the examples tokenized up front, so a batch
@@ -26,6 +31,10 @@ public struct DataLoader: Sendable {
     public let shuffle: Bool
     /// True drops each epoch's last partial batch, so every batch has `batchSize` rows.
     public let dropLast: Bool
+    /// Each example's length, when batches are grouped by length; nil for plain shuffles.
+    public let lengths: [Int]?
+    /// Batches per mega-batch when grouping by length: transformers' `LengthGroupedSampler` uses 50.
+    public static let megaBatchFactor = 50
     /// The next batch's place.
     public private(set) var position: Position
     /// `position.epoch`'s permutation, kept so that a batch does not cost a shuffle.
@@ -37,10 +46,11 @@ public struct DataLoader: Sendable {
     ///   - seed: the shuffle seed; epoch e uses its own stream derived from it.
     ///   - shuffle: shuffle each epoch (training) or keep order (evaluation).
     ///   - dropLast: drop each epoch's last partial batch.
+    ///   - lengths: one length per example to group batches by length (training only), or nil.
     ///   - position: where to start, e.g. from a checkpoint.
     /// - Throws: `DatasetError` of kind `.invalidOption` when no batch can be made.
     public init(exampleCount: Int, batchSize: Int, seed: UInt64, shuffle: Bool = true, dropLast: Bool = true,
-                position: Position = Position(epoch: 0, index: 0)) throws {
+                lengths: [Int]? = nil, position: Position = Position(epoch: 0, index: 0)) throws {
         guard batchSize >= 1 else {
             throw DatasetError(.invalidOption, field: "--per-device-batch-size", expected: "at least 1", got: "\(batchSize)")
         }
@@ -58,6 +68,8 @@ public struct DataLoader: Sendable {
         self.seed = seed
         self.shuffle = shuffle
         self.dropLast = dropLast
+        precondition(lengths == nil || lengths!.count == exampleCount, "one length per example")
+        self.lengths = lengths
         self.position = position
         self.order = []
         order = permutation(epoch: position.epoch)
@@ -88,6 +100,17 @@ public struct DataLoader: Sendable {
     }
 
     private func permutation(epoch: Int) -> [Int] {
-        shuffle ? SeededPermutation.indices(count: exampleCount, seed: seed, purpose: .epoch, index: epoch) : Array(0..<exampleCount)
+        guard shuffle else { return Array(0..<exampleCount) }
+        let shuffled = SeededPermutation.indices(count: exampleCount, seed: seed, purpose: .epoch, index: epoch)
+        guard let lengths else { return shuffled }
+        var order: [Int] = []
+        order.reserveCapacity(exampleCount)
+        let mega = batchSize * DataLoader.megaBatchFactor
+        for start in stride(from: 0, to: exampleCount, by: mega) {
+            // Ties keep their shuffled order, so the result does not depend on the sort's stability.
+            let chunk = shuffled[start..<min(start + mega, exampleCount)].enumerated()
+            order += chunk.sorted { (lengths[$0.element], $1.offset) > (lengths[$1.element], $0.offset) }.map(\.element)
+        }
+        return order
     }
 }

@@ -45,6 +45,8 @@ public struct PreferenceExample: Sendable, Equatable {
     public var chosenSequence: [Int] { promptIDs + chosenIDs }
     /// `promptIDs + rejectedIDs`: DeepSpeed-Chat's `reject_sentence`.
     public var rejectedSequence: [Int] { promptIDs + rejectedIDs }
+    /// Tokens in the longer of the two sequences: what the pair pads its batch to.
+    public var longerSequenceLength: Int { promptIDs.count + max(chosenIDs.count, rejectedIDs.count) }
 }
 
 /// A generation prompt for PPO or GRPO (step 3), ending with the assistant prefix.

@@ -44,6 +44,7 @@ public final class LanguageModelObjective: TrainingObjective {
     }
 
     public var trainExampleCount: Int { train.count }
+    public var trainExampleLengths: [Int] { train.map(\.ids.count) }
     public var hasEvaluationData: Bool { !eval.isEmpty }
 
     public func accumulateGradients(microBatches: [[Int]], rng: inout SplitMix64) -> StepStatistics {

@@ -53,6 +53,7 @@ public final class PreferenceObjective: TrainingObjective {
     }
 
     public var trainExampleCount: Int { train.count }
+    public var trainExampleLengths: [Int] { train.map(\.longerSequenceLength) }
     public var hasEvaluationData: Bool { !eval.isEmpty }
     /// IPO compares log-probabilities averaged over each answer's tokens, as trl does.
     var averagesLogProbs: Bool { lossType == .ipo }

@@ -36,6 +36,8 @@ extension RecipeKey {
             RecipeKey("overwrite_output_dir", .bool(\.overwriteOutputDir), "start afresh even if output_dir holds checkpoints"),
             RecipeKey("per_device_train_batch_size", .int(\.perDeviceTrainBatchSize), "examples (pairs for rm/dpo) per micro-batch"),
             RecipeKey("per_device_eval_batch_size", .int(\.perDeviceEvalBatchSize), "examples per evaluation batch"),
+            RecipeKey("group_by_length", .bool(\.groupByLength),
+                      "batch examples of similar length together (shuffled in mega-batches of 50 batches, each sorted longest first): less padding"),
             RecipeKey("gradient_accumulation_steps", .int(\.gradientAccumulationSteps), "micro-batches per optimizer update"),
             RecipeKey("learning_rate", .double(\.learningRate), "peak learning rate"),
             RecipeKey("weight_decay", .double(\.weightDecay), "AdamW decoupled weight decay (matrices and embeddings only)"),

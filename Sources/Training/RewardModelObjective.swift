@@ -39,6 +39,7 @@ public final class RewardModelObjective: TrainingObjective {
     }
 
     public var trainExampleCount: Int { train.count }
+    public var trainExampleLengths: [Int] { train.map(\.longerSequenceLength) }
     public var hasEvaluationData: Bool { !eval.isEmpty }
 
     public func accumulateGradients(microBatches: [[Int]], rng: inout SplitMix64) -> StepStatistics {

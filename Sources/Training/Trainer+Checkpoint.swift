@@ -134,7 +134,7 @@ extension Trainer {
             progress.message("note: the run was planned for \(saved.maxSteps) updates and now for \(totalSteps): the learning-rate schedule follows the new plan")
         }
         loader = try DataLoader(exampleCount: objective.trainExampleCount, batchSize: options.batchSize, seed: options.dataSeed,
-                                position: saved.loaderPosition)
+                                lengths: options.groupByLength ? objective.trainExampleLengths : nil, position: saved.loaderPosition)
         var restored = saved
         restored.maxSteps = totalSteps
         restored.numTrainEpochs = options.numTrainEpochs

@@ -40,7 +40,8 @@ public final class Trainer {
         guard count >= options.batchSize else {
             throw TrainingError(.data, "\(count) training examples cannot fill one micro-batch of \(options.batchSize); lower per_device_train_batch_size or add data")
         }
-        loader = try DataLoader(exampleCount: count, batchSize: options.batchSize, seed: options.dataSeed)
+        loader = try DataLoader(exampleCount: count, batchSize: options.batchSize, seed: options.dataSeed,
+                                lengths: options.groupByLength ? objective.trainExampleLengths : nil)
         stepsPerEpoch = max(1, loader.batchesPerEpoch / options.gradientAccumulationSteps)
         let total = options.maxSteps > 0 ? options.maxSteps : max(1, Int((options.numTrainEpochs * Double(stepsPerEpoch)).rounded(.up)))
         let warmup = LearningRateSchedule.warmupSteps(steps: options.warmupSteps, ratio: options.warmupRatio, totalSteps: total)

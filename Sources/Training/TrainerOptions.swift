@@ -29,6 +29,8 @@ public struct TrainerOptions: Sendable {
     public var evalSteps: Int?
     public var saveSteps = 500
     public var saveTotalLimit: Int?
+    /// Batches of examples of similar length (see `DataLoader`): less padding, same examples per epoch.
+    public var groupByLength = false
     /// Seeds the shuffles of the data loader.
     public var dataSeed: UInt64 = 42
     /// Seeds the run's generator (saved in rng_state.json).
@@ -52,6 +54,7 @@ public struct TrainerOptions: Sendable {
         let r = resolved.recipe
         batchSize = r.perDeviceTrainBatchSize
         gradientAccumulationSteps = r.gradientAccumulationSteps
+        groupByLength = r.groupByLength
         learningRate = r.learningRate
         scheduleKind = LearningRateSchedule.Kind(rawValue: r.lrSchedulerType) ?? .linear
         warmupSteps = r.warmupSteps

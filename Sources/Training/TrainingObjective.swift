@@ -9,6 +9,9 @@ public protocol TrainingObjective: AnyObject {
     var trainable: any TrainableParameters { get }
     /// Training examples: what the data loader shuffles and batches (pairs, for rm and dpo).
     var trainExampleCount: Int { get }
+    /// Each training example's length in tokens (a pair's: its longer sequence), for
+    /// `group_by_length`.
+    var trainExampleLengths: [Int] { get }
     /// Whether `evaluate()` has data to run on.
     var hasEvaluationData: Bool { get }
 

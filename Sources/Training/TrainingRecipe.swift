@@ -63,6 +63,8 @@ public struct TrainingRecipe: Sendable, Equatable {
     public var perDeviceTrainBatchSize = 8
     /// Examples per evaluation batch.
     public var perDeviceEvalBatchSize = 8
+    /// Batch examples of similar length together (transformers' `group_by_length`), to pad less.
+    public var groupByLength = false
     /// Micro-batches whose gradients are summed into one optimizer update.
     public var gradientAccumulationSteps = 1
     /// Peak learning rate.

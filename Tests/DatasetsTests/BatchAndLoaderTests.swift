@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Tensor
 import Tokenization
 import XCTest
 
@@ -74,5 +75,35 @@ final class BatchAndLoaderTests: XCTestCase {
             XCTAssertEqual((error as? DatasetError)?.kind, .invalidOption)
         }
         XCTAssertThrowsError(try DataLoader(exampleCount: 3, batchSize: 1, seed: 0, position: .init(epoch: 0, index: 3)))
+    }
+
+    /// Padding a batch costs: the longest length in it times its rows, minus the real tokens.
+    private func padding(_ batches: [[Int]], _ lengths: [Int]) -> Int {
+        batches.reduce(0) { total, b in total + b.count * b.map { lengths[$0] }.max()! - b.reduce(0) { $0 + lengths[$1] } }
+    }
+
+    func testLoader_groupByLengthKeepsEveryExamplePadsLessAndResumes() throws {
+        var rng = SplitMix64(seed: 5)
+        let lengths = (0..<1000).map { _ in 10 + Int(rng.next() % 200) }
+        var plain = try DataLoader(exampleCount: 1000, batchSize: 4, seed: 9)
+        var grouped = try DataLoader(exampleCount: 1000, batchSize: 4, seed: 9, lengths: lengths)
+        let plainEpoch = (0..<250).map { _ in plain.nextIndices() }
+        let groupedEpoch = (0..<250).map { _ in grouped.nextIndices() }
+        XCTAssertEqual(groupedEpoch.joined().sorted(), Array(0..<1000), "an epoch still holds every example once")
+        // Within each mega-batch (50 batches) the lengths never increase.
+        for mega in stride(from: 0, to: 250, by: DataLoader.megaBatchFactor) {
+            let run = groupedEpoch[mega..<mega + DataLoader.megaBatchFactor].joined().map { lengths[$0] }
+            XCTAssertEqual(run, run.sorted(by: >))
+        }
+        XCTAssertLessThan(padding(groupedEpoch, lengths) * 10, padding(plainEpoch, lengths), "at least 10x less padding")
+        // Mega-batches follow the seeded shuffle: another seed, another order.
+        var other = try DataLoader(exampleCount: 1000, batchSize: 4, seed: 10, lengths: lengths)
+        XCTAssertNotEqual(other.nextIndices(), groupedEpoch[0])
+        // Resume mid-epoch.
+        for _ in 0..<37 { _ = grouped.nextIndices() }
+        let position = grouped.position
+        let expected = (0..<20).map { _ in grouped.nextIndices() }
+        var resumed = try DataLoader(exampleCount: 1000, batchSize: 4, seed: 9, lengths: lengths, position: position)
+        XCTAssertEqual((0..<20).map { _ in resumed.nextIndices() }, expected)
     }
 }
