@@ -59,7 +59,7 @@ public final class ZMQSocket {
         var buf = [CChar](repeating: 0, count: 256)
         var len = buf.count
         zmq_getsockopt(handle, ZMQ_LAST_ENDPOINT, &buf, &len)
-        return String(cString: buf)
+        return String(nulTerminated: buf)
     }
 
     /// Milliseconds a receive waits before failing with EAGAIN; -1 waits forever.
@@ -94,5 +94,12 @@ public final class ZMQSocket {
             frames.append([UInt8](UnsafeRawBufferPointer(start: data, count: size)))
             if zmq_msg_more(&msg) == 0 { return frames }
         }
+    }
+}
+
+extension String {
+    /// The text of a C buffer up to its first NUL (all of it when there is none).
+    init(nulTerminated buffer: [CChar]) {
+        self.init(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

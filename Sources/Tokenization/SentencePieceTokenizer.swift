@@ -23,7 +23,7 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
         }
         var err = [CChar](repeating: 0, count: 1024)
         guard let h = spm_load(path, &err, err.count) else {
-            throw TokenizerError("\(path): not a SentencePiece model: \(String(cString: err))")
+            throw TokenizerError("\(path): not a SentencePiece model: \(String(nulTerminated: err))")
         }
         handle = h
     }
@@ -50,7 +50,7 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
             buf = [CChar](repeating: 0, count: Int(n) + 1)
             _ = spm_id_to_piece(handle, Int32(id), &buf, buf.count)
         }
-        return String(cString: buf)
+        return String(nulTerminated: buf)
     }
 
     /// True for control pieces such as bos, eos and pad.
@@ -67,7 +67,7 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
                 spm_encode(handle, $0, b.count - 1, &out, out.count, &err, err.count)
             }
         }
-        if n < 0 { throw TokenizerError("encode failed: \(String(cString: err))") }
+        if n < 0 { throw TokenizerError("encode failed: \(String(nulTerminated: err))") }
         if Int(n) > out.count {
             out = [Int32](repeating: 0, count: Int(n))
             n = utf8.withUnsafeBufferPointer { b in
@@ -91,9 +91,16 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
                     spm_decode(handle, ids32, ids32.count, $0, cap, &err, err.count)
                 }
             }
-            if n < 0 { throw TokenizerError("decode failed: \(String(cString: err))") }
+            if n < 0 { throw TokenizerError("decode failed: \(String(nulTerminated: err))") }
             if Int(n) <= cap { return String(decoding: out[0..<Int(n)], as: UTF8.self) }
             cap = Int(n)
         }
+    }
+}
+
+extension String {
+    /// The text of a C buffer up to its first NUL (all of it when there is none).
+    init(nulTerminated buffer: [CChar]) {
+        self.init(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

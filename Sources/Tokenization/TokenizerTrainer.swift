@@ -60,7 +60,7 @@ public struct TokenizerTrainer: Sendable {
         ].joined(separator: " ")
         var err = [CChar](repeating: 0, count: 2048)
         if spm_train(args, &err, err.count) != 0 {
-            throw TokenizerError("tokenizer training failed: \(String(cString: err))")
+            throw TokenizerError("tokenizer training failed: \(String(nulTerminated: err))")
         }
         let fm = FileManager.default
         for ext in ["model", "vocab"] {
