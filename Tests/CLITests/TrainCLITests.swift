@@ -44,8 +44,19 @@ final class TrainCLITests: XCTestCase {
         XCTAssertNotNil(out["eval_accuracy"])
         let rmConfig = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/rm/config.json"))) as! [String: Any]
         XCTAssertEqual(rmConfig["architectures"] as? [String], ["LlamaForSequenceClassification"])
-        out = try run(["eval", "rm", "--model", "\(dir)/rm", "--eval_file", "\(demo)/eval.jsonl", "--max_eval_samples", "16"])
+        out = try run(["eval", "rm", "--model", "\(dir)/rm", "--eval_file", "\(demo)/eval.jsonl", "--max_eval_samples", "16",
+                       "--output", "\(dir)/rm-pairs.jsonl"])
         XCTAssertEqual(out["pairs"] as? Int, 16)
+        // Accuracy by task and by mistake (the demo data's fields), and one line per pair that agrees with them.
+        let byMistake = try XCTUnwrap(out["accuracy_by_mistake"] as? [String: Double])
+        XCTAssertTrue(byMistake.keys.allSatisfy { $0.contains(": ") }, "\(byMistake.keys)")
+        let pairs = try String(contentsOfFile: "\(dir)/rm-pairs.jsonl", encoding: .utf8).split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        XCTAssertEqual(pairs.map { $0["line"] as? Int }, (1...16).map { $0 })
+        let right = pairs.filter { ($0["margin"] as! Double) > 0 }.count
+        XCTAssertEqual(Double(right) / 16, try XCTUnwrap(out["accuracy"] as? Double), accuracy: 1e-12)
+        XCTAssertTrue(pairs.allSatisfy { $0["task"] is String && $0["mistake"] is String })
 
         // A LoRA reward model: PEFT's SEQ_CLS adapter with the trained score head beside it,
         // scored as it is by eval, and merged into a LlamaForSequenceClassification.

@@ -4,26 +4,21 @@ import XCTest
 
 /// Step 2 and DPO on the demo pairs, starting from the shared SFT model.
 final class PreferenceTrainingTests: XCTestCase {
-    /// The full figure on all five tasks is measured with `rlhf train rm` (see Docs/training.md);
-    /// a test has the time for the two word tasks, whose wrong answers show on the surface
-    /// (the prompt's own order, a word dropped or repeated, descending order), from a tiny model
-    /// pre-trained on them.
-    func testRewardModel_ranksHeldOutPairsOfTheWordTasks() throws {
-        var r = Fixture.recipe(model: try SharedRuns.wordTaskBase, output: nil, trainSamples: 2000, evalSamples: 200)
-        r.trainFile = [try SharedRuns.wordTaskSubset(Fixture.demoTrain)]
-        r.evalFile = try SharedRuns.wordTaskSubset(Fixture.demoEval)
+    /// The issue's figure: at least 0.9 pair accuracy on the held-out pairs of all five demo
+    /// tasks, from a small model pre-trained on the demo text (the quickstart's chain, smaller).
+    func testRewardModel_ranksHeldOutPairsOfAllDemoTasks() throws {
+        var r = Fixture.recipe(model: try SharedRuns.demoBase, output: nil, trainSamples: 5000, evalSamples: 500)
         r.perDeviceTrainBatchSize = 16
-        r.numTrainEpochs = 5
-        r.learningRate = 2e-3
+        r.numTrainEpochs = 6
+        r.learningRate = 1e-3
         r.lrSchedulerType = "cosine"
         r.warmupRatio = 0.05
         let trainer = try Fixture.trainer(.rm, r)
-        let before = trainer.objective.evaluate()
+        let before = trainer.objective.evaluate()["eval_accuracy"]!
         let summary = try trainer.train()
-        let accuracy = summary.evaluation["eval_accuracy"]!
-        print("reward model on held-out reverse/sort pairs: \(summary.evaluation)")
-        XCTAssertGreaterThanOrEqual(accuracy, 0.9, "pair accuracy on held-out reverse/sort pairs (before training: \(before["eval_accuracy"]!))")
-        XCTAssertGreaterThan(summary.evaluation["eval_margin"]!, 0)
+        print("reward model on the held-out pairs of all demo tasks: \(summary.evaluation)")
+        XCTAssertGreaterThanOrEqual(summary.evaluation["eval_accuracy"]!, 0.9,
+                                    "pair accuracy on the 500 held-out demo pairs (before training: \(before))")
     }
 
     func testDPO_widensTheChosenRejectedMargin() throws {
