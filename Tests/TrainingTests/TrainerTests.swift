@@ -56,6 +56,14 @@ final class TrainerTests: XCTestCase {
     // MARK: - Resume
 
     func testResume_reachesTheSameWeightsBitForBit() throws {
+        try checkResume(groupByLength: false)
+    }
+
+    func testResume_withBatchesGroupedByLength_reachesTheSameWeightsBitForBit() throws {
+        try checkResume(groupByLength: true)
+    }
+
+    private func checkResume(groupByLength: Bool) throws {
         let model = try Fixture.tinyModelDirectory(seed: 4)
         func recipe(_ output: String, maxSteps: Int) -> TrainingRecipe {
             var r = Fixture.recipe(model: model, output: output, trainSamples: 48, evalSamples: 16)
@@ -67,14 +75,15 @@ final class TrainerTests: XCTestCase {
             r.weightDecay = 0.1
             r.saveSteps = 4
             r.evalSteps = 3
+            r.groupByLength = groupByLength
             return r
         }
-        let straight = try Fixture.trainer(.sft, recipe(Fixture.temporaryDirectory("straight"), maxSteps: 10))
+        let straight = try Fixture.trainer(.sft, recipe(Fixture.temporaryDirectory("straight-\(groupByLength)"), maxSteps: 10))
         try straight.train()
 
         // The interrupted run stops after its checkpoint at step 4 (a max_steps of 5 would save
         // at 5 as well); the resumed run is planned for 10 updates like the straight one.
-        let output = Fixture.temporaryDirectory("interrupted")
+        let output = Fixture.temporaryDirectory("interrupted-\(groupByLength)")
         let first = try Fixture.trainer(.sft, recipe(output, maxSteps: 10))
         for _ in 0..<4 { _ = first.step() }
         try first.saveCheckpoint()
