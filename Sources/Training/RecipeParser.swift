@@ -165,7 +165,7 @@ public enum RecipeParser {
             }
             if text == nil {
                 let next = i < flags.count ? flags[i] : nil
-                if key.kind == .bool, next.map({ key.convert(scalar: $0, isPlain: true) == nil }) ?? true {
+                if key.kind == .bool, next.map({ $0.hasPrefix("--") }) ?? true {
                     text = "true"  // a bare boolean flag switches it on
                 } else if let next, !next.hasPrefix("--") {
                     text = next

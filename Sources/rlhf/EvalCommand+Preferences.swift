@@ -16,6 +16,15 @@ struct EvalRM: ParsableCommand {
     var output: String?
 
     func run() throws {
+        if let output {
+            // Checked before scoring, so a long evaluation is not lost to a typo in the path.
+            let directory = ((output as NSString).deletingLastPathComponent as NSString).expandingTildeInPath
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory.isEmpty ? "." : directory, isDirectory: &isDirectory),
+                  isDirectory.boolValue else {
+                throw UsageError("--output \(output): the directory \(directory) does not exist")
+            }
+        }
         var evalData = try data.data(model: model, stage: .rm)
         let examples = try evalData.preferenceExamples(evalData.records.train, what: "eval")
         let rm = try loadTrainedModel(model)
@@ -72,7 +81,7 @@ struct EvalRM: ParsableCommand {
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw ValidationError("--output \(path): cannot write the per-pair scores (\(error.localizedDescription))")
+            throw UsageError("--output \(path): cannot write the per-pair scores (\(error.localizedDescription))")
         }
     }
 

@@ -79,6 +79,10 @@ final class RecipeTests: XCTestCase {
         expectError(minimal, flags: ["--learning_rate"]) { e, _ in
             XCTAssertTrue(e.description.contains("needs a value"), e.description)
         }
+        // A boolean flag followed by a word that is not a boolean is a wrong value, not a switch.
+        expectError(minimal, flags: ["--group_by_length", "maybe"]) { e, _ in
+            XCTAssertEqual(e.description, "--group_by_length: expected true or false, got \"maybe\"")
+        }
     }
 
     func testValidation_reportsTheLineThatSetTheBadValue() {
