@@ -36,7 +36,8 @@ public final class Llama {
             ? .score(labels: config.numLabels ?? 1) : .languageModel(tied: config.tieWordEmbeddings))
         layout = ParameterLayout(config: config, head: h)
         parameters = FloatBuffer(count: layout.count)
-        rope = RotaryTable(headDim: config.headDim, maxPositions: config.maxPositionEmbeddings, theta: config.ropeTheta)
+        rope = RotaryTable(headDim: config.headDim, maxPositions: config.maxPositionEmbeddings, theta: config.ropeTheta,
+                           scaling: config.ropeScaling)
     }
 
     /// Number of parameters.

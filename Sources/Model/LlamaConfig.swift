@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// The hyperparameters of a Llama-architecture model (Llama, Qwen2, Mistral), read from and
 /// written to a Hugging Face `config.json` as transformers 4.x and 5.x write it.
@@ -30,6 +31,9 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
     public var rmsNormEps: Float
     /// RoPE base frequency.
     public var ropeTheta: Double
+    /// How RoPE is stretched beyond the pre-training context (`rope_scaling` / `rope_parameters`);
+    /// nil for plain RoPE.
+    public var ropeScaling: RopeScaling?
     /// Whether the LM head reuses the embedding matrix (then `lm_head.weight` is absent from files).
     public var tieWordEmbeddings: Bool
     /// Whether q/k/v projections have a bias (Qwen2 always; Llama when `attention_bias` is true).
@@ -92,6 +96,7 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         self.maxPositionEmbeddings = maxPositionEmbeddings
         self.rmsNormEps = rmsNormEps
         self.ropeTheta = ropeTheta
+        self.ropeScaling = nil
         self.tieWordEmbeddings = tieWordEmbeddings
         self.attentionBias = attentionBias || modelType == "qwen2"
         self.bosTokenID = nil
@@ -176,7 +181,8 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
             "max_position_embeddings": maxPositionEmbeddings,
             "rms_norm_eps": epsilon,
             "rope_theta": ropeTheta,
-            "rope_parameters": ["rope_type": "default", "rope_theta": ropeTheta] as [String: Any],
+            "rope_parameters": ropeJSON.parameters,
+            "rope_scaling": ropeJSON.scaling,
             "tie_word_embeddings": tieWordEmbeddings,
             "attention_bias": attentionBias,
             "attention_dropout": 0.0,
@@ -232,7 +238,8 @@ extension LlamaConfig {
     /// Fields transformers would default are defaulted the same way (`num_key_value_heads`,
     /// `head_dim`, `rope_theta` 10000, `rms_norm_eps` 1e-6, `max_position_embeddings` per model
     /// type); anything that would change the computation in a way this engine does not implement
-    /// (another activation, RoPE scaling, MLP bias, sliding-window layers) is refused.
+    /// (another activation, RoPE scaling other than linear and llama3, MLP bias, sliding-window
+    /// layers) is refused.
     /// - Parameter path: `config.json`, or the directory that holds it.
     /// - Throws: ``CheckpointError`` naming the file and the field.
     public static func load(contentsOf path: String) throws -> LlamaConfig {
@@ -287,24 +294,7 @@ extension LlamaConfig {
         if try json.bool("mlp_bias") == true {
             throw unsupported("mlp_bias", "MLP biases are not supported")
         }
-        if let scaling = try json.object("rope_scaling") {
-            let type = try scaling.string("rope_type") ?? scaling.string("type")
-            guard type == "default" else {
-                let name = type ?? "without a rope_type"
-                throw unsupported("rope_scaling.rope_type", "RoPE scaling \(name) is not supported (only default or null)")
-            }
-        }
-        var ropeTheta = try json.double("rope_theta")
-        if let parameters = try json.object("rope_parameters") {
-            if parameters.values.values.contains(where: { $0 is [String: Any] }) {
-                throw unsupported("rope_parameters", "RoPE parameters per attention type are not supported")
-            }
-            if let type = try parameters.string("rope_type"), type != "default" {
-                throw unsupported("rope_parameters.rope_type", "RoPE type \(type) is not supported (only default)")
-            }
-            // 5.x keeps the base here; prefer it over a top-level copy.
-            ropeTheta = try parameters.double("rope_theta") ?? ropeTheta
-        }
+        let rope = try parseRope(json)
         if try json.bool("use_sliding_window") == true {
             throw unsupported("use_sliding_window", "sliding-window attention is not supported")
         }
@@ -325,12 +315,13 @@ extension LlamaConfig {
             headDim: try json.int("head_dim"),
             maxPositionEmbeddings: try json.int("max_position_embeddings") ?? defaultMaxPositions[modelType] ?? 2048,
             rmsNormEps: Float(try json.double("rms_norm_eps") ?? 1e-6),
-            ropeTheta: ropeTheta ?? 10000,
+            ropeTheta: rope.theta ?? 10000,
             tieWordEmbeddings: try json.bool("tie_word_embeddings") ?? false,
             attentionBias: try json.bool("attention_bias") ?? false,
             architecture: resolvedArchitecture,
             modelType: modelType)
 
+        config.ropeScaling = rope.scaling
         config.bosTokenID = try json.int("bos_token_id")
         config.padTokenID = try json.int("pad_token_id")
         if let raw = json.value("eos_token_id") {

@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import Tensor
 import XCTest
 
 final class ConfigTests: XCTestCase {
@@ -76,6 +77,54 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.ropeTheta, 70000)
     }
 
+    func testLoad_ropeScaling_bothForms_andWrittenForBothReaders() throws {
+        let llama3: [String: Any] = ["factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                     "original_max_position_embeddings": 8192]
+        let expected = RopeScaling.llama3(factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192)
+        // 4.x: rope_scaling beside a top-level rope_theta; older files say "type".
+        var config = try load(["rope_theta": 500000.0, "rope_scaling": llama3.merging(["rope_type": "llama3"]) { $1 }])
+        XCTAssertEqual(config.ropeScaling, expected)
+        XCTAssertEqual(config.ropeTheta, 500000)
+        XCTAssertEqual(try load(["rope_scaling": ["type": "linear", "factor": 2.0]]).ropeScaling, .linear(factor: 2))
+        // 5.x: everything inside rope_parameters.
+        config = try load(["rope_parameters": llama3.merging(["rope_type": "llama3", "rope_theta": 500000.0]) { $1 }])
+        XCTAssertEqual(config.ropeScaling, expected)
+        XCTAssertEqual(config.ropeTheta, 500000)
+        // A non-null rope_scaling wins, as transformers 5.x reads it.
+        config = try load(["rope_scaling": ["rope_type": "linear", "factor": 3.0],
+                           "rope_parameters": ["rope_type": "default", "rope_theta": 10000.0]])
+        XCTAssertEqual(config.ropeScaling, .linear(factor: 3))
+        // Written for both: rope_parameters (5.x) with the base, rope_scaling (4.x) without; reads back equal.
+        config = try load(["rope_parameters": llama3.merging(["rope_type": "llama3", "rope_theta": 500000.0]) { $1 }])
+        let written = config.jsonObject()
+        let parameters = try XCTUnwrap(written["rope_parameters"] as? [String: Any])
+        let scaling = try XCTUnwrap(written["rope_scaling"] as? [String: Any])
+        XCTAssertEqual(parameters["rope_type"] as? String, "llama3")
+        XCTAssertEqual(parameters["rope_theta"] as? Double, 500000)
+        XCTAssertEqual(scaling["original_max_position_embeddings"] as? Int, 8192)
+        XCTAssertNil(scaling["rope_theta"])
+        try config.write(toDirectory: dir)
+        XCTAssertEqual(try LlamaConfig.load(contentsOf: dir), config)
+        XCTAssertTrue(try load().jsonObject()["rope_scaling"] is NSNull, "plain RoPE writes rope_scaling: null")
+    }
+
+    func testLoad_badRopeScaling_namesTheField() throws {
+        let cases: [(scaling: [String: Any], field: String, code: CheckpointError.Code)] = [
+            (["rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0],
+             "rope_scaling.original_max_position_embeddings", .missing),
+            (["rope_type": "llama3", "factor": 8.0, "low_freq_factor": 4.0, "high_freq_factor": 4.0,
+              "original_max_position_embeddings": 64], "rope_scaling.high_freq_factor", .invalidValue),
+            (["rope_type": "linear", "factor": 0.0], "rope_scaling.factor", .invalidValue),
+            (["rope_type": "linear"], "rope_scaling.factor", .missing),
+            (["factor": 2.0], "rope_scaling.rope_type", .missing),
+        ]
+        for (scaling, field, code) in cases {
+            assertCheckpointError(code, mentions: [configPath, "'\(field)'"], field) {
+                _ = try load(["rope_scaling": scaling])
+            }
+        }
+    }
+
     func testLoad_qwen2_alwaysHasQKVBias() throws {
         let config = try load([
             "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "use_sliding_window": false,
@@ -140,8 +189,8 @@ final class ConfigTests: XCTestCase {
     func testLoad_unsupportedFeatures_nameTheFileAndField() throws {
         let cases: [(changes: [String: Any], field: String, mention: String)] = [
             (["hidden_act": "gelu"], "hidden_act", "gelu"),
-            (["rope_scaling": ["rope_type": "llama3", "factor": 8.0]], "rope_scaling.rope_type", "llama3"),
-            (["rope_scaling": ["type": "linear", "factor": 2.0]], "rope_scaling.rope_type", "linear"),
+            (["rope_scaling": ["rope_type": "dynamic", "factor": 8.0]], "rope_scaling.rope_type", "dynamic"),
+            (["rope_scaling": ["type": "longrope", "factor": 2.0]], "rope_scaling.rope_type", "longrope"),
             (["rope_parameters": ["rope_type": "yarn", "rope_theta": 10000.0]], "rope_parameters.rope_type", "yarn"),
             (["rope_parameters": ["full_attention": ["rope_type": "default"]]], "rope_parameters", "per attention type"),
             (["mlp_bias": true], "mlp_bias", "not supported"),

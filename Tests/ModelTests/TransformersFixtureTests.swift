@@ -23,7 +23,7 @@ final class TransformersFixtureTests: XCTestCase {
     }
 
     static let names = ["llama-gqa-f32", "llama-mha-f32", "llama-tied-f32", "llama-gqa-bf16", "llama-tied-bf16",
-                        "qwen2-bias-f32", "llama-v4-config-f32"]
+                        "qwen2-bias-f32", "llama-v4-config-f32", "llama-rope-llama3-f32", "llama-rope-linear-f32"]
 
     static func fixtureDirectory(_ name: String) throws -> String {
         let root = try XCTUnwrap(Bundle.module.resourcePath, "test resources")
@@ -76,6 +76,8 @@ final class TransformersFixtureTests: XCTestCase {
     func testTiedEmbeddings_bf16() throws { try check("llama-tied-bf16") }
     func testQwen2QKVBias_f32() throws { try check("qwen2-bias-f32") }
     func testTransformers4Config_f32() throws { try check("llama-v4-config-f32") }
+    func testRopeScalingLlama3_f32() throws { try check("llama-rope-llama3-f32") }
+    func testRopeScalingLinear_f32() throws { try check("llama-rope-linear-f32") }
 
     /// Saving and loading back gives the same parameters bit for bit.
     func testSaveThenLoad_isIdentical() throws {
