@@ -29,11 +29,13 @@ public enum RopeScaling: Sendable, Equatable, Codable {
             let factor = Float(factor), low = Float(lowFreqFactor), high = Float(highFreqFactor)
             let context = Float(originalMaxPositions)
             let lowFreqWavelength = context / low, highFreqWavelength = context / high
+            // `number / tensor` is `tensor.reciprocal() * number` in PyTorch: the same here, so
+            // the thresholds and the blend round the same way.
             return invFreq.map { f in
-                let wavelength = Float(2 * Double.pi) / f
+                let wavelength = (1 / f) * Float(2 * Double.pi)
                 if wavelength < highFreqWavelength { return f }
                 if wavelength > lowFreqWavelength { return f / factor }
-                let smooth = (context / wavelength - low) / (high - low)
+                let smooth = ((1 / wavelength) * context - low) / (high - low)
                 return (1 - smooth) * f / factor + smooth * f
             }
         }
