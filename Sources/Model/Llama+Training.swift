@@ -3,10 +3,34 @@ import Tensor
 /// The training forward and backward passes: one short list of per-layer kernel calls, and the
 /// same list in reverse.
 extension Llama {
+    /// NEFTune (Jain et al. 2023, arXiv 2310.05914): uniform noise on the input embeddings while
+    /// training, in `[-alpha / sqrt(T·C), alpha / sqrt(T·C)]` with T the batch's padded length, as
+    /// transformers' `neftune_post_forward_hook` adds it. The noise is a constant added to the
+    /// residual stream, so the backward pass is unchanged.
+    public struct EmbeddingNoise: Sendable {
+        /// The paper's alpha (5 is its usual value).
+        public var alpha: Float
+        /// Seeds this batch's draws.
+        public var seed: UInt64
+
+        public init(alpha: Float, seed: UInt64) {
+            self.alpha = alpha
+            self.seed = seed
+        }
+
+        /// Adds the noise to the `count` values of `x`, embeddings of C values in sequences of T.
+        public func add(to x: UnsafeMutablePointer<Float>, count: Int, T: Int, C: Int) {
+            let magnitude = alpha / Float(T * C).squareRoot()
+            var rng = SplitMix64(seed: seed)
+            for i in 0..<count { x[i] += (2 * rng.nextFloat() - 1) * magnitude }
+        }
+    }
+
     /// Runs the decoder on `ids` (B, T), right-padded if sequences differ in length (causal
     /// attention means real tokens never see the padding after them), keeping what backward
     /// needs. The final hidden states land in `acts.hidden`.
-    public func forward(ids: UnsafePointer<Int32>, acts a: TrainingActivations) {
+    /// - Parameter embeddingNoise: NEFTune's noise on the embeddings (training only), or nil.
+    public func forward(ids: UnsafePointer<Int32>, acts a: TrainingActivations, embeddingNoise: EmbeddingNoise? = nil) {
         let B = a.B, T = a.T, N = B * T
         let w = parameters.pointer
         for n in 0..<N {
@@ -15,6 +39,7 @@ extension Llama {
         a.ids.update(from: ids, count: N)
         adapters?.beginForward(a)
         Embedding.forward(out: a.resid[0].pointer, ids: ids, wte: w + layout.embedding, N: N, C: C)
+        embeddingNoise?.add(to: a.resid[0].pointer, count: N * C, T: T, C: C)
         for l in 0..<L {
             let p = layout.layers[l]
             let x = a.resid[l].pointer, qkv = a.qkv[l].pointer

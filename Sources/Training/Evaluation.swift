@@ -106,8 +106,9 @@ public enum Evaluation {
     /// Decoder and LM head forward: log p(target) per position into `acts.logprobs`. The
     /// logits are made a chunk at a time and not kept (the backward makes them again), as the
     /// training benchmark does: a (B·T, V) matrix streamed through memory costs more.
-    static func runLanguageModel(_ model: Llama, _ batch: ModelBatch, _ acts: TrainingActivations) {
-        model.forward(ids: batch.ids, acts: acts)
+    static func runLanguageModel(_ model: Llama, _ batch: ModelBatch, _ acts: TrainingActivations,
+                                 embeddingNoise: Llama.EmbeddingNoise? = nil) {
+        model.forward(ids: batch.ids, acts: acts, embeddingNoise: embeddingNoise)
         model.languageModelForward(targets: batch.targets, acts: acts, keepLogits: false)
     }
 }

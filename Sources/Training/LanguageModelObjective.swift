@@ -18,6 +18,9 @@ public final class LanguageModelObjective: TrainingObjective {
     let pool: ActivationPool
     /// (N) d loss / d logprobs, grown to the largest batch.
     private var dlogprobs = FloatBuffer(count: 0)
+    /// NEFTune's alpha (`neftune_noise_alpha`); 0 adds no noise and draws nothing from the run's
+    /// generator, so runs without it keep their exact numbers.
+    public var neftuneNoiseAlpha: Double = 0
 
     /// - Parameters:
     ///   - stage: `.pt` or `.sft` (the data decides what is a target; the loss is the same).
@@ -55,7 +58,8 @@ public final class LanguageModelObjective: TrainingObjective {
             let acts = pool.activations(B: batch.B, T: batch.T)
             let N = batch.B * batch.T
             if dlogprobs.count < N { dlogprobs = FloatBuffer(count: N) }
-            Evaluation.runLanguageModel(model, batch, acts)
+            let noise = neftuneNoiseAlpha > 0 ? Llama.EmbeddingNoise(alpha: Float(neftuneNoiseAlpha), seed: rng.next()) : nil
+            Evaluation.runLanguageModel(model, batch, acts, embeddingNoise: noise)
             let (loss, _) = Losses.languageModel(dlogprobs: dlogprobs.pointer, logprobs: acts.logprobs.pointer,
                                                  targets: batch.targets, N: N, normalizer: max(1, normalizer))
             model.languageModelBackward(dlogprobs: dlogprobs.pointer, targets: batch.targets, acts: acts)

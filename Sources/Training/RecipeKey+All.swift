@@ -31,6 +31,8 @@ extension RecipeKey {
             RecipeKey("max_prompt_length", .optionalInt(\.maxPromptLength), stages: [.sft, .rm, .dpo],
                       "the prompt's budget when prompt and answer do not fit; default: max_seq_length / 2"),
             RecipeKey("packing", .bool(\.packing), stages: [.pt], "concatenate documents into max_seq_length blocks"),
+            RecipeKey("neftune_noise_alpha", .optionalDouble(\.neftuneNoiseAlpha), stages: [.pt, .sft],
+                      "NEFTune: uniform noise of magnitude alpha/sqrt(L·d) on the input embeddings while training (the paper uses 5); default: none"),
             // Run
             RecipeKey("output_dir", .string(\.outputDir), "run directory: metrics, checkpoints, final model (required)"),
             RecipeKey("overwrite_output_dir", .bool(\.overwriteOutputDir), "start afresh even if output_dir holds checkpoints"),

@@ -53,6 +53,8 @@ public struct TrainingRecipe: Sendable, Equatable {
     public var maxPromptLength: Int?
     /// pt only: concatenate documents and cut them into `maxSeqLength` blocks (no padding).
     public var packing = true
+    /// NEFTune's alpha: uniform noise on the input embeddings while training; nil for none.
+    public var neftuneNoiseAlpha: Double?
 
     // MARK: Run
     /// Where metrics, checkpoints and the final model go.

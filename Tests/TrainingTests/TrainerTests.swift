@@ -63,7 +63,29 @@ final class TrainerTests: XCTestCase {
         try checkResume(groupByLength: true)
     }
 
-    private func checkResume(groupByLength: Bool) throws {
+    /// NEFTune draws its noise from the run's generator, which checkpoints save.
+    func testResume_withNEFTune_reachesTheSameWeightsBitForBit() throws {
+        try checkResume(neftune: 5)
+    }
+
+    func testNEFTune_changesTheUpdatesDeterministically() throws {
+        let model = try Fixture.tinyModelDirectory(seed: 4)
+        func weights(_ alpha: Double?) throws -> [Float] {
+            var r = Fixture.recipe(model: model, output: nil, trainSamples: 32, evalSamples: 8)
+            r.maxSteps = 3
+            r.neftuneNoiseAlpha = alpha
+            let trainer = try Fixture.trainer(.sft, r)
+            try trainer.train()
+            return Fixture.weights(trainer)
+        }
+        let plain = try weights(nil)
+        XCTAssertEqual(try weights(0), plain, "alpha 0 is no noise")
+        let noisy = try weights(5)
+        XCTAssertNotEqual(noisy, plain)
+        XCTAssertEqual(try weights(5), noisy, "the same seed gives the same bits")
+    }
+
+    private func checkResume(groupByLength: Bool = false, neftune: Double? = nil) throws {
         let model = try Fixture.tinyModelDirectory(seed: 4)
         func recipe(_ output: String, maxSteps: Int) -> TrainingRecipe {
             var r = Fixture.recipe(model: model, output: output, trainSamples: 48, evalSamples: 16)
@@ -76,6 +98,7 @@ final class TrainerTests: XCTestCase {
             r.saveSteps = 4
             r.evalSteps = 3
             r.groupByLength = groupByLength
+            r.neftuneNoiseAlpha = neftune
             return r
         }
         let straight = try Fixture.trainer(.sft, recipe(Fixture.temporaryDirectory("straight-\(groupByLength)"), maxSteps: 10))
