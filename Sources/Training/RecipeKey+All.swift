@@ -35,6 +35,8 @@ extension RecipeKey {
                       "NEFTune: uniform noise of magnitude alpha/sqrt(L·d) on the input embeddings while training (the paper uses 5); default: none"),
             // Run
             RecipeKey("output_dir", .string(\.outputDir), "run directory: metrics, checkpoints, final model (required)"),
+            RecipeKey("report_to", .stringList(\.reportTo),
+                      "where metrics go besides output_dir/metrics.jsonl: [tensorboard] (event files in output_dir/runs; all means the same), or none"),
             RecipeKey("overwrite_output_dir", .bool(\.overwriteOutputDir), "start afresh even if output_dir holds checkpoints"),
             RecipeKey("per_device_train_batch_size", .int(\.perDeviceTrainBatchSize), "examples (pairs for rm/dpo) per micro-batch"),
             RecipeKey("per_device_eval_batch_size", .int(\.perDeviceEvalBatchSize), "examples per evaluation batch"),

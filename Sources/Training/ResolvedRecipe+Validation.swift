@@ -33,6 +33,9 @@ extension ResolvedRecipe {
         try require("adam_beta2", r.adamBeta2 >= 0 && r.adamBeta2 < 1, "must be in [0, 1), got \(r.adamBeta2)")
         try require("adam_epsilon", r.adamEpsilon > 0, "must be positive, got \(r.adamEpsilon)")
         try require("max_grad_norm", r.maxGradNorm >= 0, "must not be negative (0 disables clipping), got \(r.maxGradNorm)")
+        for target in r.reportTo where !["tensorboard", "all", "none"].contains(target) {
+            throw fail("report_to", "expected tensorboard, all or none, got \(quoted(target))")
+        }
         if let alpha = r.neftuneNoiseAlpha {
             try require("neftune_noise_alpha", alpha >= 0, "must not be negative, got \(alpha)")
         }

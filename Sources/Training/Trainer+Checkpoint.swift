@@ -43,6 +43,9 @@ extension Trainer {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try run.removeInterruptedSaves()
         metrics = try MetricsLog(directory: dir, keepingStepsUpTo: resumeDirectory == nil ? nil : state.globalStep)
+        if options.reportToTensorBoard {
+            tensorBoard = try TensorBoardLog(directory: dir, resumedAt: resumeDirectory == nil ? nil : state.globalStep)
+        }
         if let yaml = options.recipeYAML {
             try Data(yaml.utf8).write(to: URL(fileURLWithPath: dir).appendingPathComponent(Trainer.recipeFileName), options: .atomic)
         }

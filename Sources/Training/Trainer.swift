@@ -27,6 +27,8 @@ public final class Trainer {
     var loader: DataLoader
     let progress: ProgressDisplay
     var metrics: MetricsLog?
+    /// Event files for TensorBoard, when the recipe reports to it.
+    var tensorBoard: TensorBoardLog?
     /// The latest evaluation, for the best-checkpoint bookkeeping at the next save.
     var lastEvaluation: [String: Double]?
 
@@ -144,6 +146,7 @@ public final class Trainer {
                                    "padded_tokens_per_s": Double(window.paddedTokens) / max(seconds, 1e-9)]
         for (k, v) in window.means { line[k] = v }
         try metrics?.append(line)
+        try tensorBoard?.append(line)
         var text = String(format: "step %d/%d  epoch %.2f  loss %.4f  lr %.3g  grad_norm %.3f  %.0f tokens/s  ETA %@",
                           state.globalStep, totalSteps, state.epoch, loss, lr, gradNorm,
                           Double(window.tokens) / max(seconds, 1e-9), ProgressDisplay.clock(eta))
@@ -166,6 +169,7 @@ public final class Trainer {
         var line: [String: Any] = ["step": state.globalStep, "epoch": state.epoch]
         for (k, v) in results { line[k] = v }
         try metrics?.append(line)
+        try tensorBoard?.append(line)
         let text = results.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: "  ")
         progress.message("eval at step \(state.globalStep): " + text)
         return results

@@ -42,6 +42,8 @@ public struct TrainerOptions: Sendable {
     /// Start afresh even if `outputDir` holds checkpoints (they are removed).
     public var overwriteOutputDir = false
     public var progress = ProgressStyle.automatic
+    /// Also write TensorBoard event files into `outputDir/runs` (`report_to: [tensorboard]`).
+    public var reportToTensorBoard = false
     /// The resolved recipe, saved as `recipe.yaml` in the run directory and every checkpoint.
     public var recipeYAML: String?
 
@@ -74,5 +76,6 @@ public struct TrainerOptions: Sendable {
         resumeFromCheckpoint = r.resumeFromCheckpoint
         overwriteOutputDir = r.overwriteOutputDir
         recipeYAML = resolved.yaml
+        reportToTensorBoard = r.reportTo.contains { $0 == "tensorboard" || $0 == "all" }
     }
 }

@@ -59,6 +59,8 @@ public struct TrainingRecipe: Sendable, Equatable {
     // MARK: Run
     /// Where metrics, checkpoints and the final model go.
     public var outputDir = ""
+    /// Where metrics go besides `metrics.jsonl`: `tensorboard` (or `all`), or nothing.
+    public var reportTo: [String] = []
     /// Allow starting afresh in an output directory that already holds checkpoints.
     public var overwriteOutputDir = false
     /// Examples per micro-batch (pairs, for rm and dpo).
