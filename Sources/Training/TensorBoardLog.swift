@@ -50,10 +50,17 @@ public final class TensorBoardLog {
         guard let step = (line["step"] as? NSNumber)?.intValue else { return }
         var summary = Data()
         for key in line.keys.sorted() where key != "step" {
-            guard let number = line[key] as? NSNumber, !(number is Bool) else { continue }
+            // The trainer's lines hold Swift numbers; anything else (a string, a flag) is no scalar.
+            let scalar: Float
+            switch line[key] {
+            case let v as Double: scalar = Float(v)
+            case let v as Float: scalar = v
+            case let v as Int: scalar = Float(v)
+            default: continue
+            }
             let tag = key.hasPrefix("eval_") ? "eval/" + key.dropFirst(5) : "train/" + key
             var value = EventEncoding.field(1, string: tag)
-            value += EventEncoding.field(2, float: number.floatValue)
+            value += EventEncoding.field(2, float: scalar)
             summary += EventEncoding.field(1, message: value)
         }
         guard !summary.isEmpty else { return }

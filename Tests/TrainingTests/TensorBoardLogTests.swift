@@ -114,9 +114,13 @@ final class TensorBoardLogTests: XCTestCase {
         XCTAssertEqual(scalarEvents.count, metrics.count, "one event per metrics line")
         for (event, line) in zip(scalarEvents, metrics) {
             XCTAssertEqual(event.step, line["step"] as? Int)
-            if let loss = line["loss"] as? Double { XCTAssertEqual(event.scalars["train/loss"], Float(loss)) }
-            if let loss = line["eval_loss"] as? Double { XCTAssertEqual(event.scalars["eval/loss"], Float(loss)) }
+            // Every number of the line, whatever its value (an epoch of exactly 1 included).
+            for (key, value) in line where key != "step" {
+                let tag = key.hasPrefix("eval_") ? "eval/" + key.dropFirst(5) : "train/" + key
+                XCTAssertEqual(event.scalars[tag], (value as? NSNumber)?.floatValue, "\(tag) at step \(event.step)")
+            }
         }
+        XCTAssertTrue(scalarEvents.contains { $0.scalars["train/epoch"] == 1 }, "4 updates of 8 of 32 records: epoch 1")
         XCTAssertTrue(scalarEvents.contains { $0.scalars["eval/loss"] != nil })
         XCTAssertTrue(scalarEvents.contains { $0.scalars["train/learning_rate"] != nil || $0.scalars["train/lr"] != nil })
 
