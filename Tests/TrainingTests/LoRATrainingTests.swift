@@ -44,18 +44,8 @@ final class LoRATrainingTests: XCTestCase {
 
     func testResumeWithLoRADropout_isExact() throws {
         let model = try Fixture.tinyModelDirectory(seed: 9)
-        let straight = try Fixture.trainer(.sft, recipe(model, Fixture.temporaryDirectory("lora-straight"), maxSteps: 8))
-        try straight.train()
-        let output = Fixture.temporaryDirectory("lora-resumed")
-        let first = try Fixture.trainer(.sft, recipe(model, output, maxSteps: 8))
-        for _ in 0..<3 { _ = first.step() }
-        try first.saveCheckpoint()
-        var again = recipe(model, output, maxSteps: 8)
-        again.resumeFromCheckpoint = "latest"
-        let resumed = try Fixture.trainer(.sft, again)
-        try resumed.train()
-        let a = Fixture.weights(straight), b = Fixture.weights(resumed)
-        XCTAssertEqual(zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count, 0, "adapter weights differ after resuming")
+        let runs = try Fixture.straightAndResumed(.sft, stopAfter: 3, lost: 1) { recipe(model, $0, maxSteps: 8) }
+        XCTAssertEqual(Fixture.differingWeights(runs.straight, runs.resumed), 0, "adapter weights differ after resuming")
     }
 
     // MARK: - Reward models
@@ -111,18 +101,7 @@ final class LoRATrainingTests: XCTestCase {
 
     func testResumeRewardModelWithLoRA_isExact() throws {
         let model = try Fixture.tinyModelDirectory(seed: 13)
-        let straight = try Fixture.trainer(.rm, recipe(model, Fixture.temporaryDirectory("lora-rm-straight"), maxSteps: 8))
-        try straight.train()
-        let output = Fixture.temporaryDirectory("lora-rm-resumed")
-        let first = try Fixture.trainer(.rm, recipe(model, output, maxSteps: 8))
-        for _ in 0..<3 { _ = first.step() }
-        try first.saveCheckpoint()
-        var again = recipe(model, output, maxSteps: 8)
-        again.resumeFromCheckpoint = "latest"
-        let resumed = try Fixture.trainer(.rm, again)
-        try resumed.train()
-        let a = Fixture.weights(straight), b = Fixture.weights(resumed)
-        XCTAssertEqual(a.count, b.count)
-        XCTAssertEqual(zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count, 0, "adapter and score-head weights differ after resuming")
+        let runs = try Fixture.straightAndResumed(.rm, stopAfter: 3, lost: 1) { recipe(model, $0, maxSteps: 8) }
+        XCTAssertEqual(Fixture.differingWeights(runs.straight, runs.resumed), 0, "adapter and score-head weights differ after resuming")
     }
 }

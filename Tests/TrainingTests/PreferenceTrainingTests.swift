@@ -2,17 +2,14 @@ import Foundation
 import Training
 import XCTest
 
-/// Step 2 and DPO on the demo pairs, starting from the shared SFT model.
+/// Step 2 and DPO on the demo pairs: the reward model from the shared base model, DPO from the
+/// shared SFT model.
 final class PreferenceTrainingTests: XCTestCase {
     /// The figure: at least 0.9 pair accuracy on the held-out pairs of all five demo
     /// tasks, from a small model pre-trained on the demo text (the quickstart's chain, smaller).
     func testRewardModel_ranksHeldOutPairsOfAllDemoTasks() throws {
-        var r = Fixture.recipe(model: try SharedRuns.demoBase, output: nil, trainSamples: 5000, evalSamples: 500)
-        r.perDeviceTrainBatchSize = 16
-        r.numTrainEpochs = 6
-        r.learningRate = 1e-3
-        r.lrSchedulerType = "cosine"
-        r.warmupRatio = 0.05
+        let r = Fixture.epochRecipe(model: try SharedRuns.demoBase, output: nil, trainSamples: 5000, evalSamples: 500,
+                                    epochs: 6, learningRate: 1e-3)
         let trainer = try Fixture.trainer(.rm, r)
         let before = trainer.objective.evaluate()["eval_accuracy"]!
         let summary = try trainer.train()

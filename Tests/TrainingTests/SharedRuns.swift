@@ -24,13 +24,7 @@ enum SharedRuns {
     private static let demoBaseResult = Result<String, any Error> {
         let model = try Fixture.tinyModelDirectory(seed: 3, hidden: 64, layers: 2)
         let output = Fixture.temporaryDirectory("demo-pt")
-        var r = Fixture.recipe(model: model, output: output, trainSamples: 5000, evalSamples: 200)
-        r.perDeviceTrainBatchSize = 16
-        r.numTrainEpochs = 16
-        r.learningRate = 1e-3
-        r.lrSchedulerType = "cosine"
-        r.warmupRatio = 0.05
-        r.saveSteps = 100_000
+        let r = Fixture.epochRecipe(model: model, output: output, trainSamples: 5000, evalSamples: 200, epochs: 16, learningRate: 1e-3)
         try Fixture.trainer(.pt, r).train()
         return output
     }
@@ -38,13 +32,7 @@ enum SharedRuns {
     private static let sftResult = Result<SFTRun, any Error> {
         let model = try Fixture.tinyModelDirectory(seed: 1, hidden: 64, layers: 2)
         let output = Fixture.temporaryDirectory("shared-sft")
-        var r = Fixture.recipe(model: model, output: output, trainSamples: 3000, evalSamples: 200)
-        r.perDeviceTrainBatchSize = 16
-        r.numTrainEpochs = 2
-        r.learningRate = 3e-3
-        r.lrSchedulerType = "cosine"
-        r.warmupRatio = 0.05
-        r.saveSteps = 100_000  // only the final checkpoint
+        let r = Fixture.epochRecipe(model: model, output: output, trainSamples: 3000, evalSamples: 200, epochs: 2, learningRate: 3e-3)
         let trainer = try Fixture.trainer(.sft, r)
         let before = trainer.objective.evaluate()["eval_loss"]!
         var losses: [Double] = []

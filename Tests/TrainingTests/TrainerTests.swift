@@ -101,26 +101,13 @@ final class TrainerTests: XCTestCase {
             r.neftuneNoiseAlpha = neftune
             return r
         }
-        let straight = try Fixture.trainer(.sft, recipe(Fixture.temporaryDirectory("straight-\(groupByLength)"), maxSteps: 10))
-        try straight.train()
-
         // The interrupted run stops after its checkpoint at step 4 (a max_steps of 5 would save
-        // at 5 as well); the resumed run is planned for 10 updates like the straight one.
-        let output = Fixture.temporaryDirectory("interrupted-\(groupByLength)")
-        let first = try Fixture.trainer(.sft, recipe(output, maxSteps: 10))
-        for _ in 0..<4 { _ = first.step() }
-        try first.saveCheckpoint()
-        for _ in 0..<2 { _ = first.step() }  // work lost with the crash
-        var again = recipe(output, maxSteps: 10)
-        again.resumeFromCheckpoint = "latest"
-        let resumed = try Fixture.trainer(.sft, again)
-        XCTAssertEqual(resumed.state.globalStep, 4)
-        try resumed.train()
+        // at 5 as well) and loses two updates; the resumed run is planned for 10 like the straight one.
+        let (straight, resumed, output) = try Fixture.straightAndResumed(.sft, stopAfter: 4, lost: 2) { recipe($0, maxSteps: 10) }
         XCTAssertEqual(resumed.state.globalStep, 10)
         XCTAssertEqual(resumed.optimizer.step, straight.optimizer.step)
-        let a = Fixture.weights(straight), b = Fixture.weights(resumed)
-        let differing = zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count
-        XCTAssertEqual(differing, 0, "\(differing) of \(a.count) weights differ after resuming")
+        let differing = Fixture.differingWeights(straight, resumed)
+        XCTAssertEqual(differing, 0, "\(differing) weights differ after resuming")
         XCTAssertEqual(resumed.optimizer.m.array, straight.optimizer.m.array)
         XCTAssertEqual(resumed.state.loaderPosition, straight.state.loaderPosition)
         // The metrics log reads as one run: steps up to 10, none repeated.
