@@ -16,13 +16,14 @@ struct EvalRM: ParsableCommand {
     var output: String?
 
     func run() throws {
-        if let output {
+        let outputPath = output.map { ($0 as NSString).expandingTildeInPath }
+        if let outputPath {
             // Checked before scoring, so a long evaluation is not lost to a typo in the path.
-            let directory = ((output as NSString).deletingLastPathComponent as NSString).expandingTildeInPath
+            let directory = (outputPath as NSString).deletingLastPathComponent
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: directory.isEmpty ? "." : directory, isDirectory: &isDirectory),
                   isDirectory.boolValue else {
-                throw UsageError("--output \(output): the directory \(directory) does not exist")
+                throw UsageError("--output \(outputPath): the directory \(directory) does not exist")
             }
         }
         var evalData = try data.data(model: model, stage: .rm)
@@ -60,9 +61,9 @@ struct EvalRM: ParsableCommand {
             print("accuracy by \(title): " + parts.joined(separator: field == "task" ? "  " : "\n  "))
             summary["accuracy_by_\(field)"] = accuracy
         }
-        if let output {
-            try writePairScores(to: output, examples: examples, scores: scores, labels: labels)
-            print("per-pair scores: \(output)")
+        if let outputPath {
+            try writePairScores(to: outputPath, examples: examples, scores: scores, labels: labels)
+            print("per-pair scores: \(outputPath)")
         }
         try printJSON(summary)
     }
