@@ -168,6 +168,7 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         // Float -> Double through the shortest decimal, so 1e-5 is written as 1e-05 and not as
         // the binary expansion 9.99999974737875e-06.
         let epsilon = Double("\(rmsNormEps)") ?? Double(rmsNormEps)
+        let rope = ropeJSON
         var object: [String: Any] = [
             "architectures": [architecture],
             "model_type": modelType,
@@ -181,8 +182,8 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
             "max_position_embeddings": maxPositionEmbeddings,
             "rms_norm_eps": epsilon,
             "rope_theta": ropeTheta,
-            "rope_parameters": ropeJSON.parameters,
-            "rope_scaling": ropeJSON.scaling,
+            "rope_parameters": rope.parameters,
+            "rope_scaling": rope.scaling,
             "tie_word_embeddings": tieWordEmbeddings,
             "attention_bias": attentionBias,
             "attention_dropout": 0.0,

@@ -20,7 +20,7 @@ public final class LanguageModelObjective: TrainingObjective {
     private var dlogprobs = FloatBuffer(count: 0)
     /// NEFTune's alpha (`neftune_noise_alpha`); 0 adds no noise and draws nothing from the run's
     /// generator, so runs without it keep their exact numbers.
-    public var neftuneNoiseAlpha: Double = 0
+    public let neftuneNoiseAlpha: Double
 
     /// - Parameters:
     ///   - stage: `.pt` or `.sft` (the data decides what is a target; the loss is the same).
@@ -31,9 +31,10 @@ public final class LanguageModelObjective: TrainingObjective {
     ///   - evalBatchSize: sequences per evaluation batch.
     ///   - companions: tokenizer and template files saved beside the model.
     ///   - trainable: what the optimizer updates; nil for every weight of the model.
+    ///   - neftuneNoiseAlpha: NEFTune's alpha for the training batches; 0 for none.
     public init(stage: TrainingStage, model: Llama, train: [TokenSequence], eval: [TokenSequence], padID: Int,
                 evalBatchSize: Int, companions: CompanionFiles,
-                trainable: (any TrainableParameters)? = nil) {
+                trainable: (any TrainableParameters)? = nil, neftuneNoiseAlpha: Double = 0) {
         precondition(model.layout.score == nil, "a causal LM is needed, not a model with a score head")
         self.stage = stage
         self.model = model
@@ -44,6 +45,7 @@ public final class LanguageModelObjective: TrainingObjective {
         self.evalBatchSize = evalBatchSize
         self.companions = companions
         self.pool = ActivationPool(model: model)
+        self.neftuneNoiseAlpha = neftuneNoiseAlpha
     }
 
     public var trainExampleCount: Int { train.count }

@@ -29,11 +29,9 @@ public enum TrainingSession {
             try check(model, fits: data.tokenizer, recipe: r, path: r.modelNameOrPath, wantsScoreHead: false)
             let train = try data.languageModelSequences(data.records.train, stage: stage, packing: r.packing, what: "train")
             let eval = try data.languageModelSequences(data.records.eval, stage: stage, packing: r.packing, what: "eval")
-            let languageModel = LanguageModelObjective(stage: stage, model: model, train: train, eval: eval, padID: padID,
-                                                       evalBatchSize: r.perDeviceEvalBatchSize, companions: companions,
-                                                       trainable: try lora(model, r, &report))
-            languageModel.neftuneNoiseAlpha = r.neftuneNoiseAlpha ?? 0
-            objective = languageModel
+            objective = LanguageModelObjective(stage: stage, model: model, train: train, eval: eval, padID: padID,
+                                               evalBatchSize: r.perDeviceEvalBatchSize, companions: companions,
+                                               trainable: try lora(model, r, &report), neftuneNoiseAlpha: r.neftuneNoiseAlpha ?? 0)
             report.append("\(train.count) training sequences (\(train.reduce(0) { $0 + $1.targetCount }) target tokens), \(eval.count) eval sequences")
         case .rm:
             var model = try loadModel(r.modelNameOrPath, allowFromScratch: false, seed: 0, report: &report)
