@@ -57,7 +57,7 @@ extension RecipeKey {
             RecipeKey("logging_steps", .int(\.loggingSteps), "write a metrics line every N updates"),
             RecipeKey("eval_steps", .optionalInt(\.evalSteps), "evaluate every N updates; default: only at the end"),
             RecipeKey("save_steps", .int(\.saveSteps), "save a checkpoint every N updates (and at the end)"),
-            RecipeKey("save_total_limit", .optionalInt(\.saveTotalLimit), "keep at most N checkpoints, never deleting the best; default: all"),
+            RecipeKey("save_total_limit", .optionalInt(\.saveTotalLimit), "keep at most N checkpoints, never deleting the best nor the newest; default: all"),
             RecipeKey("seed", .int(\.seed), "seed of the data order and of new weights"),
             RecipeKey("data_seed", .optionalInt(\.dataSeed),
                       "seed of data_split, hold-out, mixing and shuffling; default: seed (keep it equal across steps that share a data_split)"),

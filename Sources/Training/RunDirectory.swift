@@ -47,11 +47,15 @@ public struct RunDirectory: Sendable {
         if let old { try fm.removeItem(atPath: old) }
     }
 
-    /// Deletes the oldest checkpoints beyond `limit`, never `protected` (the best one).
-    public func rotate(keeping limit: Int, protecting protected: String?) throws {
+    /// Deletes the oldest checkpoints beyond `limit`, never `best` nor the newest (the one a
+    /// resume starts from): with a limit of 1 and an older best, two stay, as in transformers.
+    /// - Parameter best: the best checkpoint's path; only its last component counts, so a run
+    ///   directory that was moved since keeps its best checkpoint too.
+    public func rotate(keeping limit: Int, protecting best: String?) throws {
         var all = checkpoints()
+        let spared = Set([best.map { ($0 as NSString).lastPathComponent }, all.last.map { ($0.path as NSString).lastPathComponent }].compactMap { $0 })
         var excess = all.count - limit
-        while excess > 0, let victim = all.first(where: { $0.path != protected }) {
+        while excess > 0, let victim = all.first(where: { !spared.contains(($0.path as NSString).lastPathComponent) }) {
             try FileManager.default.removeItem(atPath: victim.path)
             all.removeAll { $0.path == victim.path }
             excess -= 1

@@ -126,7 +126,8 @@ func readJSONObject(_ path: String) throws -> [String: Any] {
     } catch {
         throw TrainingError(.io, path: path, "cannot read: \(error.localizedDescription)")
     }
-    guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+    // Numbers exactly: the log history and best metric must read back as they were written.
+    guard let object = ExactJSON.foundationObject(from: data) as? [String: Any] else {
         throw TrainingError(.checkpoint, path: path, "not a JSON object")
     }
     return object

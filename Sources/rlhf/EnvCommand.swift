@@ -15,6 +15,7 @@ struct EnvCommand: ParsableCommand {
         var out: [String: Any] = [
             "blas_core": BLAS.coreName,
             "blas_threads": BLAS.threads,
+            "compute_threads": Parallel.threads,
             "kernels": VectorMath.kernelSet,
             "openblas_coretype_env": ProcessInfo.processInfo.environment[BLASCoreType.variable] ?? "",
             "sgemm_max_abs_error_vs_naive": Double(err),

@@ -18,6 +18,13 @@ final class LoRATrainingTests: XCTestCase {
         return r
     }
 
+    /// A metrics line every update: the resume tests crash after lines past the checkpoint.
+    private func loggingEveryStep(_ recipe: TrainingRecipe) -> TrainingRecipe {
+        var r = recipe
+        r.loggingSteps = 1
+        return r
+    }
+
     func testSFTWithLoRA_trainsOnlyTheAdaptersAndSavesThemInPEFTLayout() throws {
         let model = try Fixture.tinyModelDirectory(seed: 8)
         let output = Fixture.temporaryDirectory("lora")
@@ -44,8 +51,7 @@ final class LoRATrainingTests: XCTestCase {
 
     func testResumeWithLoRADropout_isExact() throws {
         let model = try Fixture.tinyModelDirectory(seed: 9)
-        let runs = try Fixture.straightAndResumed(.sft, stopAfter: 3, lost: 1) { recipe(model, $0, maxSteps: 8) }
-        XCTAssertEqual(Fixture.differingWeights(runs.straight, runs.resumed), 0, "adapter weights differ after resuming")
+        try Fixture.straightAndResumed(.sft, checkpoint: 3, lost: 1) { loggingEveryStep(recipe(model, $0, maxSteps: 8)) }
     }
 
     // MARK: - Reward models
@@ -101,7 +107,6 @@ final class LoRATrainingTests: XCTestCase {
 
     func testResumeRewardModelWithLoRA_isExact() throws {
         let model = try Fixture.tinyModelDirectory(seed: 13)
-        let runs = try Fixture.straightAndResumed(.rm, stopAfter: 3, lost: 1) { recipe(model, $0, maxSteps: 8) }
-        XCTAssertEqual(Fixture.differingWeights(runs.straight, runs.resumed), 0, "adapter and score-head weights differ after resuming")
+        try Fixture.straightAndResumed(.rm, checkpoint: 3, lost: 1) { loggingEveryStep(recipe(model, $0, maxSteps: 8)) }
     }
 }

@@ -103,36 +103,6 @@ enum Fixture {
 
     /// The parameter block as an array, to compare runs.
     static func weights(_ trainer: Trainer) -> [Float] { trainer.objective.trainable.values.array }
-
-    /// How many trainable weights of two runs differ in any bit.
-    static func differingWeights(_ a: Trainer, _ b: Trainer) -> Int {
-        let x = weights(a), y = weights(b)
-        return x.count == y.count ? zip(x, y).filter { $0.bitPattern != $1.bitPattern }.count : max(x.count, y.count)
-    }
-
-    /// The same run twice: straight to its end, and interrupted -- a checkpoint after
-    /// `stopAfter` updates, `lost` more updates thrown away as a crash would, then resumed from
-    /// the latest checkpoint to the end. Exact resume means both end with the same bits.
-    /// - Parameter recipe: the run's recipe for an output directory.
-    /// - Returns: both trainers, and the interrupted run's output directory.
-    static func straightAndResumed(_ stage: TrainingStage, stopAfter: Int, lost: Int = 0,
-                                   file: StaticString = #filePath, line: UInt = #line,
-                                   _ recipe: (_ output: String) -> TrainingRecipe) throws -> (straight: Trainer, resumed: Trainer, output: String) {
-        let straight = try trainer(stage, recipe(temporaryDirectory("straight")))
-        try straight.train()
-        let output = temporaryDirectory("interrupted")
-        let first = try trainer(stage, recipe(output))
-        for _ in 0..<stopAfter { _ = first.step() }
-        try first.saveCheckpoint()
-        for _ in 0..<lost { _ = first.step() }
-        var again = recipe(output)
-        again.resumeFromCheckpoint = "latest"
-        let resumed = try trainer(stage, again)
-        XCTAssertEqual(resumed.state.globalStep, stopAfter, "resumed at the checkpoint", file: file, line: line)
-        try resumed.train()
-        XCTAssertEqual(resumed.state.globalStep, straight.state.globalStep, file: file, line: line)
-        return (straight, resumed, output)
-    }
 }
 
 /// Asserts |a - b| <= atol + rtol |b| element-wise, reporting the worst element.
