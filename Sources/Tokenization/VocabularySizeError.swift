@@ -52,7 +52,7 @@ public struct VocabularySizeError: Error, CustomStringConvertible, Sendable, Equ
             let most = maximum.map { "SentencePiece can make at most \($0) pieces from it" } ?? "SentencePiece cannot make that many pieces from it"
             let range = maximum.map { "from \(minimum) to \($0)" } ?? "below \(requested)"
             return "--vocab-size \(requested) is too large for this corpus: \(most) at --character-coverage \(coverage) "
-                + "(the least is \(minimum): \(keptCharacters) characters and \(reserved)). "
+                + "(the least is \(minimum): \(keptCharacters) characters + \(bytePieces) byte pieces + \(specialPieces) special pieces). "
                 + "Use --vocab-size \(range), or train on more text."
         }
     }
