@@ -15,7 +15,12 @@ struct TokenizerCommand: ParsableCommand {
         @Option(parsing: .upToNextOption, help: ArgumentHelp(
             "Text files (one sentence or document per line), or datasets (.json/.jsonl files or directories in any format `rlhf data inspect` reads): their prompts and responses are the corpus."))
         var input: [String]
-        @Option(help: "Vocabulary size.") var vocabSize: Int
+        @Option(help: ArgumentHelp(
+            "Vocabulary size: at least the characters kept at --character-coverage + 256 byte pieces + 4 special pieces, at most what the corpus yields (an error names both)."))
+        var vocabSize: Int
+        @Option(help: ArgumentHelp(
+            "Share of the corpus's characters that get a piece of their own; rarer characters are encoded as UTF-8 bytes (lossless). 0.9995, SentencePiece's default, suits Chinese and other large alphabets; 1.0 keeps every character seen."))
+        var characterCoverage: Double = TokenizerTrainer.defaultCharacterCoverage
         @Option(help: "bpe or unigram.") var modelType: String = "bpe"
         @Option(help: "Output directory (tokenizer.model, tokenizer.vocab).") var out: String
         @Flag(inversion: .prefixedNo, help: "Split numbers into single digits, as Llama's tokenizer does.")
@@ -29,10 +34,12 @@ struct TokenizerCommand: ParsableCommand {
             defer { corpus.removeScratch() }
             var trainer = TokenizerTrainer(inputFiles: corpus.files, vocabSize: vocabSize, modelType: type)
             trainer.splitDigits = splitDigits
+            trainer.characterCoverage = characterCoverage
             let path = try trainer.train(outputDirectory: out)
             let tok = try SentencePieceTokenizer(contentsOf: path)
             try printJSON(["tokenizer": path, "pieces": tok.pieceCount, "bos_id": tok.bosID, "eos_id": tok.eosID,
-                           "pad_id": tok.padID, "unk_id": tok.unkID])
+                           "pad_id": tok.padID, "unk_id": tok.unkID,
+                           "character_coverage": characterCoverage])
         }
     }
 }

@@ -132,6 +132,50 @@ final class TokenizerCLITests: XCTestCase {
     }
 }
 
+extension TokenizerCLITests {
+    /// `--character-coverage` reaches SentencePiece (it is reported, and a size that fits only at
+    /// the lower coverage trains), and a vocabulary too small or too large for a Chinese/English
+    /// corpus fails with our message: the limit, the sizes that work, the options to change.
+    func testTrainTokenizer_characterCoverageAndVocabularyLimits() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tokcjk-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let han = Array("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面")
+        var lines = (0..<150).map { i in
+            "患者 \(han[i % han.count])\(han[(i * 7) % han.count])\(han[(i * 11) % han.count]) the patient has fever \(han[(i * 3) % han.count])"
+        }
+        for (i, rare) in ["龘", "齉", "爩", "麤", "鱻", "灪"].enumerated() { lines[i * 20] += rare }
+        try lines.joined(separator: "\n").write(toFile: "\(dir)/corpus.txt", atomically: true, encoding: .utf8)
+        let train = ["tokenizer", "train", "--input", "\(dir)/corpus.txt", "--out", "\(dir)/tok"]
+
+        var r = try CLIProcess.run(train + ["--vocab-size", "280", "--character-coverage", "1.0"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("--vocab-size 280 is too small for this corpus"), r.stderr)
+        let least = try XCTUnwrap(r.stderr.firstMatch(of: /Use --vocab-size (\d+) or more/).flatMap { Int($0.1) }, r.stderr)
+        XCTAssertTrue(r.stderr.contains("at least \(least) pieces") && r.stderr.contains("256 byte pieces"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("--character_coverage option"), "SentencePiece's own advice leaked: \(r.stderr)")
+
+        // One piece short at 1.0; the coverage the message names makes it fit.
+        r = try CLIProcess.run(train + ["--vocab-size", "\(least - 1)", "--character-coverage", "1.0"])
+        XCTAssertNotEqual(r.status, 0)
+        let coverage = try XCTUnwrap(r.stderr.firstMatch(of: /or --character-coverage ([0-9.]+) or lower/).map { String($0.1) }, r.stderr)
+        r = try CLIProcess.run(train + ["--vocab-size", "\(least - 1)", "--character-coverage", coverage])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try r.json()["pieces"] as? Int, least - 1)
+        XCTAssertEqual(try r.json()["character_coverage"] as? Double, Double(coverage))
+
+        r = try CLIProcess.run(train + ["--vocab-size", "9000"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("--vocab-size 9000 is too large for this corpus"), r.stderr)
+        XCTAssertNotNil(r.stderr.firstMatch(of: /Use --vocab-size from \d+ to \d+/), r.stderr)
+        XCTAssertTrue(r.stderr.contains("--character-coverage 0.9995"), "the default coverage is named: \(r.stderr)")
+
+        r = try CLIProcess.run(train + ["--vocab-size", "400", "--character-coverage", "0.5"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("--character-coverage must be from 0.98 to 1.0"), r.stderr)
+    }
+}
+
 final class KernelSetTests: XCTestCase {
     /// The AVX-512, AVX2 and baseline builds of the C kernels give the same bits.
     func testKernelSets_giveIdenticalOutputs() throws {

@@ -25,7 +25,9 @@ enum Fixture {
             lines.append(object["rejected"]!)
         }
         try! lines.joined(separator: "\n").write(toFile: corpus, atomically: true, encoding: .utf8)
-        try! TokenizerTrainer(inputFiles: [corpus], vocabSize: 640).train(outputDirectory: dir)
+        var trainer = TokenizerTrainer(inputFiles: [corpus], vocabSize: 640)
+        trainer.characterCoverage = 1  // as the quickstart: the demo's small alphabet keeps every character
+        try! trainer.train(outputDirectory: dir)
         return dir
     }()
 
