@@ -31,9 +31,13 @@ extension Generator {
     /// as `generate`, recording each token's log-probability and whether a stop token ended it.
     ///
     /// Sample i of prompt p draws from the seed's stream `p * samplesPerPrompt + i`, so what it
-    /// draws does not depend on how the batch is split into decoding groups, nor on the other
-    /// prompts' lengths. The generator's KV caches are reused, so calling this every iteration
-    /// allocates no cache once the largest batch and length have been seen.
+    /// draws does not depend on how the batch is split into decoding groups. The same call with
+    /// the same `threads` gives the same bits; with another split the log-probabilities can
+    /// differ in the last bits, because a pass of more than `Linear.smallRows` rows multiplies
+    /// with sgemm and a smaller one with the row kernel (a draw changes only if such a difference
+    /// moves a probability across the uniform it is compared with). The generator's KV caches are
+    /// reused, so calling this every iteration allocates no cache once the largest batch and
+    /// length have been seen.
     /// - Parameters:
     ///   - prompts: token ids, each at least one token.
     ///   - samplesPerPrompt: responses drawn per prompt (1 for PPO, the group size for GRPO).

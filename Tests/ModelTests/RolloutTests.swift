@@ -81,17 +81,21 @@ final class RolloutTests: XCTestCase {
     }
 
     /// The same seed gives the same samples and log-probs; one decoding group or three give the
-    /// same bits; sample i of prompt p is stream p*S + i (what `generate` draws for the repeated
+    /// same samples; sample i of prompt p is stream p*S + i (what `generate` draws for the repeated
     /// prompt list); another seed gives other samples.
     func testSamples_areSeededAndIndependentOfTheSplit() throws {
         let m = Self.makeModel()
         let s = SamplingParameters(temperature: 1.2, topK: 10, seed: 9)
         let one = try Generator(model: m, threads: 1).rollout(prompts: Self.prompts, samplesPerPrompt: 3, maxNewTokens: 7, sampling: s, stopTokens: [])
         let three = try Generator(model: m, threads: 3).rollout(prompts: Self.prompts, samplesPerPrompt: 3, maxNewTokens: 7, sampling: s, stopTokens: [])
-        XCTAssertEqual(one, three)
+        // The same draws; the log-probs within float rounding only, because a group of more than
+        // Linear.smallRows rows multiplies with sgemm and a smaller one with the row kernel.
+        XCTAssertEqual(one.responses, three.responses)
+        XCTAssertEqual(one.ended, three.ended)
+        for (a, b) in zip(one.logProbs.joined(), three.logProbs.joined()) { XCTAssertTrue(abs(a - b) <= 1e-5, "\(a) vs \(b)") }
         XCTAssertEqual(one, try Generator(model: m, threads: 1).rollout(prompts: Self.prompts, samplesPerPrompt: 3, maxNewTokens: 7, sampling: s, stopTokens: []))
         XCTAssertEqual(one.prompts, Self.prompts.flatMap { [$0, $0, $0] })
-        let repeated = try Generator(model: m, threads: 2).generate(prompts: one.prompts, maxNewTokens: 7, sampling: s)
+        let repeated = try Generator(model: m, threads: 1).generate(prompts: one.prompts, maxNewTokens: 7, sampling: s)
         XCTAssertEqual(one.responses, repeated.newTokens)
         XCTAssertEqual(one.logProbs, repeated.logProbs)
         // The samples of one prompt differ from each other (separate streams).
