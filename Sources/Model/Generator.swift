@@ -6,6 +6,8 @@ public struct Generator {
     /// Decoding groups (threads) the batch is split into; by default the compute threads. A role
     /// that owns a single core sets 1.
     public var threads: Int
+    /// KV caches reused from call to call (shared by copies of this generator).
+    public let cachePool = KVCachePool()
 
     public init(model: Llama, threads: Int = Parallel.threads) {
         self.model = model
@@ -15,6 +17,11 @@ public struct Generator {
     /// What came out: for each prompt, the new tokens (stop token included when one ended it).
     public struct Output: Sendable {
         public var newTokens: [[Int]]
+        /// For each prompt, the log-probability of each new token under the distribution it was
+        /// drawn from (temperature, top-k, top-p as applied; 0 for greedy picks).
+        public var logProbs: [[Float]]
+        /// For each prompt, whether a stop token ended it (false: cut at `maxNewTokens`).
+        public var ended: [Bool]
         /// Decoding steps run and tokens generated, for throughput figures.
         public var steps: Int
         public var generatedTokens: Int
@@ -28,10 +35,12 @@ public struct Generator {
     /// threads (waking one costs more than it saves), but two groups need no synchronisation
     /// until the end. Each sequence samples from its own stream of the seed and every weight
     /// product gives each row the same bits whatever its batch, so the output does not depend
-    /// on the split.
+    /// on the split. KV caches come from `cachePool`, so repeated calls allocate none.
+    /// - Throws: ``ModelInputError`` for an empty prompt list or prompt, a token id outside the
+    ///   vocabulary, `maxNewTokens` below 1, or a prompt that would grow past max_position_embeddings.
     public func generate(prompts: [[Int]], maxNewTokens: Int, sampling: SamplingParameters = .greedy,
-                         stopTokens: Set<Int> = []) -> Output {
-        precondition(!prompts.isEmpty && prompts.allSatisfy { !$0.isEmpty }, "every prompt needs at least one token")
+                         stopTokens: Set<Int> = []) throws -> Output {
+        try model.validate(prompts: prompts, maxNewTokens: maxNewTokens)
         let groups = min(threads, prompts.count)
         if groups <= 1 {
             return generateGroup(prompts, firstIndex: 0, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens)
@@ -47,19 +56,22 @@ public struct Generator {
             }
         }
         let parts = results.compactMap { $0 }
-        return Output(newTokens: parts.flatMap(\.newTokens), steps: parts.map(\.steps).max() ?? 0,
-                      generatedTokens: parts.reduce(0) { $0 + $1.generatedTokens })
+        return Output(newTokens: parts.flatMap(\.newTokens), logProbs: parts.flatMap(\.logProbs), ended: parts.flatMap(\.ended),
+                      steps: parts.map(\.steps).max() ?? 0, generatedTokens: parts.reduce(0) { $0 + $1.generatedTokens })
     }
 
     /// One group's generation, on the calling thread. `firstIndex` is the batch index of its
-    /// first prompt (it picks the sampling streams).
+    /// first prompt (it picks the sampling streams). Inputs are validated by the caller.
     func generateGroup(_ prompts: [[Int]], firstIndex: Int, maxNewTokens: Int, sampling: SamplingParameters,
                        stopTokens: Set<Int>) -> Output {
         let longest = prompts.map(\.count).max()!
-        let cache = KVCache(model: model, batch: prompts.count, capacity: longest + maxNewTokens)
+        let cache = cachePool.take(model: model, batch: prompts.count, capacity: longest + maxNewTokens)
+        defer { cachePool.giveBack(cache) }
         var samplers = (0..<prompts.count).map { Sampler(sampling, stream: firstIndex + $0) }
         let V = model.config.vocabSize
         var out = [[Int]](repeating: [], count: prompts.count)
+        var logProbs = [[Float]](repeating: [], count: prompts.count)
+        var ended = [Bool](repeating: false, count: prompts.count)
         var active = Array(0..<prompts.count)
         var segments = prompts.enumerated().map { TokenSegment(sequence: $0.offset, tokens: $0.element.map(Int32.init)) }
         var steps = 0, generated = 0
@@ -69,20 +81,24 @@ public struct Generator {
             steps += 1
             next.removeAll(keepingCapacity: true)
             for (i, s) in active.enumerated() {
-                next.append(samplers[s].sample(UnsafeBufferPointer(rebasing: logits[(i * V)..<((i + 1) * V)])))
+                let (token, logProb) = samplers[s].sampleWithLogProb(UnsafeBufferPointer(rebasing: logits[(i * V)..<((i + 1) * V)]))
+                next.append(token)
+                logProbs[s].append(logProb)
             }
             var stillActive: [Int] = []
             segments.removeAll(keepingCapacity: true)
             for (i, s) in active.enumerated() {
                 out[s].append(next[i])
                 generated += 1
-                if !stopTokens.contains(next[i]) && out[s].count < maxNewTokens {
+                if stopTokens.contains(next[i]) {
+                    ended[s] = true
+                } else if out[s].count < maxNewTokens {
                     stillActive.append(s)
                     segments.append(TokenSegment(sequence: s, tokens: [Int32(next[i])]))
                 }
             }
             active = stillActive
         }
-        return Output(newTokens: out, steps: steps, generatedTokens: generated)
+        return Output(newTokens: out, logProbs: logProbs, ended: ended, steps: steps, generatedTokens: generated)
     }
 }

@@ -12,9 +12,21 @@ public final class KVCache {
     /// (batch, V): the last pass's logits, one row per segment.
     let logits: FloatBuffer
 
-    public init(model m: Llama, batch: Int, capacity: Int) {
-        precondition(capacity <= m.config.maxPositionEmbeddings,
-                     "a cache of \(capacity) positions exceeds max_position_embeddings \(m.config.maxPositionEmbeddings)")
+    /// A cache for `batch` sequences of up to `capacity` tokens each.
+    /// - Throws: ``ModelInputError`` when batch or capacity is below 1 or the capacity is past
+    ///   the model's max_position_embeddings.
+    public convenience init(model m: Llama, batch: Int, capacity: Int) throws {
+        guard batch >= 1 else { throw ModelInputError.notPositive(what: "KV cache batch", value: batch) }
+        guard capacity >= 1 else { throw ModelInputError.notPositive(what: "KV cache capacity", value: capacity) }
+        guard capacity <= m.config.maxPositionEmbeddings else {
+            throw ModelInputError.sequenceTooLong(what: "a KV cache", length: capacity, maxPositionEmbeddings: m.config.maxPositionEmbeddings)
+        }
+        self.init(validatedModel: m, batch: batch, capacity: capacity)
+    }
+
+    /// The cache without the checks: for callers that validated the sizes already.
+    init(validatedModel m: Llama, batch: Int, capacity: Int) {
+        precondition(batch >= 1 && capacity >= 1 && capacity <= m.config.maxPositionEmbeddings, "unvalidated KV cache shape")
         self.batch = batch
         self.capacity = capacity
         lengths = [Int](repeating: 0, count: batch)

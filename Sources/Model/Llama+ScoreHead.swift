@@ -12,7 +12,7 @@ extension Llama {
     /// - Returns: (B) scores.
     public func scoreForward(lengths: [Int], acts a: TrainingActivations) -> [Float] {
         let w = scoreWeight
-        return (0..<a.B).map { b in dot(a.hidden.pointer + lastRow(b, lengths, a) * C, w, C) }
+        return (0..<a.B).map { b in scoreDot(a.hidden.pointer + lastRow(b, lengths, a) * C, w, C) }
     }
 
     /// Backward of the score head from d loss / d score (B): writes `acts.dHidden` (zero except
@@ -25,13 +25,7 @@ extension Llama {
     ///   - acts: the activations of that forward pass.
     public func scoreBackward(dscores: [Float], lengths: [Int], acts a: TrainingActivations) {
         precondition(dscores.count == a.B, "one score gradient per row")
-        let g: UnsafeMutablePointer<Float>? = if let adapters, let s = adapters.layout.scoreHead {
-            adapters.enableGradients()[s]
-        } else if trainsBase || adapters == nil {
-            enableGradients()[scoreOffset]
-        } else {
-            nil
-        }
+        let g = scoreWeightGradient()
         let w = scoreWeight
         a.dHidden.zero()
         for b in 0..<a.B {
@@ -79,6 +73,13 @@ extension Llama {
         return parameters[scoreOffset]
     }
 
+    /// Where the score head's weight gradient goes (see `scoreBackward`), nil when it is frozen.
+    func scoreWeightGradient() -> UnsafeMutablePointer<Float>? {
+        if let adapters, let s = adapters.layout.scoreHead { return adapters.enableGradients()[s] }
+        if trainsBase || adapters == nil { return enableGradients()[scoreOffset] }
+        return nil
+    }
+
     /// Offset of `score.weight`; only a single-label head is read by these functions.
     var scoreOffset: Int {
         guard let s = layout.score, layout.head == .score(labels: 1) else {
@@ -95,7 +96,7 @@ extension Llama {
 }
 
 /// Sum of x[i] * y[i] accumulated in Double, so a score does not depend on C's rounding order.
-private func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
+func scoreDot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
     var s = 0.0
     for i in 0..<n { s += Double(x[i]) * Double(y[i]) }
     return Float(s)

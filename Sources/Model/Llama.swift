@@ -40,6 +40,16 @@ public final class Llama {
                            scaling: config.ropeScaling)
     }
 
+    /// A second model object over `base`'s parameter block (not a copy): see
+    /// `sharingBaseWithoutAdapters()` (Llama+Reference.swift).
+    init(sharingParametersOf base: Llama) {
+        config = base.config
+        layout = base.layout
+        parameters = base.parameters
+        rope = base.rope
+        trainsBase = false
+    }
+
     /// Number of parameters.
     public var parameterCount: Int { layout.count }
 

@@ -57,7 +57,14 @@ public struct Sampler {
     /// ordering: with neither, the draw walks the vocabulary in index order with no sort.
     /// Scratch arrays are kept between calls, so a decoding loop allocates nothing per token.
     public mutating func sample(_ logits: UnsafeBufferPointer<Float>) -> Int {
-        if parameters.isGreedy { return Sampler.argmax(logits) }
+        sampleWithLogProb(logits).token
+    }
+
+    /// Picks one token as `sample` does (the same draws) and returns with it its log-probability
+    /// under the distribution it was drawn from: softmax(logits / temperature) renormalised over
+    /// the tokens top-k and top-p keep. Greedy picks have log-probability 0 (a point mass).
+    public mutating func sampleWithLogProb(_ logits: UnsafeBufferPointer<Float>) -> (token: Int, logProb: Float) {
+        if parameters.isGreedy { return (Sampler.argmax(logits), 0) }
         let t = parameters.temperature
         let V = logits.count
         order.removeAll(keepingCapacity: true)
@@ -91,11 +98,17 @@ public struct Sampler {
             probs.removeLast(probs.count - keep)
         }
         var u = rng.nextDouble() * z
+        var chosen = probs.count - 1
         for (i, p) in probs.enumerated() {
             u -= p
-            if u < 0 { return order[i] }
+            if u < 0 {
+                chosen = i
+                break
+            }
         }
-        return order[probs.count - 1]
+        // log(p_i / z) from the scaled logit itself, finite even where exp underflowed.
+        let token = order[chosen]
+        return (token, Float(Double(logits[token] / t - m / t) - log(z)))
     }
 
     /// Higher logit first; ties by index, so the order never depends on the sort algorithm.

@@ -62,9 +62,9 @@ struct BenchModelOptions: ParsableArguments {
 
 func round1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
 
-func seconds(_ body: () -> Void) -> Double {
+func seconds(_ body: () throws -> Void) rethrows -> Double {
     let t0 = DispatchTime.now().uptimeNanoseconds
-    body()
+    try body()
     return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
 }
 
@@ -143,11 +143,11 @@ struct BenchGenerate: ParsableCommand {
         let prompts = (0..<batch).map { _ in (0..<promptLen).map { _ in Int(rng.next() % UInt64(V)) } }
         _ = try options.attachAdapters(to: model)
         let gen = Generator(model: model)
-        _ = gen.generate(prompts: prompts, maxNewTokens: newTokens)
+        _ = try gen.generate(prompts: prompts, maxNewTokens: newTokens)
         var best = Double.infinity
         var produced = 0
         for _ in 0..<repeats {
-            let t = seconds { produced = gen.generate(prompts: prompts, maxNewTokens: newTokens).generatedTokens }
+            let t = try seconds { produced = try gen.generate(prompts: prompts, maxNewTokens: newTokens).generatedTokens }
             best = min(best, t)
         }
         let flops = model.forwardFLOPs(tokens: batch * promptLen, context: promptLen / 2, headRows: batch)

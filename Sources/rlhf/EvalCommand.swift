@@ -85,7 +85,7 @@ struct EvalSFT: ParsableCommand {
             var texts: [String] = []
             for start in stride(from: 0, to: promptIDs.count, by: data.batchSize) {
                 let batch = Array(promptIDs[start..<min(start + data.batchSize, promptIDs.count)])
-                let out = generator.generate(prompts: batch, maxNewTokens: maxNewTokens, stopTokens: [tokenizer.eosID])
+                let out = try generator.generate(prompts: batch, maxNewTokens: maxNewTokens, stopTokens: [tokenizer.eosID])
                 texts += try out.newTokens.map { try tokenizer.decode($0.filter { $0 != tokenizer.eosID }).trimmingCharacters(in: .whitespaces) }
             }
             answers[name] = texts

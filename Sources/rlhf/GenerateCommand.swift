@@ -44,7 +44,7 @@ struct GenerateCommand: ParsableCommand {
         guard promptIDs.count + maxNewTokens <= m.config.maxPositionEmbeddings else {
             throw UsageError("prompt (\(promptIDs.count) tokens) + --max-new-tokens \(maxNewTokens) exceed max_position_embeddings \(m.config.maxPositionEmbeddings)")
         }
-        let out = Generator(model: m).generate(prompts: [promptIDs], maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stops)
+        let out = try Generator(model: m).generate(prompts: [promptIDs], maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stops)
         var result: [String: Any] = ["ids": promptIDs + out.newTokens[0]]
         if let tokenizer {
             result["text"] = try tokenizer.decode(out.newTokens[0].filter { !stops.contains($0) })

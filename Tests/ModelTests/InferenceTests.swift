@@ -11,7 +11,7 @@ final class InferenceTests: XCTestCase {
 
     /// The KV-cache path (prefill then token-by-token decode) gives the same logits as the
     /// training forward over the whole sequence.
-    func testCachedDecoding_matchesFullForward() {
+    func testCachedDecoding_matchesFullForward() throws {
         let m = makeModel()
         let ids: [Int32] = [1, 7, 3, 12, 0, 5, 9]
         let T = ids.count
@@ -19,7 +19,7 @@ final class InferenceTests: XCTestCase {
         m.forward(ids: ids, acts: acts)
         let targets = [Int32](repeating: 0, count: T)
         m.languageModelForward(targets: targets, acts: acts)
-        let cache = KVCache(model: m, batch: 1, capacity: T)
+        let cache = try KVCache(model: m, batch: 1, capacity: T)
         var logits = m.inferenceForward([TokenSegment(sequence: 0, tokens: Array(ids[0..<3]))], cache: cache)
         for t in 2..<T {
             for v in 0..<13 { XCTAssertEqual(logits[v], acts.logits[t * 13 + v].pointee, accuracy: 1e-4, "position \(t)") }
@@ -28,34 +28,34 @@ final class InferenceTests: XCTestCase {
     }
 
     /// Generating a batch of prompts of different lengths gives each prompt what it gets alone.
-    func testBatchedGeneration_matchesOneByOne() {
+    func testBatchedGeneration_matchesOneByOne() throws {
         let m = makeModel()
         let prompts = [[1, 2, 3], [4], [5, 6, 7, 8, 9, 10]]
         let gen = Generator(model: m)
-        let batched = gen.generate(prompts: prompts, maxNewTokens: 8)
+        let batched = try gen.generate(prompts: prompts, maxNewTokens: 8)
         for (i, p) in prompts.enumerated() {
-            XCTAssertEqual(gen.generate(prompts: [p], maxNewTokens: 8).newTokens[0], batched.newTokens[i])
+            XCTAssertEqual(try gen.generate(prompts: [p], maxNewTokens: 8).newTokens[0], batched.newTokens[i])
         }
         XCTAssertEqual(batched.newTokens.map(\.count), [8, 8, 8])
     }
 
-    func testSampling_isSeededAndRespectsTopK() {
+    func testSampling_isSeededAndRespectsTopK() throws {
         let m = makeModel()
         let gen = Generator(model: m)
         let s = SamplingParameters(temperature: 1.5, topK: 3, topP: 0.95, seed: 77)
-        let a = gen.generate(prompts: [[1, 2], [3]], maxNewTokens: 10, sampling: s)
-        let b = gen.generate(prompts: [[1, 2], [3]], maxNewTokens: 10, sampling: s)
+        let a = try gen.generate(prompts: [[1, 2], [3]], maxNewTokens: 10, sampling: s)
+        let b = try gen.generate(prompts: [[1, 2], [3]], maxNewTokens: 10, sampling: s)
         XCTAssertEqual(a.newTokens, b.newTokens)
         var other = s
         other.seed = 78
-        let c = gen.generate(prompts: [[1, 2], [3]], maxNewTokens: 10, sampling: other)
+        let c = try gen.generate(prompts: [[1, 2], [3]], maxNewTokens: 10, sampling: other)
         XCTAssertNotEqual(a.newTokens, c.newTokens)
         // top-k 1 is greedy
-        let g1 = gen.generate(prompts: [[1, 2]], maxNewTokens: 6, sampling: SamplingParameters(temperature: 1, topK: 1, seed: 1))
-        XCTAssertEqual(g1.newTokens, gen.generate(prompts: [[1, 2]], maxNewTokens: 6).newTokens)
+        let g1 = try gen.generate(prompts: [[1, 2]], maxNewTokens: 6, sampling: SamplingParameters(temperature: 1, topK: 1, seed: 1))
+        XCTAssertEqual(g1.newTokens, try gen.generate(prompts: [[1, 2]], maxNewTokens: 6).newTokens)
     }
 
-    func testTopP_keepsSmallestSetReachingP() {
+    func testTopP_keepsSmallestSetReachingP() throws {
         // probabilities ~ [0.5, 0.3, 0.2]: top-p 0.6 keeps the first two only
         let logits: [Float] = [log(0.5), log(0.3), log(0.2)]
         var sampler = Sampler(SamplingParameters(temperature: 1, topP: 0.6, seed: 4))
@@ -66,12 +66,12 @@ final class InferenceTests: XCTestCase {
         XCTAssertEqual(seen, [0, 1])
     }
 
-    func testStopToken_endsOnlyThatSequence() {
+    func testStopToken_endsOnlyThatSequence() throws {
         let m = makeModel()
         let gen = Generator(model: m)
-        let free = gen.generate(prompts: [[1, 2, 3]], maxNewTokens: 8).newTokens[0]
+        let free = try gen.generate(prompts: [[1, 2, 3]], maxNewTokens: 8).newTokens[0]
         let stop = free[2]
-        let out = gen.generate(prompts: [[1, 2, 3], [4]], maxNewTokens: 8, stopTokens: [stop])
+        let out = try gen.generate(prompts: [[1, 2, 3], [4]], maxNewTokens: 8, stopTokens: [stop])
         XCTAssertEqual(out.newTokens[0], Array(free[0...(free.firstIndex(of: stop)!)]))
     }
 }
@@ -79,7 +79,7 @@ final class InferenceTests: XCTestCase {
 final class GenerationSplitTests: XCTestCase {
     /// The batch decoded as one group or as two (one per thread) gives the same sampled tokens,
     /// with and without LoRA adapters (whose scratch lives in each group's cache).
-    func testSampledTokens_doNotDependOnHowTheBatchIsSplit() {
+    func testSampledTokens_doNotDependOnHowTheBatchIsSplit() throws {
         let m = Llama(config: LlamaGradientTests.tinyConfig(bias: true))
         m.initializeRandom(seed: 3, std: 0.6)
         let prompts = [[1, 2, 3], [4], [5, 6, 7, 8, 9, 10], [11, 12]]
@@ -91,8 +91,8 @@ final class GenerationSplitTests: XCTestCase {
                 for i in 0..<lora.parameters.count { lora.parameters.pointer[i] = (rng.nextFloat() - 0.5) * 0.5 }
                 m.attach(lora)
             }
-            let whole = Generator(model: m, threads: 1).generate(prompts: prompts, maxNewTokens: 10, sampling: s)
-            let split = Generator(model: m, threads: 2).generate(prompts: prompts, maxNewTokens: 10, sampling: s)
+            let whole = try Generator(model: m, threads: 1).generate(prompts: prompts, maxNewTokens: 10, sampling: s)
+            let split = try Generator(model: m, threads: 2).generate(prompts: prompts, maxNewTokens: 10, sampling: s)
             XCTAssertEqual(split.newTokens, whole.newTokens, "adapted: \(adapted)")
             XCTAssertEqual(split.generatedTokens, 40)
         }
@@ -103,7 +103,7 @@ final class GenerationSplitTests: XCTestCase {
 final class SamplerTests: XCTestCase {
     /// Top-k keeps exactly the k best logits (ties by index), and every path draws in proportion
     /// to the softmax of what it keeps.
-    func testDraws_followTheKeptSoftmax() {
+    func testDraws_followTheKeptSoftmax() throws {
         let logits: [Float] = [0.1, 2.0, -1.0, 1.5, 2.0, 0.7, -3.0, 1.0]
         func frequencies(_ p: SamplingParameters) -> [Double] {
             var sampler = Sampler(p)

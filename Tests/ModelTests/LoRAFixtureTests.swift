@@ -32,7 +32,7 @@ final class LoRAFixtureTests: XCTestCase {
         adapters.appliesDropout = false
         let worst = TransformersFixtureTests.worstDifference(model, ref.cases)
         XCTAssertLessThan(worst, 1e-4, "adapted model differs from PEFT by \(worst)")
-        TransformersFixtureTests.checkGreedy(model, ref.generation, "lora-llama")
+        try TransformersFixtureTests.checkGreedy(model, ref.generation, "lora-llama")
     }
 
     func testMergedPEFTAdapter_matchesMergeAndUnload() throws {

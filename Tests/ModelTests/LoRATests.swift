@@ -154,7 +154,7 @@ final class LoRATests: XCTestCase {
 
     /// The KV-cache inference path applies the adapters as the training forward does, and never
     /// applies dropout.
-    func testInferencePath_matchesTrainingForward() {
+    func testInferencePath_matchesTrainingForward() throws {
         for targets in [Self.allTargets, [.q, .v]] as [[LoRATarget]] {
             let (model, adapters) = makeModel(bias: true, targets: targets, dropout: 0.2)
             adapters.appliesDropout = false
@@ -163,7 +163,7 @@ final class LoRATests: XCTestCase {
             let acts = TrainingActivations(model: model, B: 1, T: T)
             model.forward(ids: ids, acts: acts)
             model.languageModelForward(targets: [Int32](repeating: 0, count: T), acts: acts)
-            let cache = KVCache(model: model, batch: 1, capacity: T)
+            let cache = try KVCache(model: model, batch: 1, capacity: T)
             var out = model.inferenceForward([TokenSegment(sequence: 0, tokens: Array(ids[0..<3]))], cache: cache)
             for t in 2..<T {
                 for v in 0..<13 { XCTAssertEqual(out[v], acts.logits[t * 13 + v].pointee, accuracy: 1e-4, "position \(t)") }

@@ -36,7 +36,7 @@ final class TransformersFixtureTests: XCTestCase {
         let model = try Llama.load(directory: dir)
         let worst = Self.worstDifference(model, ref.cases)
         XCTAssertLessThan(worst, 1e-4, "\(name): differs from transformers by \(worst)")
-        Self.checkGreedy(model, ref.generation, name)
+        try Self.checkGreedy(model, ref.generation, name)
     }
 
     /// The worst difference from the reference over the cases' log-probs and last logits.
@@ -57,13 +57,13 @@ final class TransformersFixtureTests: XCTestCase {
 
     /// Greedy generations token for token, each prompt alone and all prompts in one batch.
     static func checkGreedy(_ model: Llama, _ generation: [Reference.Generation], _ name: String,
-                            file: StaticString = #filePath, line: UInt = #line) {
+                            file: StaticString = #filePath, line: UInt = #line) throws {
         let gen = Generator(model: model)
         for g in generation {
-            let out = gen.generate(prompts: [g.prompt], maxNewTokens: g.max_new_tokens)
+            let out = try gen.generate(prompts: [g.prompt], maxNewTokens: g.max_new_tokens)
             XCTAssertEqual(g.prompt + out.newTokens[0], g.ids, "\(name): greedy generation from \(g.prompt)", file: file, line: line)
         }
-        let batch = gen.generate(prompts: generation.map(\.prompt), maxNewTokens: generation[0].max_new_tokens)
+        let batch = try gen.generate(prompts: generation.map(\.prompt), maxNewTokens: generation[0].max_new_tokens)
         for (i, g) in generation.enumerated() {
             XCTAssertEqual(g.prompt + batch.newTokens[i], g.ids, "\(name): batched greedy generation \(i)", file: file, line: line)
         }
