@@ -112,8 +112,10 @@ public struct RLAlgorithmConfig: Sendable, Equatable, Codable {
 
     public init() {}
 
-    /// The defaults of `algorithm`: GRPO and RLOO draw groups of answers; GRPO puts a k3 KL in
-    /// its loss with trl's β = 0.04.
+    /// The defaults of `algorithm`. GRPO: trl's `num_generations = 8` answers per prompt and a k3
+    /// KL in the loss with DeepSeekMath's β = 0.04 (arXiv 2402.03300 Sec. 4.2; trl's `beta`
+    /// default until it became 0.0). RLOO: trl's `num_generations = 2` and `beta = 0.05` (the old
+    /// RLOOConfig's `rloo_k = 2`, `kl_coef = 0.05`), the KL subtracted from the score as k1.
     public init(algorithm: Algorithm) {
         self.init()
         self.algorithm = algorithm
@@ -121,11 +123,11 @@ public struct RLAlgorithmConfig: Sendable, Equatable, Codable {
         case .ppo:
             break
         case .grpo:
-            samplesPerPrompt = 4
+            samplesPerPrompt = 8
             klEstimator = .k3
             klCoef = 0.04
         case .rloo:
-            samplesPerPrompt = 4
+            samplesPerPrompt = 2
             klCoef = 0.05
         }
     }
