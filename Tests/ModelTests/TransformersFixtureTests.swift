@@ -83,6 +83,26 @@ final class TransformersFixtureTests: XCTestCase {
     func testRopeScalingLlama3_f32() throws { try check("llama-rope-llama3-f32") }
     func testRopeScalingLinear_f32() throws { try check("llama-rope-linear-f32") }
 
+    /// Every fixture directory is checked by a test here (or named below with the test that
+    /// checks it) and listed in Docs/models.md and the fixtures' README.
+    func testEveryFixture_isCheckedAndDocumented() throws {
+        let root = try XCTUnwrap(Bundle.module.resourcePath, "test resources") + "/Fixtures"
+        let directories = try FileManager.default.contentsOfDirectory(atPath: root).filter {
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: "\(root)/\($0)", isDirectory: &isDirectory) && isDirectory.boolValue
+        }
+        let checkedElsewhere = ["lora-llama", "llama-rm-f32"]  // LoRAFixtureTests, ScoreHeadFixtureTests
+        XCTAssertEqual(Set(directories), Set(Self.names + checkedElsewhere))
+        XCTAssertEqual(Self.names.count + checkedElsewhere.count, 11, "Docs/models.md says eleven")
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let models = try String(contentsOf: repository.appendingPathComponent("Docs/models.md"), encoding: .utf8)
+        let readme = try String(contentsOfFile: root + "/README.md", encoding: .utf8)
+        for name in directories {
+            XCTAssertTrue(models.contains("`\(name)`"), "Docs/models.md does not list \(name)")
+            XCTAssertTrue(readme.contains("| `\(name)` |"), "the fixtures' README table has no row for \(name)")
+        }
+    }
+
     /// Saving and loading back gives the same parameters bit for bit.
     func testSaveThenLoad_isIdentical() throws {
         let model = try Llama.load(directory: try Self.fixtureDirectory("llama-gqa-bf16"))
