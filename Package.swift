@@ -39,7 +39,8 @@ let package = Package(
             dependencies: ["Model", "Datasets", "Tokenization", "Tensor", .product(name: "Yams", package: "Yams")],
             swiftSettings: fast
         ),
-        // Helpers the test targets share (not part of the tool).
+        // Helpers the test targets share (not part of the tool): the NaN-proof comparison of
+        // numbers (`Closeness`) and the block gradient check.
         .target(name: "TestSupport", dependencies: ["Model"]),
         .executableTarget(
             name: "rlhf",
@@ -49,9 +50,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "NativeTests", dependencies: ["Tensor", "Tokenization", "Messaging", "CBLAS"]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         // Runs the built rlhf executable as a subprocess (Scripts/test builds it first).
-        .testTarget(name: "CLITests", dependencies: ["rlhf"]),
+        .testTarget(name: "CLITests", dependencies: ["rlhf", "Model", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenization"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tensor", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks"]),

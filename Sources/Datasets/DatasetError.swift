@@ -3,7 +3,7 @@
 ///
 /// The description reads like a compiler diagnostic, e.g.
 /// `train.jsonl:17: unknown role in field 'conversations[2].from': expected one of human, gpt,
-/// system, user, assistant, got string "bot"`. Equality compares the kind only.
+/// system (or user, assistant), got "narrator"`. Equality compares the kind only.
 public struct DatasetError: Error, CustomStringConvertible, Sendable, Equatable {
     /// What went wrong.
     public enum Kind: String, Sendable, Codable, CaseIterable {

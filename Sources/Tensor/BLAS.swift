@@ -67,9 +67,39 @@ public enum BLAS {
         return 2 * Double(n * n * n) / best / 1e9
     }
 
-    /// Multiplies random matrices with sgemm and with the naive loop; returns the largest
-    /// absolute difference. A wrong kernel for this CPU shows up here as a large number.
-    public static func selfCheck(M: Int = 67, N: Int = 45, K: Int = 131, seed: UInt64 = 1) -> Float {
+    /// What `selfCheck` found: sgemm's largest difference from the naive loop.
+    public struct SelfCheck: Sendable {
+        /// The largest |sgemm - naive| over the product; +infinity when any entry of either is NaN
+        /// or infinite, or the sizes differ (a broken kernel must not hide behind `max` skipping NaN).
+        public let maxAbsError: Float
+        /// The largest error that passes.
+        public let tolerance: Float
+        /// sgemm agreed with the naive loop within `tolerance`, every entry finite.
+        public var passed: Bool { maxAbsError <= tolerance }
+
+        /// Compares sgemm's `computed` product with the naive loop's `reference`.
+        public init(computed: [Float], reference: [Float], tolerance: Float = 1e-4) {
+            maxAbsError = SelfCheck.largestAbsoluteDifference(computed, reference)
+            self.tolerance = tolerance
+        }
+
+        /// max |a[i] - b[i]|, NaN-proof: +infinity when any value is not finite or the lengths
+        /// differ (Swift's `max` and `>` skip NaN, so `.max()` of an all-NaN product would pass).
+        public static func largestAbsoluteDifference(_ a: [Float], _ b: [Float]) -> Float {
+            guard a.count == b.count else { return .infinity }
+            var largest: Float = 0
+            for i in 0..<a.count {
+                let d = abs(a[i] - b[i])
+                guard a[i].isFinite, b[i].isFinite, d.isFinite else { return .infinity }
+                if d > largest { largest = d }
+            }
+            return largest
+        }
+    }
+
+    /// Multiplies random matrices with sgemm and with the naive loop and compares them. A wrong
+    /// kernel for this CPU shows up here as a large (or infinite) error.
+    public static func selfCheck(M: Int = 67, N: Int = 45, K: Int = 131, seed: UInt64 = 1) -> SelfCheck {
         var rng = SplitMix64(seed: seed)
         let a = (0..<(M * K)).map { _ in rng.nextFloat() * 2 - 1 }
         let b = (0..<(K * N)).map { _ in rng.nextFloat() * 2 - 1 }
@@ -77,6 +107,6 @@ public enum BLAS {
         var c2 = c1
         sgemm(M: M, N: N, K: K, A: a, B: b, C: &c1)
         naiveMatmul(M: M, N: N, K: K, A: a, B: b, C: &c2)
-        return zip(c1, c2).map { abs($0 - $1) }.max() ?? 0
+        return SelfCheck(computed: c1, reference: c2)
     }
 }

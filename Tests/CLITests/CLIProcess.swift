@@ -5,8 +5,25 @@ import XCTest
 struct CLIProcess {
     struct Result {
         var status: Int32
+        /// `.exit`, or `.uncaughtSignal` for a crash (a trap's status is the signal number).
+        var reason: Process.TerminationReason
         var stdout: String
         var stderr: String
+
+        /// Refused the way the tool refuses bad input: a thrown error (exit status 1, "Error: ..."
+        /// on stderr), not success and not a crash, whose message holds every one of `phrases`.
+        func assertRefused(_ phrases: String..., file: StaticString = #filePath, line: UInt = #line) {
+            XCTAssertEqual(reason, .exit, "crashed instead of refusing: \(stderr)", file: file, line: line)
+            XCTAssertEqual(status, 1, "exit status: \(stderr)", file: file, line: line)
+            XCTAssertTrue(stderr.contains("Error: "), "no error message: \(stderr)", file: file, line: line)
+            for p in phrases { XCTAssertTrue(stderr.contains(p), "the message should say \"\(p)\": \(stderr)", file: file, line: line) }
+        }
+
+        /// Ran to the end with status 0.
+        func assertSucceeded(_ what: String = "", file: StaticString = #filePath, line: UInt = #line) {
+            XCTAssertEqual(reason, .exit, "\(what) crashed: \(stderr)", file: file, line: line)
+            XCTAssertEqual(status, 0, "\(what): \(stderr)", file: file, line: line)
+        }
         func json() throws -> [String: Any] {
             let line = stdout.split(separator: "\n").last.map(String.init) ?? ""
             return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not JSON: \(stdout)")
@@ -39,7 +56,8 @@ struct CLIProcess {
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        return Result(status: p.terminationStatus, reason: p.terminationReason, stdout: String(decoding: o, as: UTF8.self),
+                      stderr: String(decoding: e, as: UTF8.self))
     }
 }
 

@@ -1,4 +1,6 @@
 import Foundation
+import Model
+import TestSupport
 import XCTest
 
 final class CLITests: XCTestCase {
@@ -37,11 +39,10 @@ final class CLITests: XCTestCase {
         let r = try CLIProcess.run(["logprobs", "--model", fixture, "--ids", ids])
         XCTAssertEqual(r.status, 0, r.stderr)
         let j = try r.json()
-        let ours = j["logprobs"] as! [Double], theirs = c["logprobs"] as! [Double]
-        XCTAssertEqual(ours.count, theirs.count)
-        for (a, b) in zip(ours, theirs) { XCTAssertEqual(a, b, accuracy: 1e-4) }
-        let lastOurs = j["last_logits"] as! [Double], lastTheirs = c["last_logits"] as! [Double]
-        for (a, b) in zip(lastOurs, lastTheirs) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+        let logprobs = Closeness(try XCTUnwrap(j["logprobs"] as? [Double]), c["logprobs"] as! [Double], atol: 1e-4)
+        XCTAssertTrue(logprobs.passed, "log-probs against transformers: \(logprobs)")
+        let last = Closeness(try XCTUnwrap(j["last_logits"] as? [Double]), c["last_logits"] as! [Double], atol: 1e-4)
+        XCTAssertTrue(last.passed, "last logits against transformers: \(last)")
     }
 
     func testGenerateGreedy_matchesTransformers() throws {
@@ -60,33 +61,53 @@ final class CLITests: XCTestCase {
                     "--top-k", "20", "--top-p", "0.9", "--ignore-eos"]
         let a = try CLIProcess.run(args + ["--seed", "5"]), b = try CLIProcess.run(args + ["--seed", "5"])
         let c = try CLIProcess.run(args + ["--seed", "6"])
+        for r in [a, b, c] {
+            r.assertSucceeded("generate")
+            XCTAssertEqual((try r.json()["ids"] as? [Int])?.count, 3 + 12, r.stdout)
+        }
         XCTAssertEqual(a.stdout, b.stdout)
         XCTAssertNotEqual(a.stdout, c.stdout)
     }
 
     func testErrors_nameTheProblem() throws {
         var r = try CLIProcess.run(["logprobs", "--model", fixture, "--ids", "1 96"])
-        XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("id 96") && r.stderr.contains("vocab_size 96"), r.stderr)
+        r.assertRefused("id 96", "vocab_size 96")
+        r = try CLIProcess.run(["generate", "--model", fixture, "--ids", "1 200", "--max-new-tokens", "3"])
+        r.assertRefused("id 200", "vocab_size 96")
         r = try CLIProcess.run(["logprobs", "--model", "/nonexistent/model", "--ids", "1"])
-        XCTAssertTrue(r.stderr.contains("/nonexistent/model"), r.stderr)
+        r.assertRefused("/nonexistent/model")
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: tmp) }
         try FileManager.default.copyItem(atPath: "\(fixture)/config.json", toPath: "\(tmp)/config.json")
         r = try CLIProcess.run(["logprobs", "--model", tmp, "--ids", "1"])
-        XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains(tmp) && r.stderr.contains("model.safetensors"), r.stderr)
+        r.assertRefused(tmp, "model.safetensors")
     }
 
+    /// `rlhf init` writes the model `Llama(config).initializeRandom(seed:std:)` makes, under the
+    /// config it was given: loaded back, the configuration is the input's and every weight has
+    /// the same bits; `rlhf generate` on it gives the greedy tokens of that in-memory model.
     func testInitThenLoad_roundTrips() throws {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("init-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: tmp) }
-        var r = try CLIProcess.run(["init", "--config", "\(fixture)/config.json", "--out", tmp, "--seed", "4"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        r = try CLIProcess.run(["generate", "--model", tmp, "--ids", "1 2", "--max-new-tokens", "4", "--ignore-eos"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual((try r.json()["ids"] as? [Int])?.count, 6)
+        var r = try CLIProcess.run(["init", "--config", "\(fixture)/config.json", "--out", tmp, "--seed", "4", "--std", "0.3"])
+        r.assertSucceeded("init")
+        let config = try LlamaConfig.load(contentsOf: "\(fixture)/config.json")
+        let expected = Llama(config: config)
+        expected.initializeRandom(seed: 4, std: 0.3)
+        XCTAssertEqual(try r.json()["parameters"] as? Int, expected.parameterCount)
+        let loaded = try Llama.load(directory: tmp)
+        XCTAssertEqual(loaded.config, config)
+        let a = loaded.parameters.array, b = expected.parameters.array
+        XCTAssertTrue(a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern }, "the weights init wrote differ")
+        let other = Llama(config: config)
+        other.initializeRandom(seed: 5, std: 0.3)
+        XCTAssertNotEqual(other.parameters.array, a, "the seed must matter")
+
+        r = try CLIProcess.run(["generate", "--model", tmp, "--ids", "1 2", "--max-new-tokens", "6", "--ignore-eos"])
+        r.assertSucceeded("generate")
+        let greedy = Generator(model: expected).generate(prompts: [[1, 2]], maxNewTokens: 6).newTokens[0]
+        XCTAssertEqual(try r.json()["ids"] as? [Int], [1, 2] + greedy)
     }
 }
 
@@ -185,11 +206,13 @@ final class KernelSetTests: XCTestCase {
             var env = ProcessInfo.processInfo.environment
             env["RLHF_KERNELS"] = set
             let e = try CLIProcess.run(["env", "--no-peak"], environment: env)
+            e.assertSucceeded("env with RLHF_KERNELS=\(set)")
             let used = try e.json()["kernels"] as? String ?? "?"
             let lp = try CLIProcess.run(["logprobs", "--model", fixture, "--ids", "5 17 33 2 90 41 7 7 64 12 3 88 19 20 21 22 23 24"], environment: env)
             let gen = try CLIProcess.run(["generate", "--model", fixture, "--ids", "4 5", "--max-new-tokens", "20", "--temperature", "0.9",
                                           "--seed", "2", "--ignore-eos"], environment: env)
-            XCTAssertEqual(lp.status, 0, lp.stderr)
+            lp.assertSucceeded("logprobs with RLHF_KERNELS=\(set)")
+            gen.assertSucceeded("generate with RLHF_KERNELS=\(set)")
             outputs[used] = lp.stdout + gen.stdout
         }
         // Each set this CPU can run must have run (RLHF_KERNELS only forces a set the CPU has).

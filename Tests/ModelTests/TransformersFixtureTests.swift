@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import TestSupport
 import XCTest
 
 /// Our model against transformers itself: log-probabilities and last logits within 1e-4, greedy
@@ -34,14 +35,14 @@ final class TransformersFixtureTests: XCTestCase {
         let dir = try Self.fixtureDirectory(name)
         let ref = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: URL(fileURLWithPath: "\(dir)/reference.json")))
         let model = try Llama.load(directory: dir)
-        let worst = Self.worstDifference(model, ref.cases)
-        XCTAssertLessThan(worst, 1e-4, "\(name): differs from transformers by \(worst)")
+        let c = Self.closeness(model, ref.cases)
+        XCTAssertTrue(c.passed, "\(name) against transformers: \(c)")
         try Self.checkGreedy(model, ref.generation, name)
     }
 
-    /// The worst difference from the reference over the cases' log-probs and last logits.
-    static func worstDifference(_ model: Llama, _ cases: [Reference.Case]) -> Float {
-        var worst: Float = 0
+    /// Our log-probs and last logits against the reference's over all cases, within 1e-4.
+    static func closeness(_ model: Llama, _ cases: [Reference.Case]) -> Closeness {
+        var ours: [Float] = [], theirs: [Float] = [], labels: [String] = []
         let V = model.config.vocabSize
         for c in cases {
             let T = c.ids.count
@@ -49,10 +50,13 @@ final class TransformersFixtureTests: XCTestCase {
             let ids = c.ids.map(Int32.init)
             model.forward(ids: ids, acts: acts)
             model.languageModelForward(targets: (0..<T).map { $0 + 1 < T ? ids[$0 + 1] : -1 }, acts: acts)
-            for i in 0..<(T - 1) { worst = max(worst, abs(acts.logprobs[i].pointee - c.logprobs[i])) }
-            for v in 0..<V { worst = max(worst, abs(acts.logits[(T - 1) * V + v].pointee - c.last_logits[v])) }
+            XCTAssertEqual(c.logprobs.count, T - 1, "reference log-probs of \(c.ids)")
+            XCTAssertEqual(c.last_logits.count, V, "reference last logits of \(c.ids)")
+            ours += acts.logprobs.array[0..<(T - 1)] + acts.logits.array[((T - 1) * V)..<(T * V)]
+            theirs += c.logprobs + c.last_logits
+            labels += (0..<(T - 1)).map { "case of \(T) tokens, log-prob \($0)" } + (0..<V).map { "case of \(T) tokens, last logit \($0)" }
         }
-        return worst
+        return Closeness(ours, theirs, atol: 1e-4) { labels[$0] }
     }
 
     /// Greedy generations token for token, each prompt alone and all prompts in one batch.
@@ -78,6 +82,26 @@ final class TransformersFixtureTests: XCTestCase {
     func testTransformers4Config_f32() throws { try check("llama-v4-config-f32") }
     func testRopeScalingLlama3_f32() throws { try check("llama-rope-llama3-f32") }
     func testRopeScalingLinear_f32() throws { try check("llama-rope-linear-f32") }
+
+    /// Every fixture directory is checked by a test here (or named below with the test that
+    /// checks it) and listed in Docs/models.md and the fixtures' README.
+    func testEveryFixture_isCheckedAndDocumented() throws {
+        let root = try XCTUnwrap(Bundle.module.resourcePath, "test resources") + "/Fixtures"
+        let directories = try FileManager.default.contentsOfDirectory(atPath: root).filter {
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: "\(root)/\($0)", isDirectory: &isDirectory) && isDirectory.boolValue
+        }
+        let checkedElsewhere = ["lora-llama", "llama-rm-f32"]  // LoRAFixtureTests, ScoreHeadFixtureTests
+        XCTAssertEqual(Set(directories), Set(Self.names + checkedElsewhere))
+        XCTAssertEqual(Self.names.count + checkedElsewhere.count, 11, "Docs/models.md says eleven")
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let models = try String(contentsOf: repository.appendingPathComponent("Docs/models.md"), encoding: .utf8)
+        let readme = try String(contentsOfFile: root + "/README.md", encoding: .utf8)
+        for name in directories {
+            XCTAssertTrue(models.contains("`\(name)`"), "Docs/models.md does not list \(name)")
+            XCTAssertTrue(readme.contains("| `\(name)` |"), "the fixtures' README table has no row for \(name)")
+        }
+    }
 
     /// Saving and loading back gives the same parameters bit for bit.
     func testSaveThenLoad_isIdentical() throws {

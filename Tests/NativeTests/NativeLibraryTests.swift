@@ -8,8 +8,30 @@ import XCTest
 /// Each native library, exercised for real from Swift.
 final class NativeLibraryTests: XCTestCase {
     func testSgemm_matchesNaiveLoop() {
-        let err = BLAS.selfCheck(M: 73, N: 41, K: 129, seed: 7)
-        XCTAssertLessThan(err, 1e-4, "sgemm on kernel \(BLAS.coreName) differs from the naive loop by \(err)")
+        let check = BLAS.selfCheck(M: 73, N: 41, K: 129, seed: 7)
+        XCTAssertTrue(check.passed, "sgemm on kernel \(BLAS.coreName) differs from the naive loop by \(check.maxAbsError)")
+        XCTAssertLessThan(check.maxAbsError, 1e-4)
+    }
+
+    /// `rlhf env`'s verdict fails on a NaN or an infinity anywhere in the product, wherever it is
+    /// (a reduction with `max` would skip a NaN that is not first).
+    func testSelfCheck_failsOnNaNAndInfinity() {
+        let good: [Float] = [1, -2, 3, 0.5]
+        XCTAssertTrue(BLAS.SelfCheck(computed: good, reference: good).passed)
+        XCTAssertEqual(BLAS.SelfCheck(computed: [1, -2, 3.00002, 0.5], reference: good).maxAbsError, 2e-5, accuracy: 1e-6)
+        XCTAssertFalse(BLAS.SelfCheck(computed: [1, -2, 3.1, 0.5], reference: good).passed)
+        for bad in [Float.nan, .infinity, -.infinity] {
+            for i in [0, 2, 3] {
+                var computed = good
+                computed[i] = bad
+                XCTAssertFalse(BLAS.SelfCheck(computed: computed, reference: good).passed, "\(bad) at \(i) in sgemm's product")
+                XCTAssertFalse(BLAS.SelfCheck(computed: good, reference: computed).passed, "\(bad) at \(i) in the naive product")
+                XCTAssertEqual(BLAS.SelfCheck(computed: computed, reference: good).maxAbsError, .infinity)
+            }
+        }
+        XCTAssertFalse(BLAS.SelfCheck(computed: [Float](repeating: .nan, count: 4), reference: good).passed)
+        XCTAssertFalse(BLAS.SelfCheck(computed: [1, -2, 3], reference: good).passed, "sizes differ")
+        XCTAssertFalse(BLAS.SelfCheck(computed: [Float](repeating: .infinity, count: 4), reference: [Float](repeating: .infinity, count: 4)).passed)
     }
 
     func testSgemm_transposedAndStridedOperands() {

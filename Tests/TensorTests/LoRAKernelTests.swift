@@ -1,4 +1,5 @@
 import Tensor
+import TestSupport
 import XCTest
 
 /// The LoRA and dropout kernels against naive loops and finite differences.
@@ -61,7 +62,8 @@ final class LoRAKernelTests: XCTestCase {
         LoRA.merge(weight: &w, a: a, b: b, C: C, OC: OC, R: R, scaling: s)
         var merged = [Float](repeating: 0, count: N * OC)
         Linear.forward(out: &merged, inp: x, weight: w, bias: nil, N: N, C: C, OC: OC)
-        for i in 0..<(N * OC) { XCTAssertEqual(merged[i], adapted[i], accuracy: 1e-5) }
+        let c = Closeness(merged, adapted, atol: 1e-5)
+        XCTAssertTrue(c.passed, "merged vs adapted: \(c)")
     }
 
     /// The mask keeps about 1 - p of the elements, scales them by 1 / (1 - p), depends only on the

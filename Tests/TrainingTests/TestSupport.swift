@@ -2,6 +2,7 @@ import Foundation
 import Model
 import Tokenization
 import Training
+import TestSupport
 import XCTest
 
 /// Shared fixtures: the demo data, a SentencePiece tokenizer trained on it once per test run, and
@@ -107,13 +108,8 @@ enum Fixture {
     static func weights(_ trainer: Trainer) -> [Float] { trainer.objective.trainable.values.array }
 }
 
-/// Asserts |a - b| <= atol + rtol |b| element-wise, reporting the worst element.
+/// Asserts |a - b| <= atol + rtol |b| element-wise, every element finite (`Closeness`).
 func assertClose(_ a: [Float], _ b: [Float], atol: Float, rtol: Float, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertEqual(a.count, b.count, "\(what): sizes differ", file: file, line: line)
-    var worst = 0, worstExcess: Float = -.infinity
-    for i in 0..<min(a.count, b.count) {
-        let excess = abs(a[i] - b[i]) - (atol + rtol * abs(b[i]))
-        if excess > worstExcess { worstExcess = excess; worst = i }
-    }
-    XCTAssertLessThanOrEqual(worstExcess, 0, "\(what): element \(worst) is \(a[worst]) vs \(b[worst])", file: file, line: line)
+    let c = Closeness(a, b, atol: Double(atol), rtol: Double(rtol))
+    XCTAssertTrue(c.passed, "\(what): \(c)", file: file, line: line)
 }

@@ -2,6 +2,7 @@ import Foundation
 import Model
 import Tensor
 import Training
+import TestSupport
 import XCTest
 
 /// The shared loop on the demo data with tiny models: SFT learns, gradient accumulation does
@@ -47,7 +48,7 @@ final class TrainerTests: XCTestCase {
             }
             // Rows of different lengths, so the micro-batches pad differently from the whole.
             let (whole, split) = gradients(objective, [0, 5, 9, 13, 21, 30], split: 2)
-            let scale = whole.reduce(0) { max($0, abs($1)) }
+            let scale = Float(Closeness.largestMagnitude(whole))
             XCTAssertGreaterThan(scale, 0, "\(stage): no gradient")
             assertClose(split, whole, atol: 1e-5 * scale, rtol: 1e-3, "\(stage) gradient, 3 micro-batches vs 1")
         }
