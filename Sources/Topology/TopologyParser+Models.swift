@@ -55,11 +55,11 @@ extension TopologyParser {
         if let dropout = m.double("dropout") {
             if (0..<1).contains(dropout) { lora.dropout = dropout } else { m.fail(.invalidValue, "dropout", "must be in [0, 1), got \(dropout)") }
         }
-        if let targets = m.stringList("target_modules") {
+        if let single = m.value("target_modules")?.scalar?.string {
+            lora.targetModules = [single]  // `target_modules: all-linear`
+        } else if let targets = m.stringList("target_modules") {
             if targets.isEmpty { m.fail(.invalidValue, "target_modules", "must name at least one module, or all-linear") }
             lora.targetModules = targets
-        } else if let single = m.value("target_modules")?.scalar?.string {
-            lora.targetModules = [single]  // `target_modules: all-linear`
         }
         return lora
     }

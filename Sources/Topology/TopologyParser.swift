@@ -43,7 +43,7 @@ public enum TopologyParser {
         }
         top.refuseUnknownKeys(sections)
         let spec = resolve(top, file: file)
-        if diagnostics.errors.isEmpty, let spec {
+        if let spec {  // also after parse faults: more faults at once, on the values that did parse
             diagnostics.append(TopologyValidator(options: options).check(spec, top: top))
         }
         guard diagnostics.errors.isEmpty, let spec else { throw TopologyErrors(diagnostics.errors) }
@@ -135,4 +135,9 @@ public enum TopologyParser {
         if s.logEvery < 1 { m?.fail(.invalidValue, "log_every", "must be at least 1, got \(s.logEvery)") }
         return s
     }
+}
+
+extension TopologyParser {
+    /// The keys `algorithm:` accepts: `name` and every field of `RLAlgorithmConfig` in snake_case.
+    public static var algorithmKeys: [String] { AlgorithmSection.keys }
 }

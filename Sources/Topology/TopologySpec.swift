@@ -4,6 +4,22 @@ import Training
 /// (relative paths are relative to the directory `rlhf launch` runs in). Docs/topology.md is the
 /// reference for each field.
 public struct TopologySpec: Sendable, Equatable {
+    /// Memberwise, for specs built in code (validate them with `TopologyValidator.validate`).
+    public init(file: String = "", run: RunSettings, hosts: [String: HostSpec], models: ModelSources,
+                roles: [TopologyRole: RoleSpec], transport: TransportSpec, algorithm: RLAlgorithmConfig,
+                data: DataSources, schedule: Schedule, warnings: [String] = []) {
+        self.file = file
+        self.run = run
+        self.hosts = hosts
+        self.models = models
+        self.roles = roles
+        self.transport = transport
+        self.algorithm = algorithm
+        self.data = data
+        self.schedule = schedule
+        self.warnings = warnings
+    }
+
     /// The file it was read from (for messages); empty for a spec built in code.
     public var file: String
     /// `run:` the run's name, directory and seed.
@@ -56,6 +72,13 @@ public struct TopologySpec: Sendable, Equatable {
 
 /// `run:` section.
 public struct RunSettings: Sendable, Equatable {
+    /// Memberwise, for specs built in code (validate them with `TopologyValidator.validate`).
+    public init(name: String, directory: String, seed: UInt64 = 42) {
+        self.name = name
+        self.directory = directory
+        self.seed = seed
+    }
+
     /// `name`: shown in logs and messages (the run id). Default: the file's name without extension.
     public var name: String
     /// `directory`: the run directory (checkpoints, logs, metrics). Default `runs/<name>`.
@@ -66,6 +89,12 @@ public struct RunSettings: Sendable, Equatable {
 
 /// One entry of `hosts:`.
 public struct HostSpec: Sendable, Equatable {
+    /// Memberwise, for specs built in code (validate them with `TopologyValidator.validate`).
+    public init(name: String, address: String = HostSpec.defaultAddress) {
+        self.name = name
+        self.address = address
+    }
+
     /// The loopback address every host defaults to.
     public static let defaultAddress = "127.0.0.1"
     /// The key in `hosts:`.
@@ -81,6 +110,15 @@ public struct HostSpec: Sendable, Equatable {
 
 /// `models:` section.
 public struct ModelSources: Sendable, Equatable {
+    /// Memberwise, for specs built in code (validate them with `TopologyValidator.validate`).
+    public init(actorPath: String, actorLoRA: LoRASettings? = nil, referencePath: String, reward: RewardSource, criticPath: String?) {
+        self.actorPath = actorPath
+        self.actorLoRA = actorLoRA
+        self.referencePath = referencePath
+        self.reward = reward
+        self.criticPath = criticPath
+    }
+
     /// `actor.path`: the SFT model the policy starts from.
     public var actorPath: String
     /// `actor.lora`: adapters to train instead of all weights; nil trains every weight.
@@ -129,6 +167,16 @@ public enum RewardSource: Sendable, Equatable {
 
 /// One entry of `roles:`.
 public struct RoleSpec: Sendable, Equatable {
+    /// Memberwise, for specs built in code (validate them with `TopologyValidator.validate`).
+    public init(host: String, device: String = "cpu", threads: Int = 1, cores: [Int]? = nil, port: Int? = nil, replicas: Int = 1) {
+        self.host = host
+        self.device = device
+        self.threads = threads
+        self.cores = cores
+        self.port = port
+        self.replicas = replicas
+    }
+
     /// `host`: a key of `hosts:`. Default: the only host, when there is exactly one.
     public var host: String
     /// `device`: `cpu` is the only device this build runs.
@@ -145,6 +193,13 @@ public struct RoleSpec: Sendable, Equatable {
 
 /// `transport:` section.
 public struct TransportSpec: Sendable, Equatable {
+    /// Memberwise, for specs built in code (validate them with `TopologyValidator.validate`).
+    public init(kind: Kind = .ipc, basePort: Int = 5555, directory: String) {
+        self.kind = kind
+        self.basePort = basePort
+        self.directory = directory
+    }
+
     /// `kind`.
     public enum Kind: String, Sendable, CaseIterable {
         /// Every role in one process (ZeroMQ inproc).
@@ -165,6 +220,14 @@ public struct TransportSpec: Sendable, Equatable {
 
 /// `data:` section.
 public struct DataSources: Sendable, Equatable {
+    /// Memberwise, for specs built in code (validate them with `TopologyValidator.validate`).
+    public init(prompts: String, evalPrompts: String? = nil, ptx: String? = nil, promptTemplate: String? = nil) {
+        self.prompts = prompts
+        self.evalPrompts = evalPrompts
+        self.ptx = ptx
+        self.promptTemplate = promptTemplate
+    }
+
     /// `prompts`: a JSONL file of {"prompt": ...} records, or any file Datasets reads prompts from.
     public var prompts: String
     /// `eval_prompts`: held-out prompts for evaluation.
@@ -178,6 +241,14 @@ public struct DataSources: Sendable, Equatable {
 
 /// `schedule:` section.
 public struct Schedule: Sendable, Equatable {
+    /// Memberwise, for specs built in code (validate them with `TopologyValidator.validate`).
+    public init(iterations: Int = 100, saveEvery: Int = 50, evalEvery: Int = 0, logEvery: Int = 1) {
+        self.iterations = iterations
+        self.saveEvery = saveEvery
+        self.evalEvery = evalEvery
+        self.logEvery = logEvery
+    }
+
     /// `iterations`: generate-score-train rounds. Default 100.
     public var iterations: Int
     /// `save_every`: iterations between checkpoints (0 = only at the end). Default 50.
