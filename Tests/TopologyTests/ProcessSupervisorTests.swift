@@ -63,8 +63,11 @@ final class ProcessSupervisorTests: XCTestCase {
         let supervisor = ProcessSupervisor(terminal: .silent)
         // sh ignores TERM and so does its sleep (an ignored disposition is inherited).
         let pid = try supervisor.start(ChildSpec(name: "stubborn", argv: ["/bin/sh", "-c", "trap '' TERM; sleep 300; sleep 300"]))
-        try await Task.sleep(for: .milliseconds(200))
-        let group = ProcessTable.members(ofGroup: pid)
+        var group = ProcessTable.members(ofGroup: pid)
+        for _ in 0..<250 where group.count < 2 {  // up to 5 s on a loaded machine for sh to start sleep
+            try await Task.sleep(for: .milliseconds(20))
+            group = ProcessTable.members(ofGroup: pid)
+        }
         XCTAssertEqual(group.count, 2, "sh and its sleep should share the child's process group: \(group)")
 
         let start = ContinuousClock.now
