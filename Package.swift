@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "Model", targets: ["Model"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "Topology", targets: ["Topology"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,6 +40,14 @@ let package = Package(
             dependencies: ["Model", "Datasets", "Tokenization", "Tensor", .product(name: "Yams", package: "Yams")],
             swiftSettings: fast
         ),
+        // fork/exec of role processes: CPU affinity, parent-death signal and process group are set
+        // in the child between fork and exec, which only C can do safely (Docs/topology.md).
+        .target(name: "CProcessSpawn"),
+        // Topology files (schema, validation, endpoints) and the process supervisor of `rlhf launch`.
+        .target(
+            name: "Topology",
+            dependencies: ["Training", "CProcessSpawn", .product(name: "Yams", package: "Yams")]
+        ),
         // Helpers the test targets share (not part of the tool): the NaN-proof comparison of
         // numbers (`Closeness`) and the block gradient check.
         .target(name: "TestSupport", dependencies: ["Model"]),
@@ -56,6 +65,9 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenization"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tensor", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks"]),
+        // A tiny supervisor the TopologyTests kill from outside (orphan checks); not part of the tool.
+        .executableTarget(name: "supervisor-probe", dependencies: ["Topology"], path: "Tests/SupervisorProbe"),
+        .testTarget(name: "TopologyTests", dependencies: ["Topology", "Training", "supervisor-probe"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Datasets", "Tokenization", "Tensor", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

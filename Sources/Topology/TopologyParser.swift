@@ -1,0 +1,143 @@
+import Foundation
+import Training
+import Yams
+
+/// Reads topology files (YAML, with Yams) into a `TopologySpec`: resolves defaults, refuses
+/// unknown keys and wrong types with their line and column, then runs `TopologyValidator`.
+/// Faults are collected and thrown together as `TopologyErrors`.
+public enum TopologyParser {
+    static let sections = ["run", "hosts", "models", "roles", "transport", "algorithm", "data", "schedule"]
+
+    /// Reads, resolves and validates a topology file.
+    /// - Parameters:
+    ///   - path: the YAML file.
+    ///   - options: which checks touch the file system and this machine.
+    /// - Throws: `TopologyErrors` listing every fault found, each with file, line and column.
+    public static func load(path: String, options: TopologyValidator.Options = .init()) throws -> TopologySpec {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw TopologyErrors([TopologyError(.unreadable, file: path, "cannot read the topology file: \(error.localizedDescription)")])
+        }
+        return try parse(yaml: text, file: path, options: options)
+    }
+
+    /// Reads, resolves and validates a topology given as text.
+    /// - Parameters:
+    ///   - text: the YAML document.
+    ///   - file: its name in messages; also the default run name (without directory and extension).
+    ///   - options: which checks touch the file system and this machine.
+    /// - Throws: `TopologyErrors`.
+    public static func parse(yaml text: String, file: String, options: TopologyValidator.Options = .init()) throws -> TopologySpec {
+        let diagnostics = Diagnostics(file: file)
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw TopologyErrors([TopologyError(.syntax, file: file, "not valid YAML: \(error)")])
+        }
+        guard let root, let top = YAMLMapping(root, path: "", diagnostics: diagnostics) else {
+            if root == nil { throw TopologyErrors([TopologyError(.missing, file: file, "the file is empty; a topology needs at least models and data")]) }
+            throw TopologyErrors(diagnostics.errors)
+        }
+        top.refuseUnknownKeys(sections)
+        let spec = resolve(top, file: file)
+        if let spec {  // also after parse faults: more faults at once, on the values that did parse
+            diagnostics.append(TopologyValidator(options: options).check(spec, top: top))
+        }
+        guard diagnostics.errors.isEmpty, let spec else { throw TopologyErrors(diagnostics.errors) }
+        return spec
+    }
+
+    // MARK: - Sections
+
+    /// Builds the spec; nil when a required part is missing (its fault is recorded).
+    private static func resolve(_ top: YAMLMapping, file: String) -> TopologySpec? {
+        let run = readRun(top.mapping("run"), top: top, file: file)
+        let hosts = readHosts(top.mapping("hosts"))
+        let algorithm = AlgorithmSection.read(top.mapping("algorithm"))
+        let models = readModels(top.mapping("models"), top: top, algorithm: algorithm)
+        let transport = readTransport(top.mapping("transport"), runDirectory: run.directory)
+        var warnings: [String] = []
+        let roles = readRoles(top.mapping("roles"), top: top, hosts: hosts, algorithm: algorithm, warnings: &warnings)
+        let data = readData(top.mapping("data"), top: top)
+        let schedule = readSchedule(top.mapping("schedule"))
+        guard let models, let data else { return nil }
+        return TopologySpec(file: file, run: run, hosts: hosts, models: models, roles: roles, transport: transport,
+                            algorithm: algorithm, data: data, schedule: schedule, warnings: warnings)
+    }
+
+    private static func readRun(_ m: YAMLMapping?, top: YAMLMapping, file: String) -> RunSettings {
+        m?.refuseUnknownKeys(["name", "directory", "seed"])
+        let base = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        let name = m?.string("name") ?? (base.isEmpty ? "run" : base)
+        var seed: UInt64 = 42
+        if let given = m?.int("seed") {
+            if given < 0 { m?.fail(.invalidValue, "seed", "must not be negative, got \(given)") } else { seed = UInt64(given) }
+        }
+        return RunSettings(name: name, directory: m?.string("directory") ?? "runs/\(name)", seed: seed)
+    }
+
+    private static func readHosts(_ m: YAMLMapping?) -> [String: HostSpec] {
+        guard let m, !m.keys.isEmpty else { return ["local": HostSpec(name: "local", address: HostSpec.defaultAddress)] }
+        var hosts: [String: HostSpec] = [:]
+        for name in m.keys {
+            var address = HostSpec.defaultAddress
+            if let entry = m.mapping(name) {
+                entry.refuseUnknownKeys(["address"])
+                address = entry.string("address") ?? address
+            } else if m.value(name) != nil {
+                continue  // wrong type already recorded by mapping()
+            }
+            hosts[name] = HostSpec(name: name, address: address)
+        }
+        return hosts
+    }
+
+    private static func readTransport(_ m: YAMLMapping?, runDirectory: String) -> TransportSpec {
+        m?.refuseUnknownKeys(["kind", "base_port", "directory"])
+        var kind = TransportSpec.Kind.ipc
+        if let text = m?.string("kind") {
+            if let k = TransportSpec.Kind(rawValue: text) { kind = k } else {
+                m?.fail(.invalidValue, "kind", "unknown transport \"\(text)\"; expected inproc, ipc or tcp")
+            }
+        }
+        let basePort = m?.int("base_port") ?? 5555
+        if !(1...65535).contains(basePort) { m?.fail(.invalidValue, "base_port", "must be a port number (1...65535), got \(basePort)") }
+        return TransportSpec(kind: kind, basePort: basePort, directory: m?.string("directory") ?? runDirectory + "/sockets")
+    }
+
+    private static func readData(_ m: YAMLMapping?, top: YAMLMapping) -> DataSources? {
+        guard let m else {
+            top.diagnostics.add(.missing, at: nil, key: "data", "the data section is required (data.prompts: a JSONL file of prompts)")
+            return nil
+        }
+        m.refuseUnknownKeys(["prompts", "eval_prompts", "ptx", "prompt_template"])
+        let template = m.string("prompt_template")
+        if let template, !template.contains("{prompt}") {
+            m.fail(.invalidValue, "prompt_template", "must contain {prompt} where the prompt goes")
+        }
+        guard let prompts = m.string("prompts") else {
+            if m.value("prompts") == nil { m.fail(.missing, "prompts", "required: the file of training prompts") }
+            return nil
+        }
+        return DataSources(prompts: prompts, evalPrompts: m.string("eval_prompts"), ptx: m.string("ptx"), promptTemplate: template)
+    }
+
+    private static func readSchedule(_ m: YAMLMapping?) -> Schedule {
+        m?.refuseUnknownKeys(["iterations", "save_every", "eval_every", "log_every"])
+        let s = Schedule(iterations: m?.int("iterations") ?? 100, saveEvery: m?.int("save_every") ?? 50,
+                         evalEvery: m?.int("eval_every") ?? 0, logEvery: m?.int("log_every") ?? 1)
+        if s.iterations < 1 { m?.fail(.invalidValue, "iterations", "must be at least 1, got \(s.iterations)") }
+        if s.saveEvery < 0 { m?.fail(.invalidValue, "save_every", "must not be negative (0 saves only at the end), got \(s.saveEvery)") }
+        if s.evalEvery < 0 { m?.fail(.invalidValue, "eval_every", "must not be negative (0 never evaluates), got \(s.evalEvery)") }
+        if s.logEvery < 1 { m?.fail(.invalidValue, "log_every", "must be at least 1, got \(s.logEvery)") }
+        return s
+    }
+}
+
+extension TopologyParser {
+    /// The keys `algorithm:` accepts: `name` and every field of `RLAlgorithmConfig` in snake_case.
+    public static var algorithmKeys: [String] { AlgorithmSection.keys }
+}

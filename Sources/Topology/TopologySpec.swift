@@ -1,0 +1,260 @@
+import Training
+
+/// A topology file after parsing and validation: every default resolved, every path as written
+/// (relative paths are relative to the directory `rlhf launch` runs in). Docs/topology.md is the
+/// reference for each field.
+public struct TopologySpec: Sendable, Equatable {
+    /// Memberwise, for specs built in code (validate them with `TopologyValidator.validate`).
+    public init(file: String = "", run: RunSettings, hosts: [String: HostSpec], models: ModelSources,
+                roles: [TopologyRole: RoleSpec], transport: TransportSpec, algorithm: RLAlgorithmConfig,
+                data: DataSources, schedule: Schedule, warnings: [String] = []) {
+        self.file = file
+        self.run = run
+        self.hosts = hosts
+        self.models = models
+        self.roles = roles
+        self.transport = transport
+        self.algorithm = algorithm
+        self.data = data
+        self.schedule = schedule
+        self.warnings = warnings
+    }
+
+    /// The file it was read from (for messages); empty for a spec built in code.
+    public var file: String
+    /// `run:` the run's name, directory and seed.
+    public var run: RunSettings
+    /// `hosts:` by name; `local` (127.0.0.1) when the file has none.
+    public var hosts: [String: HostSpec]
+    /// `models:` where each model comes from.
+    public var models: ModelSources
+    /// `roles:` placement of every active role (critic only for PPO).
+    public var roles: [TopologyRole: RoleSpec]
+    /// `transport:` how roles reach each other.
+    public var transport: TransportSpec
+    /// `algorithm:` the algorithm's settings (its defaults, then the file's overrides).
+    public var algorithm: RLAlgorithmConfig
+    /// `data:` prompts and optional extras.
+    public var data: DataSources
+    /// `schedule:` how long, and how often to save, evaluate and log.
+    public var schedule: Schedule
+    /// Things that are allowed but probably not meant (e.g. a critic role under GRPO).
+    public var warnings: [String]
+
+    /// The roles this run starts, in the fixed order (the critic only when the algorithm uses one).
+    public var activeRoles: [TopologyRole] { roles.keys.sorted() }
+
+    /// The ZeroMQ endpoint `role` binds (and the others connect to):
+    /// `inproc://<role>`, `ipc://<transport.directory>/<role>.sock`, or
+    /// `tcp://<host address>:<port>` with the role's `port`, else `base_port + role.index`.
+    public func endpoint(for role: TopologyRole) -> String {
+        switch transport.kind {
+        case .inproc:
+            return "inproc://\(role.rawValue)"
+        case .ipc:
+            return "ipc://\(transport.directory)/\(role.rawValue).sock"
+        case .tcp:
+            let address = roles[role].flatMap { hosts[$0.host]?.address } ?? HostSpec.defaultAddress
+            return "tcp://\(address):\(port(for: role))"
+        }
+    }
+
+    /// The TCP port of `role`: its `port:` if given, else `base_port + role.index`.
+    public func port(for role: TopologyRole) -> Int {
+        roles[role]?.port ?? transport.basePort + role.index
+    }
+
+    /// The roles placed on host `name`, in the fixed order.
+    public func roles(onHost name: String) -> [TopologyRole] {
+        activeRoles.filter { roles[$0]?.host == name }
+    }
+}
+
+/// `run:` section.
+public struct RunSettings: Sendable, Equatable {
+    /// Memberwise, for specs built in code (validate them with `TopologyValidator.validate`).
+    public init(name: String, directory: String, seed: UInt64 = 42) {
+        self.name = name
+        self.directory = directory
+        self.seed = seed
+    }
+
+    /// `name`: shown in logs and messages (the run id). Default: the file's name without extension.
+    public var name: String
+    /// `directory`: the run directory (checkpoints, logs, metrics). Default `runs/<name>`.
+    public var directory: String
+    /// `seed`: the seed every role derives its generators from. Default 42.
+    public var seed: UInt64
+}
+
+/// One entry of `hosts:`.
+public struct HostSpec: Sendable, Equatable {
+    /// Memberwise, for specs built in code (validate them with `TopologyValidator.validate`).
+    public init(name: String, address: String = HostSpec.defaultAddress) {
+        self.name = name
+        self.address = address
+    }
+
+    /// The loopback address every host defaults to.
+    public static let defaultAddress = "127.0.0.1"
+    /// The key in `hosts:`.
+    public var name: String
+    /// `address`: where the host's roles bind and are reached (TCP). Default 127.0.0.1.
+    public var address: String
+
+    /// Whether `address` is this machine (loopback or `localhost`).
+    public var isLoopback: Bool {
+        address == "localhost" || address == "::1" || address.hasPrefix("127.")
+    }
+}
+
+/// `models:` section.
+public struct ModelSources: Sendable, Equatable {
+    /// Memberwise, for specs built in code (validate them with `TopologyValidator.validate`).
+    public init(actorPath: String, actorLoRA: LoRASettings? = nil, referencePath: String, reward: RewardSource, criticPath: String?) {
+        self.actorPath = actorPath
+        self.actorLoRA = actorLoRA
+        self.referencePath = referencePath
+        self.reward = reward
+        self.criticPath = criticPath
+    }
+
+    /// `actor.path`: the SFT model the policy starts from.
+    public var actorPath: String
+    /// `actor.lora`: adapters to train instead of all weights; nil trains every weight.
+    public var actorLoRA: LoRASettings?
+    /// `reference.path`: the frozen model of the KL penalty. Default: the actor's path.
+    public var referencePath: String
+    /// `reward`: where scores come from.
+    public var reward: RewardSource
+    /// `critic.path`: the value model's starting point (PPO). Default: the reward model's path;
+    /// nil when the algorithm has no critic.
+    public var criticPath: String?
+}
+
+/// `models.actor.lora`: `false`, `true` (defaults) or a mapping.
+public struct LoRASettings: Sendable, Equatable {
+    /// `r`: adapter rank. Default 8 (PEFT's).
+    public var r = 8
+    /// `alpha`: scale numerator (the update is scaled by alpha / r). Default 16.
+    public var alpha = 16.0
+    /// `dropout` on the adapter input. Default 0.05.
+    public var dropout = 0.05
+    /// `target_modules`: PEFT module names, or `all-linear`. Default [q_proj, v_proj].
+    public var targetModules = ["q_proj", "v_proj"]
+
+    public init() {}
+}
+
+/// `models.reward`: one of three sources.
+public enum RewardSource: Sendable, Equatable {
+    /// `path`: a step-2 reward model directory.
+    case model(path: String)
+    /// `rule`: a built-in checker; `demo-tasks` judges the demo tasks' answers.
+    case rule(String)
+    /// `program`: an external scorer run as `command` (argv), `timeout_seconds` per call.
+    case program(command: [String], timeoutSeconds: Double)
+
+    /// The built-in rules `rule:` accepts.
+    public static let knownRules = ["demo-tasks"]
+
+    /// The model directory, for a reward model.
+    public var modelPath: String? {
+        if case .model(let path) = self { return path }
+        return nil
+    }
+}
+
+/// One entry of `roles:`.
+public struct RoleSpec: Sendable, Equatable {
+    /// Memberwise, for specs built in code (validate them with `TopologyValidator.validate`).
+    public init(host: String, device: String = "cpu", threads: Int = 1, cores: [Int]? = nil, port: Int? = nil, replicas: Int = 1) {
+        self.host = host
+        self.device = device
+        self.threads = threads
+        self.cores = cores
+        self.port = port
+        self.replicas = replicas
+    }
+
+    /// `host`: a key of `hosts:`. Default: the only host, when there is exactly one.
+    public var host: String
+    /// `device`: `cpu` is the only device this build runs.
+    public var device: String
+    /// `threads`: compute threads (OPENBLAS_NUM_THREADS and the role's own pool). Default 1.
+    public var threads: Int
+    /// `cores`: CPUs to pin the role's process to; nil lets the kernel choose.
+    public var cores: [Int]?
+    /// `port`: TCP port (transport `tcp`); nil takes `base_port + role index`.
+    public var port: Int?
+    /// `replicas`: copies of the role; 1 in this version.
+    public var replicas: Int
+}
+
+/// `transport:` section.
+public struct TransportSpec: Sendable, Equatable {
+    /// Memberwise, for specs built in code (validate them with `TopologyValidator.validate`).
+    public init(kind: Kind = .ipc, basePort: Int = 5555, directory: String) {
+        self.kind = kind
+        self.basePort = basePort
+        self.directory = directory
+    }
+
+    /// `kind`.
+    public enum Kind: String, Sendable, CaseIterable {
+        /// Every role in one process (ZeroMQ inproc).
+        case inproc
+        /// One process per role on one host (Unix domain sockets).
+        case ipc
+        /// Processes on one or several hosts (TCP).
+        case tcp
+    }
+
+    /// `kind`: default `ipc`.
+    public var kind: Kind
+    /// `base_port`: the first TCP port (roles take base_port + their index). Default 5555.
+    public var basePort: Int
+    /// `directory`: where ipc sockets live. Default `<run directory>/sockets`.
+    public var directory: String
+}
+
+/// `data:` section.
+public struct DataSources: Sendable, Equatable {
+    /// Memberwise, for specs built in code (validate them with `TopologyValidator.validate`).
+    public init(prompts: String, evalPrompts: String? = nil, ptx: String? = nil, promptTemplate: String? = nil) {
+        self.prompts = prompts
+        self.evalPrompts = evalPrompts
+        self.ptx = ptx
+        self.promptTemplate = promptTemplate
+    }
+
+    /// `prompts`: a JSONL file of {"prompt": ...} records, or any file Datasets reads prompts from.
+    public var prompts: String
+    /// `eval_prompts`: held-out prompts for evaluation.
+    public var evalPrompts: String?
+    /// `ptx`: pre-training text mixed into the actor's loss (weight `algorithm.ptx_coef`).
+    public var ptx: String?
+    /// `prompt_template`: how a prompt is framed before the actor sees it, with `{prompt}`;
+    /// nil uses the data's own format.
+    public var promptTemplate: String?
+}
+
+/// `schedule:` section.
+public struct Schedule: Sendable, Equatable {
+    /// Memberwise, for specs built in code (validate them with `TopologyValidator.validate`).
+    public init(iterations: Int = 100, saveEvery: Int = 50, evalEvery: Int = 0, logEvery: Int = 1) {
+        self.iterations = iterations
+        self.saveEvery = saveEvery
+        self.evalEvery = evalEvery
+        self.logEvery = logEvery
+    }
+
+    /// `iterations`: generate-score-train rounds. Default 100.
+    public var iterations: Int
+    /// `save_every`: iterations between checkpoints (0 = only at the end). Default 50.
+    public var saveEvery: Int
+    /// `eval_every`: iterations between evaluations (0 = never). Default 0.
+    public var evalEvery: Int
+    /// `log_every`: iterations between metric lines. Default 1.
+    public var logEvery: Int
+}

@@ -1,0 +1,163 @@
+import CProcessSpawn
+import Foundation
+import Yams
+
+/// The checks that need the whole spec, the file system or this machine: hosts, devices,
+/// threads, ports, cores, model directories and data files. `TopologyParser` runs them before
+/// anything starts, placing each fault at the key it concerns.
+public struct TopologyValidator: Sendable {
+    /// Which checks look outside the file.
+    public struct Options: Sendable {
+        /// Check that model directories hold `config.json` and data files exist. Off for tests of
+        /// shipped topologies whose models a test machine has not trained.
+        public var checkFiles: Bool
+        /// Relative paths are resolved against this directory; nil is the current directory.
+        public var baseDirectory: String?
+        /// The hosts whose `cores:` are checked against `allowedCores`; nil means every host whose
+        /// address is loopback (the others are checked when `rlhf launch --host` runs there).
+        public var localHosts: Set<String>?
+        /// CPUs this process may use; nil asks the kernel (sched_getaffinity).
+        public var allowedCores: [Int]?
+
+        /// - Parameters:
+        ///   - checkFiles: check model directories and data files.
+        ///   - baseDirectory: base of relative paths (nil: current directory).
+        ///   - localHosts: hosts whose cores are checked (nil: loopback hosts).
+        ///   - allowedCores: usable CPUs (nil: this process's affinity).
+        public init(checkFiles: Bool = true, baseDirectory: String? = nil, localHosts: Set<String>? = nil, allowedCores: [Int]? = nil) {
+            self.checkFiles = checkFiles
+            self.baseDirectory = baseDirectory
+            self.localHosts = localHosts
+            self.allowedCores = allowedCores
+        }
+    }
+
+    public var options: Options
+
+    /// - Parameter options: which checks look outside the file.
+    public init(options: Options = .init()) { self.options = options }
+
+    /// The CPUs this process may run on.
+    public static func allowedCores() -> [Int] {
+        var cpus = [Int32](repeating: 0, count: 1024)
+        let n = Int(rlhf_allowed_cpus(&cpus, Int32(cpus.count)))
+        return cpus.prefix(n).map(Int.init)
+    }
+
+    /// Checks a spec built in code (faults have no line).
+    /// - Throws: `TopologyErrors`.
+    public func validate(_ spec: TopologySpec) throws {
+        let errors = check(spec, top: nil)
+        if !errors.isEmpty { throw TopologyErrors(errors) }
+    }
+
+    /// Every fault of `spec`, placed at its key in `top` when the spec came from a file.
+    func check(_ spec: TopologySpec, top: YAMLMapping?) -> [TopologyError] {
+        var errors: [TopologyError] = []
+        func fail(_ code: TopologyError.Code, _ path: [String], _ message: String) {
+            let node = top.flatMap { locate(path, in: $0.node) }
+            errors.append(TopologyError(code, file: spec.file, line: node?.mark?.line ?? 0, column: node?.mark?.column ?? 0,
+                                        key: path.joined(separator: "."), message))
+        }
+        let allowed = options.allowedCores ?? Self.allowedCores()
+        var bound: [String: TopologyRole] = [:]  // "address:port" -> first role there
+        let firstHost = spec.activeRoles.first.flatMap { spec.roles[$0]?.host }
+
+        for role in spec.activeRoles {
+            guard let r = spec.roles[role] else { continue }
+            let at = ["roles", role.rawValue]
+            guard let host = spec.hosts[r.host] else {
+                fail(.unknownHost, at + ["host"], "unknown host \"\(r.host)\"; hosts: " + spec.hosts.keys.sorted().joined(separator: ", "))
+                continue
+            }
+            if r.device != "cpu" {
+                fail(.unsupportedDevice, at + ["device"],
+                     "\"\(r.device)\": this build runs on cpu only; GPU backends are not built (use device: cpu)")
+            }
+            if r.threads < 1 { fail(.invalidValue, at + ["threads"], "must be at least 1, got \(r.threads)") }
+            if r.replicas > 1 {
+                fail(.unsupported, at + ["replicas"], "\(r.replicas) replicas: this version runs one of each role; scaling out comes in a later version")
+            } else if r.replicas < 1 {
+                fail(.invalidValue, at + ["replicas"], "must be 1, got \(r.replicas)")
+            }
+            if let cores = r.cores {
+                if cores.isEmpty { fail(.invalidValue, at + ["cores"], "an empty list pins to no CPU; leave cores out to use any") }
+                if Set(cores).count != cores.count { fail(.invalidValue, at + ["cores"], "lists a CPU twice: \(cores)") }
+                let local = options.localHosts.map { $0.contains(host.name) } ?? host.isLoopback
+                let outside = cores.filter { !allowed.contains($0) }
+                if local, !outside.isEmpty {
+                    fail(.coresOutOfRange, at + ["cores"],
+                         "CPU \(outside.map(String.init).joined(separator: ", ")) not available on this machine (usable: \(ranges(allowed)))")
+                }
+            }
+            if spec.transport.kind == .inproc, r.host != firstHost {
+                fail(.invalidValue, at + ["host"], "transport inproc runs every role in one process, so on one host; "
+                     + "this role is on \"\(r.host)\", \(spec.activeRoles[0].rawValue) on \"\(firstHost ?? "")\" (use ipc or tcp)")
+            }
+            if spec.transport.kind == .tcp {
+                let port = spec.port(for: role)
+                if !(1...65535).contains(port) {
+                    fail(.invalidValue, at + ["port"], "must be a port number (1...65535), got \(port)")
+                } else if let other = bound["\(host.address):\(port)"] {
+                    fail(.portConflict, at + [r.port == nil ? "host" : "port"],
+                         "\(role.rawValue) and \(other.rawValue) would both bind \(host.address):\(port) (host \(r.host))")
+                } else {
+                    bound["\(host.address):\(port)"] = role
+                }
+            }
+        }
+        if options.checkFiles { checkFiles(spec, fail) }
+        return errors
+    }
+
+    private func checkFiles(_ spec: TopologySpec, _ fail: (TopologyError.Code, [String], String) -> Void) {
+        var models: [([String], String)] = [(["models", "actor", "path"], spec.models.actorPath),
+                                            (["models", "reference", "path"], spec.models.referencePath)]
+        if let path = spec.models.reward.modelPath { models.append((["models", "reward", "path"], path)) }
+        if let path = spec.models.criticPath { models.append((["models", "critic", "path"], path)) }
+        var checked = Set<String>()
+        for (key, path) in models where checked.insert(key.joined() + path).inserted {
+            let config = resolve(path) + "/config.json"
+            if !FileManager.default.fileExists(atPath: config) {
+                fail(.missingFile, key, "no model at \"\(path)\" (\(config) does not exist); "
+                     + "train it first (Scripts/quickstart writes runs/sft and runs/rm)")
+            }
+        }
+        let files: [(String, String?)] = [("prompts", spec.data.prompts), ("eval_prompts", spec.data.evalPrompts), ("ptx", spec.data.ptx)]
+        for case let (key, path?) in files where !FileManager.default.fileExists(atPath: resolve(path)) {
+            fail(.missingFile, ["data", key], "file \"\(path)\" does not exist")
+        }
+    }
+
+    private func resolve(_ path: String) -> String {
+        let expanded = NSString(string: path).expandingTildeInPath
+        guard !expanded.hasPrefix("/"), let base = options.baseDirectory else { return expanded }
+        return base + "/" + expanded
+    }
+
+    /// The deepest node along `path` (so a default that breaks a rule points at its section).
+    private func locate(_ path: [String], in root: Node) -> Node? {
+        var node = root
+        var best: Node? = nil
+        for name in path {
+            guard let mapping = node.mapping,
+                  let (keyNode, value) = mapping.first(where: { $0.key.scalar?.string == name }) else { return best }
+            best = value.scalar != nil || value.sequence != nil ? value : keyNode
+            node = value
+        }
+        return best
+    }
+
+    /// `0-3, 6` for a sorted list of CPUs.
+    private func ranges(_ cpus: [Int]) -> String {
+        var parts: [String] = []
+        var i = 0
+        while i < cpus.count {
+            var j = i
+            while j + 1 < cpus.count, cpus[j + 1] == cpus[j] + 1 { j += 1 }
+            parts.append(i == j ? "\(cpus[i])" : "\(cpus[i])-\(cpus[j])")
+            i = j + 1
+        }
+        return parts.isEmpty ? "none" : parts.joined(separator: ", ")
+    }
+}

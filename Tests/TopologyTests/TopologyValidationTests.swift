@@ -1,0 +1,164 @@
+import Foundation
+import Topology
+import XCTest
+
+/// Every fault is refused before anything starts, with file, line, column and what is wrong.
+final class TopologyValidationTests: XCTestCase {
+    /// The faults of `yaml` (which must have some).
+    private func faults(_ yaml: String, options: TopologyValidator.Options = .init(checkFiles: false, allowedCores: [0, 1]),
+                        file: StaticString = #filePath, line: UInt = #line) -> [TopologyError] {
+        do {
+            let spec = try TopologyParser.parse(yaml: yaml, file: "bad.yaml", options: options)
+            XCTFail("accepted: \(spec)", file: file, line: line)
+            return []
+        } catch let error as TopologyErrors {
+            return error.errors
+        } catch {
+            XCTFail("unexpected \(error)", file: file, line: line)
+            return []
+        }
+    }
+
+    private let minimal = TopologyParserTests.minimal
+
+    func testUnknownKey_isPlaced_andTheNearestKeySuggested() {
+        let errors = faults(minimal + "\nroles:\n  actor:\n    thread: 2\nalgoritm: {}")
+        XCTAssertEqual(errors.map(\.description), [
+            "bad.yaml:8:5: roles.actor.thread: unknown key (did you mean 'threads'?)",
+            "bad.yaml:9:1: algoritm: unknown key (did you mean 'algorithm'?)",
+        ])
+        XCTAssertEqual(faults(minimal + "\nalgorithm: {kl_coeff: 0.2}").map(\.description),
+                       ["bad.yaml:6:13: algorithm.kl_coeff: unknown key (did you mean 'kl_coef'?)"])
+    }
+
+    func testWrongTypes_areAllReportedAtOnce_withTheirValues() {
+        let errors = faults(minimal + """
+
+            roles:
+              actor: {threads: two, cores: 0}
+            algorithm:
+              kl_coef: fast
+              adaptive_kl: "yes"
+              kl_estimator: k9
+            schedule: [1, 2]
+            """)
+        XCTAssertEqual(errors.map(\.description), [
+            "bad.yaml:7:20: roles.actor.threads: expected an integer, got \"two\"",
+            "bad.yaml:7:32: roles.actor.cores: expected a list of integers, got 0",
+            "bad.yaml:9:12: algorithm.kl_coef: expected a finite number, got \"fast\"",
+            "bad.yaml:10:16: algorithm.adaptive_kl: expected true or false, got \"yes\"",
+            "bad.yaml:11:17: algorithm.kl_estimator: \"k9\" is not accepted; expected one of k1, k2, k3",
+            "bad.yaml:12:11: schedule: expected a mapping of keys to values, got a list",
+        ])
+    }
+
+    func testRoleWithNoHost_andAnUnknownHost() {
+        let errors = faults(minimal + """
+
+            hosts: {a: {}, b: {address: 10.0.0.2}}
+            roles:
+              actor: {host: a}
+              reference: {host: c}
+              reward: {host: a}
+              critic: {threads: 1}
+              buffer: {host: b}
+            """)
+        XCTAssertEqual(errors.map(\.code), [.unknownHost, .unknownHost])
+        XCTAssertEqual(errors.map(\.description), [
+            "bad.yaml:9:21: roles.reference.host: unknown host \"c\"; hosts: a, b",
+            "bad.yaml:11:11: roles.critic.host: no host: with several hosts (a, b) every role names one",
+        ])
+    }
+
+    func testTwoRolesOnOneHostAndPort() {
+        let errors = faults(minimal + "\ntransport: {kind: tcp, base_port: 6000}\nroles:\n  buffer: {port: 6001}")
+        XCTAssertEqual(errors.map(\.description),
+                       ["bad.yaml:8:18: roles.buffer.port: buffer and reference would both bind 127.0.0.1:6001 (host local)"])
+    }
+
+    func testMissingModelDirectory_andMissingDataFile() throws {
+        let directory = NSTemporaryDirectory() + "topology-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory + "/runs/sft", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: directory + "/runs/rm", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "{}".write(toFile: directory + "/runs/sft/config.json", atomically: true, encoding: .utf8)
+        let errors = faults(minimal, options: .init(checkFiles: true, baseDirectory: directory, allowedCores: [0, 1]))
+        XCTAssertEqual(errors.map(\.code), [.missingFile, .missingFile, .missingFile])
+        XCTAssertEqual(errors.map(\.key), ["models.critic.path", "models.reward.path", "data.prompts"])
+        XCTAssertTrue(errors[1].description.hasPrefix("bad.yaml:3:18: models.reward.path: no model at \"runs/rm\" ("), errors[1].description)
+        // The critic's path is a default (the reward model's): its fault points at the models section.
+        XCTAssertEqual(errors[0].line, 1)
+    }
+
+    func testCUDADevice_isRefusedByThisBuild() {
+        let errors = faults(minimal + "\nroles:\n  actor: {device: \"cuda:0\"}")
+        XCTAssertEqual(errors.map(\.description), [
+            "bad.yaml:7:19: roles.actor.device: \"cuda:0\": this build runs on cpu only; GPU backends are not built (use device: cpu)",
+        ])
+    }
+
+    func testCriticMissingForPPO_whenTheRewardIsNotAModel() {
+        let errors = faults("""
+            models:
+              actor: {path: runs/sft}
+              reward: {rule: demo-tasks}
+            data: {prompts: p.jsonl}
+            """)
+        XCTAssertEqual(errors.map(\.code), [.missing])
+        XCTAssertTrue(errors[0].description.hasPrefix("bad.yaml:2:3: models.critic: ppo trains a critic: give critic.path"), errors[0].description)
+    }
+
+    func testGroupMethods_needTwoSamplesPerPrompt() {
+        let errors = faults(minimal + "\nalgorithm: {name: rloo, samples_per_prompt: 1}")
+        XCTAssertEqual(errors.map(\.description), [
+            "bad.yaml:6:45: algorithm.samples_per_prompt: rloo compares answers within a group of the same prompt: needs at least 2, got 1",
+        ])
+    }
+
+    func testCoresOutOfRange_onThisMachineOnly() {
+        let errors = faults(minimal + "\nroles:\n  actor: {cores: [1, 7]}\n  critic: {cores: []}")
+        XCTAssertEqual(errors.map(\.code), [.coresOutOfRange, .invalidValue])
+        XCTAssertEqual(errors[0].description, "bad.yaml:7:18: roles.actor.cores: CPU 7 not available on this machine (usable: 0-1)")
+        // A remote host's cores are that host's business.
+        let remote = minimal + "\nhosts: {far: {address: 10.1.2.3}}\nroles:\n  actor: {cores: [7]}"
+        XCTAssertNoThrow(try TopologyParser.parse(yaml: remote, file: "ok.yaml", options: .init(checkFiles: false, allowedCores: [0, 1])))
+    }
+
+    func testInprocWithRolesOnDifferentHosts() {
+        let errors = faults(minimal + """
+
+            hosts: {a: {}, b: {}}
+            transport: {kind: inproc}
+            roles: {actor: {host: a}, reference: {host: a}, reward: {host: b}, critic: {host: a}, buffer: {host: a}}
+            """)
+        XCTAssertEqual(errors.map(\.code), [.invalidValue])
+        XCTAssertTrue(errors[0].description.hasPrefix("bad.yaml:8:64: roles.reward.host: transport inproc runs every role in one process"),
+                      errors[0].description)
+    }
+
+    func testThreadsBelowOne_andReplicas() {
+        let errors = faults(minimal + "\nroles:\n  reward: {threads: 0, replicas: 2}")
+        XCTAssertEqual(errors.map(\.description), [
+            "bad.yaml:7:21: roles.reward.threads: must be at least 1, got 0",
+            "bad.yaml:7:34: roles.reward.replicas: 2 replicas: this version runs one of each role; scaling out comes in a later version",
+        ])
+    }
+
+    func testDuplicateKeys_syntax_andMissingSections() {
+        XCTAssertEqual(faults(minimal + "\nrun: {seed: 1, seed: 2}").map(\.description),
+                       ["bad.yaml:6:16: run.seed: given twice (first at line 6)"])
+        XCTAssertEqual(faults("models: [").map(\.code), [.syntax])
+        XCTAssertEqual(faults("run: {name: x}").map(\.description), [
+            "bad.yaml: models: the models section is required (models.actor.path at least)",
+            "bad.yaml: data: the data section is required (data.prompts: a JSONL file of prompts)",
+        ])
+    }
+
+    func testSpecBuiltInCode_isValidatedToo() {
+        var spec = try! TopologyParserTests.parse(minimal)
+        spec.roles[.critic]?.device = "mps"
+        XCTAssertThrowsError(try TopologyValidator(options: .init(checkFiles: false)).validate(spec)) { error in
+            XCTAssertEqual((error as? TopologyErrors)?.codes, [.unsupportedDevice])
+        }
+    }
+}
