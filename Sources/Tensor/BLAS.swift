@@ -9,13 +9,17 @@ public enum BLAS {
         return String(cString: p)
     }
 
-    /// OpenBLAS's thread count.
+    /// OpenBLAS's own thread count: 1 once any `ComputeContext` exists (set once per process;
+    /// `sgemm` splits large products over the context's threads instead).
     public static var threads: Int { Int(openblas_get_num_threads()) }
-
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
 
     /// C = alpha * op(A) * op(B) + beta * C, all row-major. A is (M, K) after op, B is (K, N).
     /// Leading dimensions default to the packed ones; pass strides to work on column slices.
+    ///
+    /// A product of at least `splitWork` multiply-adds per thread is split over the calling
+    /// thread's `ComputeContext`: by rows of C, or by columns when C has few rows, at multiples
+    /// of 16 so every part keeps OpenBLAS's register tiles. Each element of C is computed by one
+    /// thread with the same reduction over K as unsplit, so the bits do not depend on the split.
     @inline(__always)
     public static func sgemm(
         transA: Bool = false, transB: Bool = false,
@@ -27,9 +31,62 @@ public enum BLAS {
         let lda = lda ?? (transA ? M : K)
         let ldb = ldb ?? (transB ? K : N)
         let ldc = ldc ?? N
+        if M * N * K >= 2 * splitWork && !Parallel.isInsideChunk {
+            let threads = ComputeContext.current.threads
+            if threads > 1 {
+                splitSgemm(threads: threads, transA: transA, transB: transB, M: M, N: N, K: K, alpha: alpha,
+                           A: A, lda: lda, B: B, ldb: ldb, beta: beta, C: C, ldc: ldc)
+                return
+            }
+        }
+        ComputeContext.ensureProcessBLAS()
+        rawSgemm(transA: transA, transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda, B: B, ldb: ldb, beta: beta, C: C, ldc: ldc)
+    }
+
+    /// Multiply-adds per thread below which a product is not split: above OpenBLAS's
+    /// small-matrix and direct-kernel thresholds (about 1M and 7.3M), so the whole and its
+    /// parts take the same blocked path.
+    public static let splitWork = 8 << 20
+
+    /// Output rows or columns of a part are multiples of this (OpenBLAS's register tile sides).
+    static let splitGranule = 16
+
+    @inline(__always)
+    static func rawSgemm(
+        transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: UnsafePointer<Float>, lda: Int,
+        B: UnsafePointer<Float>, ldb: Int, beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         cblas_sgemm(
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda), B, Int32(ldb), beta, C, Int32(ldc))
+    }
+
+    /// One sgemm cut into parts of C's rows (or columns), each part a whole sgemm on one thread.
+    static func splitSgemm(
+        threads: Int, transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: UnsafePointer<Float>, lda: Int,
+        B: UnsafePointer<Float>, ldb: Int, beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        let byRows = M >= N || N < 2 * splitGranule
+        let extent = byRows ? M : N
+        let blocks = (extent + splitGranule - 1) / splitGranule
+        let parts = min(threads, blocks, M * N * K / splitWork)
+        guard parts > 1 else {
+            ComputeContext.ensureProcessBLAS()
+            rawSgemm(transA: transA, transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda, B: B, ldb: ldb, beta: beta, C: C, ldc: ldc)
+            return
+        }
+        Parallel.forChunks(blocks, maxParts: parts) { (_: Int, r: Range<Int>) in
+            let lo = r.lowerBound * splitGranule, hi = min(extent, r.upperBound * splitGranule)
+            if byRows {
+                // Rows lo..<hi of op(A) and of C.
+                rawSgemm(transA: transA, transB: transB, M: hi - lo, N: N, K: K, alpha: alpha,
+                         A: transA ? A + lo : A + lo * lda, lda: lda, B: B, ldb: ldb, beta: beta, C: C + lo * ldc, ldc: ldc)
+            } else {
+                // Columns lo..<hi of op(B) and of C.
+                rawSgemm(transA: transA, transB: transB, M: M, N: hi - lo, K: K, alpha: alpha, A: A, lda: lda,
+                         B: transB ? B + lo * ldb : B + lo, ldb: ldb, beta: beta, C: C + lo, ldc: ldc)
+            }
+        }
     }
 
     /// The naive triple loop `sgemm` is checked against (row-major, no transposes).

@@ -11,10 +11,12 @@ struct EnvCommand: ParsableCommand {
     var noPeak = false
 
     func run() throws {
+        let computeThreads = Parallel.threads  // first: making the context sets OpenBLAS to one thread
         let err = BLAS.selfCheck()
         var out: [String: Any] = [
             "blas_core": BLAS.coreName,
             "blas_threads": BLAS.threads,
+            "compute_threads": computeThreads,
             "kernels": VectorMath.kernelSet,
             "openblas_coretype_env": ProcessInfo.processInfo.environment[BLASCoreType.variable] ?? "",
             "sgemm_max_abs_error_vs_naive": Double(err),
