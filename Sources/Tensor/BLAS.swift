@@ -17,9 +17,11 @@ public enum BLAS {
     /// Leading dimensions default to the packed ones; pass strides to work on column slices.
     ///
     /// A product of at least `splitWork` multiply-adds per thread is split over the calling
-    /// thread's `ComputeContext`: by rows of C, or by columns when C has few rows, at multiples
-    /// of 16 so every part keeps OpenBLAS's register tiles. Each element of C is computed by one
-    /// thread with the same reduction over K as unsplit, so the bits do not depend on the split.
+    /// thread's `ComputeContext` by rows of C, at multiples of `splitGranule` rows, so every
+    /// part keeps OpenBLAS's register tiles: each element of C is then computed by one thread
+    /// with the same reduction over K as unsplit, and the bits do not depend on the thread count.
+    /// (Measured with the Prescott, Haswell and SkylakeX kernels. Cutting columns is not safe:
+    /// Haswell's kernel computes a column differently near a cut wherever it falls.)
     @inline(__always)
     public static func sgemm(
         transA: Bool = false, transB: Bool = false,
@@ -48,8 +50,9 @@ public enum BLAS {
     /// parts take the same blocked path.
     public static let splitWork = 8 << 20
 
-    /// Output rows or columns of a part are multiples of this (OpenBLAS's register tile sides).
-    static let splitGranule = 16
+    /// A part's first row is a multiple of this: of every register tile height OpenBLAS's
+    /// kernels use (Haswell's sgemm tiles rows by 12, SkylakeX's by 4 or 16).
+    public static let splitGranule = 48
 
     @inline(__always)
     static func rawSgemm(
@@ -61,14 +64,12 @@ public enum BLAS {
             Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda), B, Int32(ldb), beta, C, Int32(ldc))
     }
 
-    /// One sgemm cut into parts of C's rows (or columns), each part a whole sgemm on one thread.
+    /// One sgemm cut into parts of C's rows, each part a whole sgemm on one thread.
     static func splitSgemm(
         threads: Int, transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: UnsafePointer<Float>, lda: Int,
         B: UnsafePointer<Float>, ldb: Int, beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        let byRows = M >= N || N < 2 * splitGranule
-        let extent = byRows ? M : N
-        let blocks = (extent + splitGranule - 1) / splitGranule
+        let blocks = (M + splitGranule - 1) / splitGranule
         let parts = min(threads, blocks, M * N * K / splitWork)
         guard parts > 1 else {
             ComputeContext.ensureProcessBLAS()
@@ -76,16 +77,10 @@ public enum BLAS {
             return
         }
         Parallel.forChunks(blocks, maxParts: parts) { (_: Int, r: Range<Int>) in
-            let lo = r.lowerBound * splitGranule, hi = min(extent, r.upperBound * splitGranule)
-            if byRows {
-                // Rows lo..<hi of op(A) and of C.
-                rawSgemm(transA: transA, transB: transB, M: hi - lo, N: N, K: K, alpha: alpha,
-                         A: transA ? A + lo : A + lo * lda, lda: lda, B: B, ldb: ldb, beta: beta, C: C + lo * ldc, ldc: ldc)
-            } else {
-                // Columns lo..<hi of op(B) and of C.
-                rawSgemm(transA: transA, transB: transB, M: M, N: hi - lo, K: K, alpha: alpha, A: A, lda: lda,
-                         B: transB ? B + lo * ldb : B + lo, ldb: ldb, beta: beta, C: C + lo, ldc: ldc)
-            }
+            // Rows lo..<hi of op(A) and of C.
+            let lo = r.lowerBound * splitGranule, hi = min(M, r.upperBound * splitGranule)
+            rawSgemm(transA: transA, transB: transB, M: hi - lo, N: N, K: K, alpha: alpha,
+                     A: transA ? A + lo : A + lo * lda, lda: lda, B: B, ldb: ldb, beta: beta, C: C + lo * ldc, ldc: ldc)
         }
     }
 
