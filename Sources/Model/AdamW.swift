@@ -43,8 +43,13 @@ public final class AdamW {
         ranges = entries.map { ($0.offset, $0.count, $0.decays) }
     }
 
-    /// One update of `parameters` from `gradients` at learning rate `lr`.
-    public func update(parameters: FloatBuffer, gradients: FloatBuffer, lr: Float) {
+    /// One update of `parameters` from `gradients` at learning rate `lr`, split over
+    /// `context`'s threads (element-wise, so the bits do not depend on the split).
+    public func update(parameters: FloatBuffer, gradients: FloatBuffer, lr: Float, context: ComputeContext = .current) {
+        context.run { updateOnCurrentContext(parameters: parameters, gradients: gradients, lr: lr) }
+    }
+
+    private func updateOnCurrentContext(parameters: FloatBuffer, gradients: FloatBuffer, lr: Float) {
         step += 1
         let h = hyperparameters
         let bc1 = 1 - powf(h.beta1, Float(step))

@@ -3,15 +3,29 @@ import Tensor
 /// Autoregressive generation for a batch of prompts of different lengths, with a KV cache.
 public struct Generator {
     public let model: Llama
-    /// Decoding groups (threads) the batch is split into; by default the compute threads. A role
-    /// that owns a single core sets 1.
-    public var threads: Int
     /// KV caches reused from call to call (shared by copies of this generator).
     public let cachePool = KVCachePool()
+    /// The compute context generation runs under (installed on the calling thread for each
+    /// call): its thread count is the number of decoding groups.
+    public var context: ComputeContext
+    /// Decoding groups (threads) the batch is split into: `context.threads`. A role that owns a
+    /// single core sets 1. Setting it makes a context with that count (and the same cores).
+    public var threads: Int {
+        get { context.threads }
+        set { context = ComputeContext(threads: newValue, cores: context.cores) }
+    }
 
-    public init(model: Llama, threads: Int = Parallel.threads) {
+    /// - Parameters:
+    ///   - model: the model to sample from.
+    ///   - context: the role's compute context (by default the calling thread's).
+    public init(model: Llama, context: ComputeContext = .current) {
         self.model = model
-        self.threads = max(1, threads)
+        self.context = context
+    }
+
+    /// A generator with its own context of `threads` threads.
+    public init(model: Llama, threads: Int) {
+        self.init(model: model, context: ComputeContext(threads: threads))
     }
 
     /// What came out: for each prompt, the new tokens (stop token included when one ended it).
@@ -31,7 +45,7 @@ public struct Generator {
     /// `stopTokens`; the others go on.
     ///
     /// The batch is split into one group per compute thread, each decoded on its own thread with
-    /// its own KV cache and single-threaded BLAS: a decoding step is too small to share between
+    /// its own KV cache and single-threaded sgemm: a decoding step is too small to share between
     /// threads (waking one costs more than it saves), but two groups need no synchronisation
     /// until the end. Each sequence samples from its own stream of the seed and every weight
     /// product gives each row the same bits whatever its batch, so the output does not depend
@@ -41,18 +55,24 @@ public struct Generator {
     public func generate(prompts: [[Int]], maxNewTokens: Int, sampling: SamplingParameters = .greedy,
                          stopTokens: Set<Int> = []) throws -> Output {
         try model.validate(prompts: prompts, maxNewTokens: maxNewTokens)
+        return context.run {
+            generateOnCurrentContext(prompts: prompts, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens)
+        }
+    }
+
+    private func generateOnCurrentContext(prompts: [[Int]], maxNewTokens: Int, sampling: SamplingParameters,
+                                          stopTokens: Set<Int>) -> Output {
         let groups = min(threads, prompts.count)
         if groups <= 1 {
             return generateGroup(prompts, firstIndex: 0, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens)
         }
         // Chunks run inline (one part) when called from inside another parallel region.
         var results = [Output?](repeating: nil, count: groups)
-        BLAS.withThreads(1) {
-            results.withUnsafeMutableBufferPointer { slots in
-                Parallel.forChunks(prompts.count, maxParts: groups) { (part: Int, range: Range<Int>) in
-                    slots[part] = generateGroup(Array(prompts[range]), firstIndex: range.lowerBound, maxNewTokens: maxNewTokens,
-                                                sampling: sampling, stopTokens: stopTokens)
-                }
+        // Each group's products run on its own thread (a chunk never splits further).
+        results.withUnsafeMutableBufferPointer { slots in
+            Parallel.forChunks(prompts.count, maxParts: groups) { (part: Int, range: Range<Int>) in
+                slots[part] = generateGroup(Array(prompts[range]), firstIndex: range.lowerBound, maxNewTokens: maxNewTokens,
+                                            sampling: sampling, stopTokens: stopTokens)
             }
         }
         let parts = results.compactMap { $0 }

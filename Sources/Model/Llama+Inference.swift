@@ -19,20 +19,21 @@ extension Llama {
     /// Prefill (whole prompts of different lengths) and decoding (one token per sequence) are the
     /// same call, and all segments share each matrix multiply, so a batch of eight decodes costs
     /// one (8, C) x (C, ·) product per weight rather than eight vector products.
-    public func inferenceForward(_ segments: [TokenSegment], cache: KVCache) -> [Float] {
-        Array(inferenceLogits(segments, cache: cache))
+    public func inferenceForward(_ segments: [TokenSegment], cache: KVCache, context: ComputeContext = .current) -> [Float] {
+        Array(inferenceLogits(segments, cache: cache, context: context))
     }
 
     /// As `inferenceForward`, but the logits stay in the cache's own buffer (valid until the next
     /// pass over `cache`): the decoding loop's form, which allocates nothing per token.
-    public func inferenceLogits(_ segments: [TokenSegment], cache: KVCache) -> UnsafeBufferPointer<Float> {
+    ///
+    /// A decoding step is a few rows: its products are below `BLAS.splitWork`, so they run on
+    /// the calling thread (waking another costs more than the products); a long prefill splits
+    /// its products over `context`'s threads.
+    public func inferenceLogits(_ segments: [TokenSegment], cache: KVCache,
+                                context: ComputeContext = .current) -> UnsafeBufferPointer<Float> {
         precondition(segments.count <= cache.batch, "more segments (\(segments.count)) than sequences in the cache (\(cache.batch))")
         let R = segments.reduce(0) { $0 + $1.tokens.count }
-        // A decoding step is a few rows: every product is small, and waking OpenBLAS's thread
-        // pool for each (it then spins in sched_yield) costs more than the products.
-        return BLAS.withThreads(R <= Linear.smallRows ? 1 : BLAS.threads) {
-            inferencePass(segments, rows: R, cache: cache)
-        }
+        return context.run { inferencePass(segments, rows: R, cache: cache) }
     }
 
     private func inferencePass(_ segments: [TokenSegment], rows R: Int, cache: KVCache) -> UnsafeBufferPointer<Float> {

@@ -41,12 +41,16 @@ public final class TrainingActivations {
     let dAttOut: FloatBuffer     // (N, NH*HS)
     let dGateUp: FloatBuffer     // (N, 2I)
     let dMLPHidden: FloatBuffer  // (N, I)
-    let attScratch: FloatBuffer  // (threads, T, T): one per thread
+    let attScratch: FloatBuffer  // (scratchParts, T, T): one per thread
+    /// Threads the attention backward can use: the context's at creation (scratch is per thread).
+    let scratchParts: Int
     public let ids: UnsafeMutablePointer<Int32>  // (N), copied in by forward
     /// What attached LoRA adapters keep for backward; allocated by their first forward.
     var lora: LoRAActivations?
 
-    public init(model m: Llama, B: Int, T: Int, withLogits: Bool = true) {
+    /// - Parameter context: the compute context the passes will run under; its thread count
+    ///   sizes per-thread scratch (a pass under a context with more threads uses only these).
+    public init(model m: Llama, B: Int, T: Int, withLogits: Bool = true, context: ComputeContext = .current) {
         self.B = B
         self.T = T
         let N = B * T, L = m.L
@@ -64,7 +68,8 @@ public final class TrainingActivations {
         dHidden = FloatBuffer(count: N * m.C); dResid = FloatBuffer(count: N * m.C); dLn = FloatBuffer(count: N * m.C)
         dQKV = FloatBuffer(count: N * m.QKV); dAttOut = FloatBuffer(count: N * m.NH * m.HS)
         dGateUp = FloatBuffer(count: N * 2 * m.I); dMLPHidden = FloatBuffer(count: N * m.I)
-        attScratch = FloatBuffer(count: Parallel.threads * T * T)
+        scratchParts = context.threads
+        attScratch = FloatBuffer(count: scratchParts * T * T)
         ids = .allocate(capacity: N)
         ids.initialize(repeating: 0, count: N)
     }

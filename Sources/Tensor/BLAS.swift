@@ -9,13 +9,19 @@ public enum BLAS {
         return String(cString: p)
     }
 
-    /// OpenBLAS's thread count.
+    /// OpenBLAS's own thread count: 1 once any `ComputeContext` exists (set once per process;
+    /// `sgemm` splits large products over the context's threads instead).
     public static var threads: Int { Int(openblas_get_num_threads()) }
-
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
 
     /// C = alpha * op(A) * op(B) + beta * C, all row-major. A is (M, K) after op, B is (K, N).
     /// Leading dimensions default to the packed ones; pass strides to work on column slices.
+    ///
+    /// A product of at least `splitWork` multiply-adds per thread is split over the calling
+    /// thread's `ComputeContext` by rows of C, at multiples of `splitGranule` rows, so every
+    /// part keeps OpenBLAS's register tiles: each element of C is then computed by one thread
+    /// with the same reduction over K as unsplit, and the bits do not depend on the thread count.
+    /// (Measured with the Prescott, Haswell and SkylakeX kernels. Cutting columns is not safe:
+    /// Haswell's kernel computes a column differently near a cut wherever it falls.)
     @inline(__always)
     public static func sgemm(
         transA: Bool = false, transB: Bool = false,
@@ -27,9 +33,55 @@ public enum BLAS {
         let lda = lda ?? (transA ? M : K)
         let ldb = ldb ?? (transB ? K : N)
         let ldc = ldc ?? N
+        if M * N * K >= 2 * splitWork && !Parallel.isInsideChunk {
+            let threads = ComputeContext.current.threads
+            if threads > 1 {
+                splitSgemm(threads: threads, transA: transA, transB: transB, M: M, N: N, K: K, alpha: alpha,
+                           A: A, lda: lda, B: B, ldb: ldb, beta: beta, C: C, ldc: ldc)
+                return
+            }
+        }
+        ComputeContext.ensureProcessBLAS()
+        rawSgemm(transA: transA, transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda, B: B, ldb: ldb, beta: beta, C: C, ldc: ldc)
+    }
+
+    /// Multiply-adds per thread below which a product is not split: above OpenBLAS's
+    /// small-matrix and direct-kernel thresholds (about 1M and 7.3M), so the whole and its
+    /// parts take the same blocked path.
+    public static let splitWork = 8 << 20
+
+    /// A part's first row is a multiple of this: of every register tile height OpenBLAS's
+    /// kernels use (Haswell's sgemm tiles rows by 12, SkylakeX's by 4 or 16).
+    public static let splitGranule = 48
+
+    @inline(__always)
+    static func rawSgemm(
+        transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: UnsafePointer<Float>, lda: Int,
+        B: UnsafePointer<Float>, ldb: Int, beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         cblas_sgemm(
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda), B, Int32(ldb), beta, C, Int32(ldc))
+    }
+
+    /// One sgemm cut into parts of C's rows, each part a whole sgemm on one thread.
+    static func splitSgemm(
+        threads: Int, transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: UnsafePointer<Float>, lda: Int,
+        B: UnsafePointer<Float>, ldb: Int, beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        let blocks = (M + splitGranule - 1) / splitGranule
+        let parts = min(threads, blocks, M * N * K / splitWork)
+        guard parts > 1 else {
+            ComputeContext.ensureProcessBLAS()
+            rawSgemm(transA: transA, transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda, B: B, ldb: ldb, beta: beta, C: C, ldc: ldc)
+            return
+        }
+        Parallel.forChunks(blocks, maxParts: parts) { (_: Int, r: Range<Int>) in
+            // Rows lo..<hi of op(A) and of C.
+            let lo = r.lowerBound * splitGranule, hi = min(M, r.upperBound * splitGranule)
+            rawSgemm(transA: transA, transB: transB, M: hi - lo, N: N, K: K, alpha: alpha,
+                     A: transA ? A + lo : A + lo * lda, lda: lda, B: B, ldb: ldb, beta: beta, C: C + lo * ldc, ldc: ldc)
+        }
     }
 
     /// The naive triple loop `sgemm` is checked against (row-major, no transposes).

@@ -1,35 +1,36 @@
 import Dispatch
 import Foundation
 
-/// Splits element-wise work over the compute threads.
+/// Splits element-wise work over the calling thread's compute context.
 ///
 /// Runs on Dispatch's worker threads (not Swift's cooperative pool): callers are either the
 /// command-line tool's main thread or a role's dedicated compute thread, so heavy loops never
 /// starve the two cooperative threads that serve messages.
 public enum Parallel {
-    /// Threads used by our own kernels: RLHF_THREADS, else OPENBLAS_NUM_THREADS, else the cores.
-    public static let threads: Int = {
-        let env = ProcessInfo.processInfo.environment
-        for key in ["RLHF_THREADS", "OPENBLAS_NUM_THREADS"] {
-            if let v = env[key], let n = Int(v), n > 0 { return n }
-        }
-        return max(1, ProcessInfo.processInfo.activeProcessorCount)
-    }()
+    /// The calling thread's compute threads: `ComputeContext.current.threads`.
+    public static var threads: Int { ComputeContext.current.threads }
+
+    /// Whether the calling thread is running a chunk of a parallel loop (work there stays on it).
+    public static var isInsideChunk: Bool { ParallelRegion.isInside }
 
     /// Calls `body(range)` on disjoint, contiguous chunks covering 0..<count. The chunking depends
-    /// only on `count` and `threads`, so results are the same bits on every run.
+    /// only on `count` and the context's thread count, so results are the same bits on every run.
     @inline(__always)
     public static func forChunks(_ count: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
         forChunks(count, minChunk: minChunk) { (_: Int, r: Range<Int>) in body(r) }
     }
 
-    /// As `forChunks`, also passing the chunk's index (below `threads`), for per-thread scratch;
-    /// `maxParts` caps the number of chunks.
+    /// As `forChunks`, also passing the chunk's index (below the context's `threads`), for
+    /// per-thread scratch; `maxParts` caps the number of chunks.
     @inline(__always)
-    public static func forChunks(_ count: Int, minChunk: Int = 1, maxParts: Int = threads, _ body: (Int, Range<Int>) -> Void) {
-        let parts = min(threads, maxParts, max(1, count / max(1, minChunk)))
+    public static func forChunks(_ count: Int, minChunk: Int = 1, maxParts: Int = .max, _ body: (Int, Range<Int>) -> Void) {
         // Inside a chunk the other threads are busy already: nesting would only add contention.
-        if parts <= 1 || ParallelRegion.isInside {
+        if ParallelRegion.isInside {
+            body(0, 0..<count)
+            return
+        }
+        let parts = min(ComputeContext.current.threads, maxParts, max(1, count / max(1, minChunk)))
+        if parts <= 1 {
             body(0, 0..<count)
             return
         }

@@ -9,7 +9,7 @@ import Tensor
 /// so a crash leaves either the complete checkpoint or none.
 extension Trainer {
     /// File names inside a checkpoint.
-    public static let optimizerFileName = "optimizer.safetensors"
+    public static let optimizerFileName = OptimizerStep.fileName
     public static let rngFileName = "rng_state.json"
     public static let recipeFileName = "recipe.yaml"
 
@@ -70,7 +70,7 @@ extension Trainer {
         try run.writeAtomically(final) { tmp in
             try objective.trainable.save(to: tmp)
             try objective.saveCompanionFiles(to: tmp)
-            try saveOptimizer(to: (tmp as NSString).appendingPathComponent(Trainer.optimizerFileName))
+            try optimizerStep.save(toDirectory: tmp)
             var generators = ["trainer": String(rng.state, radix: 16), "seed": String(options.seed)]
             for (name, state) in objective.trainable.randomState { generators[name] = String(state, radix: 16) }
             try writeJSON(generators, to: (tmp as NSString).appendingPathComponent(Trainer.rngFileName))
@@ -94,17 +94,6 @@ extension Trainer {
         progress.message("saved the final model in \(dir)")
     }
 
-    /// AdamW's moments under `exp_avg.NAME` and `exp_avg_sq.NAME` (torch's state names) in the
-    /// trainable tensors' shapes, and the update count in the metadata.
-    private func saveOptimizer(to path: String) throws {
-        var tensors: [String: HostTensor] = [:]
-        for e in objective.trainable.tensors {
-            tensors["exp_avg." + e.name] = HostTensor(shape: e.shape, data: Array(UnsafeBufferPointer(start: optimizer.m[e.offset], count: e.count)))
-            tensors["exp_avg_sq." + e.name] = HostTensor(shape: e.shape, data: Array(UnsafeBufferPointer(start: optimizer.v[e.offset], count: e.count)))
-        }
-        try SafeTensors.write(tensors, to: path, metadata: ["step": String(optimizer.step), "optimizer": "AdamW"])
-    }
-
     // MARK: - Restoring
 
     /// Loads everything a checkpoint holds: weights, optimizer state, generator, loop state and
@@ -117,7 +106,11 @@ extension Trainer {
         }
         let saved = try TrainerState.read(fromDirectory: directory)
         try objective.trainable.restore(from: directory)
-        try restoreOptimizer(from: (directory as NSString).appendingPathComponent(Trainer.optimizerFileName))
+        try optimizerStep.restore(fromDirectory: directory)
+        guard optimizerStep.step == saved.globalStep else {
+            throw TrainingError(.checkpoint, path: directory,
+                                "\(OptimizerStep.fileName) counts \(optimizerStep.step) updates but \(TrainerState.fileName) says global_step \(saved.globalStep): the files are from different checkpoints")
+        }
         let rngPath = (directory as NSString).appendingPathComponent(Trainer.rngFileName)
         let generators = try readJSONObject(rngPath)
         func generator(_ name: String) throws -> UInt64 {
@@ -146,22 +139,5 @@ extension Trainer {
         restored.saveSteps = options.saveSteps
         restored.trainBatchSize = options.batchSize
         state = restored
-    }
-
-    private func restoreOptimizer(from path: String) throws {
-        let tensors = try SafeTensors.read(contentsOf: path)
-        let header = try SafeTensors.readHeader(contentsOf: path)
-        guard let stepText = header.metadata["step"], let step = Int(stepText) else {
-            throw TrainingError(.checkpoint, path: path, "metadata 'step' (the AdamW update count) is missing")
-        }
-        for e in objective.trainable.tensors {
-            for (prefix, buffer) in [("exp_avg.", optimizer.m), ("exp_avg_sq.", optimizer.v)] {
-                guard let t = tensors[prefix + e.name], t.shape == e.shape else {
-                    throw TrainingError(.checkpoint, path: path, "'\(prefix + e.name)' is missing or not of shape \(e.shape)")
-                }
-                t.data.withUnsafeBufferPointer { buffer[e.offset].update(from: $0.baseAddress!, count: e.count) }
-            }
-        }
-        optimizer.step = step
     }
 }

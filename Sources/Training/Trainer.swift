@@ -17,8 +17,11 @@ import Tensor
 public final class Trainer {
     public let objective: any TrainingObjective
     public let options: TrainerOptions
-    public let optimizer: AdamW
-    public let schedule: LearningRateSchedule
+    /// Clipping, AdamW at the scheduled rate and the update count: the part of the loop that
+    /// does not depend on where gradients come from.
+    public let optimizerStep: OptimizerStep
+    public var optimizer: AdamW { optimizerStep.optimizer }
+    public var schedule: LearningRateSchedule { optimizerStep.schedule }
     /// Updates per pass over the data.
     public let stepsPerEpoch: Int
     public internal(set) var state: TrainerState
@@ -47,8 +50,8 @@ public final class Trainer {
         stepsPerEpoch = max(1, loader.batchesPerEpoch / options.gradientAccumulationSteps)
         let total = options.maxSteps > 0 ? options.maxSteps : max(1, Int((options.numTrainEpochs * Double(stepsPerEpoch)).rounded(.up)))
         let warmup = LearningRateSchedule.warmupSteps(steps: options.warmupSteps, ratio: options.warmupRatio, totalSteps: total)
-        schedule = LearningRateSchedule(kind: options.scheduleKind, learningRate: options.learningRate, warmupSteps: warmup, totalSteps: total)
-        optimizer = objective.trainable.makeOptimizer(options.adam)
+        let schedule = LearningRateSchedule(kind: options.scheduleKind, learningRate: options.learningRate, warmupSteps: warmup, totalSteps: total)
+        optimizerStep = OptimizerStep(parameters: objective.trainable, adam: options.adam, schedule: schedule, maxGradNorm: options.maxGradNorm)
         state = TrainerState(maxSteps: total, numTrainEpochs: options.numTrainEpochs, loggingSteps: options.loggingSteps,
                              evalSteps: options.evalSteps, saveSteps: options.saveSteps, trainBatchSize: options.batchSize)
         rng = SplitMix64(seed: options.seed ^ 0x5EED_0F_7AA1_0000)
@@ -120,19 +123,14 @@ public final class Trainer {
     /// - Returns: the step's figures, the gradient norm before clipping, and the rate used.
     public func step() -> (StepStatistics, gradNorm: Double, learningRate: Double) {
         let microBatches = (0..<options.gradientAccumulationSteps).map { _ in loader.nextIndices() }
-        let parameters = objective.trainable
-        parameters.gradients.zero()
+        optimizerStep.zeroGradients()
         let stats = objective.accumulateGradients(microBatches: microBatches, rng: &rng)
-        let norm = options.maxGradNorm > 0
-            ? GradientClipping.clip(parameters.gradients, maxNorm: Float(options.maxGradNorm))
-            : GradientClipping.globalNorm(parameters.gradients)
-        let lr = schedule.learningRate(step: state.globalStep)
-        optimizer.update(parameters: parameters.values, gradients: parameters.gradients, lr: Float(lr))
-        state.globalStep += 1
+        let update = optimizerStep.apply()
+        state.globalStep = optimizerStep.step
         state.epoch = Double(state.globalStep * options.gradientAccumulationSteps) / Double(loader.batchesPerEpoch)
         state.numInputTokensSeen += stats.tokens
         state.loaderPosition = loader.position
-        return (stats, Double(norm), lr)
+        return (stats, update.gradNorm, update.learningRate)
     }
 
     // MARK: - Logging and evaluation

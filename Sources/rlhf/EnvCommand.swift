@@ -11,11 +11,12 @@ struct EnvCommand: ParsableCommand {
     var noPeak = false
 
     func run() throws {
+        let computeThreads = Parallel.threads  // first: making the context sets OpenBLAS to one thread
         let check = BLAS.selfCheck()
         var out: [String: Any] = [
             "blas_core": BLAS.coreName,
             "blas_threads": BLAS.threads,
-            "compute_threads": Parallel.threads,
+            "compute_threads": computeThreads,
             "kernels": VectorMath.kernelSet,
             "openblas_coretype_env": ProcessInfo.processInfo.environment[BLASCoreType.variable] ?? "",
             // JSON has no infinity: a NaN or infinite product is reported as the string "inf".

@@ -106,7 +106,7 @@ final class CLITests: XCTestCase {
 
         r = try CLIProcess.run(["generate", "--model", tmp, "--ids", "1 2", "--max-new-tokens", "6", "--ignore-eos"])
         r.assertSucceeded("generate")
-        let greedy = Generator(model: expected).generate(prompts: [[1, 2]], maxNewTokens: 6).newTokens[0]
+        let greedy = try Generator(model: expected).generate(prompts: [[1, 2]], maxNewTokens: 6).newTokens[0]
         XCTAssertEqual(try r.json()["ids"] as? [Int], [1, 2] + greedy)
     }
 }

@@ -186,16 +186,16 @@ final class LoRATests: XCTestCase {
     }
 
     /// Greedy generation with the adapters and with them merged gives the same tokens.
-    func testMergedModel_generatesAsAdaptedModel() {
+    func testMergedModel_generatesAsAdaptedModel() throws {
         let (model, _) = makeModel(bias: true, dropout: 0.1)
         let prompts: [[Int]] = [[1, 7, 3], [4], [2, 11, 5, 8, 0]]
-        let adapted = Generator(model: model).generate(prompts: prompts, maxNewTokens: 12).newTokens
+        let adapted = try Generator(model: model).generate(prompts: prompts, maxNewTokens: 12).newTokens
         let plain = Llama(config: model.config)
         plain.initializeRandom(seed: 5, std: 0.5)
-        XCTAssertNotEqual(Generator(model: plain).generate(prompts: prompts, maxNewTokens: 12).newTokens, adapted,
+        XCTAssertNotEqual(try Generator(model: plain).generate(prompts: prompts, maxNewTokens: 12).newTokens, adapted,
                           "the adapters should change the generations, or the comparison proves nothing")
         model.mergeAdapters()
-        XCTAssertEqual(Generator(model: model).generate(prompts: prompts, maxNewTokens: 12).newTokens, adapted)
+        XCTAssertEqual(try Generator(model: model).generate(prompts: prompts, maxNewTokens: 12).newTokens, adapted)
     }
 
     /// Dropout masks depend on (seed, counter) only; each training forward draws new ones, and

@@ -42,4 +42,10 @@ const char *rk_kernel_set(void);
 /* Scalar exp with the same polynomial, for tests. */
 float rk_expf(float x);
 
+/* Pins the calling thread to the given CPU cores (sched_setaffinity on this thread only).
+   Returns 0, or the errno (EINVAL for a core outside the set size). */
+int rk_pin_current_thread(const int *cores, int count);
+/* The cores the calling thread may run on, up to capacity; a negative errno on failure. */
+int rk_current_thread_cores(int *cores, int capacity);
+
 #endif
