@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "Model", targets: ["Model"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "Messaging", targets: ["Messaging"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -50,6 +51,7 @@ let package = Package(
         ),
         .testTarget(name: "NativeTests", dependencies: ["Tensor", "Tokenization", "Messaging", "CBLAS"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "MessagingTests", dependencies: ["Messaging", "CZeroMQ"]),
         // Runs the built rlhf executable as a subprocess (Scripts/test builds it first).
         .testTarget(name: "CLITests", dependencies: ["rlhf"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenization"]),
