@@ -7,7 +7,9 @@ final class RequestReplyTests: XCTestCase {
     func roundTrip(transport: String) async throws {
         let serverNode = try MessagingNode(.init(runID: 9, sender: 1))
         let clientNode = transport == "inproc" ? serverNode : try MessagingNode(.init(runID: 9, sender: 2))
-        let server = try await serverNode.server(bind: try TestEndpoints.bindAddress(transport))
+        let address = try TestEndpoints.bindAddress(transport)
+        defer { TestEndpoints.cleanUp(address) }
+        let server = try await serverNode.server(bind: address)
         let service = TestEndpoints.serve(server)
         let client = try await clientNode.client(connect: server.endpoint)
         let floats = (0..<1000).map { Float($0) * 0.25 - 3 }

@@ -20,6 +20,12 @@ enum TestEndpoints {
         }
     }
 
+    /// Removes the temporary directory of an `ipc://` address made by `bindAddress` (no-op otherwise).
+    static func cleanUp(_ address: String) {
+        guard address.hasPrefix("ipc:///tmp/rlhf-msg-") else { return }
+        try? FileManager.default.removeItem(atPath: (String(address.dropFirst("ipc://".count)) as NSString).deletingLastPathComponent)
+    }
+
     /// Answers `echo` with the same metadata and tensors, never answers `silent`, answers `fail`
     /// with an application error. Runs until the server's stream ends.
     static func serve(_ server: MessageServer) -> Task<Void, Never> {
