@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Model", targets: ["Model"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Topology", targets: ["Topology"]),
+        .library(name: "Messaging", targets: ["Messaging"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -60,6 +61,7 @@ let package = Package(
         ),
         .testTarget(name: "NativeTests", dependencies: ["Tensor", "Tokenization", "Messaging", "CBLAS"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
+        .testTarget(name: "MessagingTests", dependencies: ["Messaging", "CZeroMQ"]),
         // Runs the built rlhf executable as a subprocess (Scripts/test builds it first).
         .testTarget(name: "CLITests", dependencies: ["rlhf", "Model", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenization"]),

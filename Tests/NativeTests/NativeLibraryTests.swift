@@ -51,27 +51,27 @@ final class NativeLibraryTests: XCTestCase {
     }
 
     func testZeroMQ_inprocRoundTrip() throws {
-        let ctx = ZMQContext()
+        let ctx = try ZMQContext()
         let server = try ZMQSocket(ctx, .pair)
         try server.bind("inproc://native-test")
         let client = try ZMQSocket(ctx, .pair)
         try client.connect("inproc://native-test")
         try client.send([Array("hello".utf8), [1, 2, 3]])
-        server.setReceiveTimeout(milliseconds: 5000)
+        try server.setReceiveTimeout(milliseconds: 5000)
         let got = try XCTUnwrap(try server.receive())
         XCTAssertEqual(got, [Array("hello".utf8), [1, 2, 3]])
     }
 
     func testZeroMQ_tcpLoopbackRoundTrip() throws {
-        let ctx = ZMQContext()
+        let ctx = try ZMQContext()
         let rep = try ZMQSocket(ctx, .rep)
         try rep.bind("tcp://127.0.0.1:*")
-        let endpoint = rep.lastEndpoint
+        let endpoint = try rep.boundEndpoint()
         XCTAssertTrue(endpoint.hasPrefix("tcp://127.0.0.1:"), endpoint)
         let req = try ZMQSocket(ctx, .req)
         try req.connect(endpoint)
-        rep.setReceiveTimeout(milliseconds: 5000)
-        req.setReceiveTimeout(milliseconds: 5000)
+        try rep.setReceiveTimeout(milliseconds: 5000)
+        try req.setReceiveTimeout(milliseconds: 5000)
         let payload = [UInt8](repeating: 0xAB, count: 100_000)
         try req.send([Array("ping".utf8), payload])
         let got = try XCTUnwrap(try rep.receive())
