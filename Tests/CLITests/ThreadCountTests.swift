@@ -41,7 +41,8 @@ final class ThreadCountTests: XCTestCase {
         for threads in [1, 2] {
             let env = try run(["env", "--no-peak"], threads: threads)
             XCTAssertEqual(env["compute_threads"] as? Int, threads, "the tool runs its kernels on \(threads) threads")
-            XCTAssertEqual(env["blas_threads"] as? Int, threads, "OpenBLAS runs on \(threads) threads")
+            // OpenBLAS is set once to one thread; our own threads split its large products.
+            XCTAssertEqual(env["blas_threads"] as? Int, 1, "OpenBLAS's own count is never switched from 1")
             for stage in ["sft", "dpo"] {
                 let output = "\(dir)/\(stage)-\(threads)"
                 _ = try run(["train", stage, "--model_name_or_path", "\(dir)/base", "--output_dir", output] + common, threads: threads)
