@@ -17,6 +17,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -41,13 +43,24 @@ let package = Package(
             dependencies: ["Model", "Datasets", "Tokenization", "Tensor", .product(name: "Yams", package: "Yams")],
             swiftSettings: fast
         ),
+        // Step 3: the role actors, the experience buffer and the coordinator; where models
+        // (Training) meet messages (Messaging).
+        .target(
+            name: "Roles",
+            dependencies: [
+                "Training", "Model", "Tensor", "Tokenization", "Datasets", "Tasks", "Messaging",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: fast
+        ),
         // fork/exec of role processes: CPU affinity, parent-death signal and process group are set
         // in the child between fork and exec, which only C can do safely (Docs/topology.md).
         .target(name: "CProcessSpawn"),
         // Topology files (schema, validation, endpoints) and the process supervisor of `rlhf launch`.
         .target(
             name: "Topology",
-            dependencies: ["Training", "CProcessSpawn", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Roles", "Training", "Model", "CProcessSpawn", .product(name: "Yams", package: "Yams")]
         ),
         // Helpers the test targets share (not part of the tool): the NaN-proof comparison of
         // numbers (`Closeness`) and the block gradient check.
@@ -55,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "Tensor", "Model", "Tokenization", "Datasets", "Messaging", "Training", "Tasks",
+                "Tensor", "Model", "Tokenization", "Datasets", "Messaging", "Training", "Tasks", "Roles", "Topology",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -70,6 +83,7 @@ let package = Package(
         // A tiny supervisor the TopologyTests kill from outside (orphan checks); not part of the tool.
         .executableTarget(name: "supervisor-probe", dependencies: ["Topology"], path: "Tests/SupervisorProbe"),
         .testTarget(name: "TopologyTests", dependencies: ["Topology", "Training", "supervisor-probe"]),
+        .testTarget(name: "RolesTests", dependencies: ["Roles", "Training", "Model", "Messaging", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Datasets", "Tokenization", "Tensor", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -46,6 +46,16 @@ public struct ModelBatch: Sendable {
         self.lengths = batch.lengths
     }
 
+    /// A batch laid out by the caller: (B, T) ids and targets, (B) real lengths.
+    public init(B: Int, T: Int, ids: [Int32], targets: [Int32], lengths: [Int]) {
+        precondition(ids.count == B * T && targets.count == B * T && lengths.count == B, "a (B, T) batch")
+        self.B = B
+        self.T = T
+        self.ids = ids
+        self.targets = targets
+        self.lengths = lengths
+    }
+
     /// Real (non-padding) tokens.
     public var tokenCount: Int { lengths.reduce(0, +) }
     /// Positions that are targets.

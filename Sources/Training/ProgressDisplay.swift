@@ -3,7 +3,7 @@ import Foundation
 /// Shows training progress: on a terminal, one line redrawn in place (`\r`) with a bar, the
 /// step, the loss, tokens per second and the ETA; otherwise plain lines, one per logging step,
 /// that read well in a log file.
-final class ProgressDisplay {
+public final class ProgressDisplay {
     private let totalSteps: Int
     private let isTerminal: Bool
     private let silent: Bool
@@ -53,7 +53,7 @@ final class ProgressDisplay {
     }
 
     /// `h:mm:ss` (or `m:ss` under an hour).
-    static func clock(_ seconds: Double) -> String {
+    public static func clock(_ seconds: Double) -> String {
         guard seconds.isFinite, seconds >= 0 else { return "?" }
         let s = Int(seconds.rounded())
         return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)

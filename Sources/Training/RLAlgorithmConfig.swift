@@ -80,6 +80,9 @@ public struct RLAlgorithmConfig: Sendable, Equatable, Codable {
     public var weightDecay = 0.0
     /// `max_grad_norm`: clipping of each trainer's global gradient norm; 0 disables it.
     public var maxGradNorm = 1.0
+    /// `lr_scheduler_type`: the rate after warm-up, over the planned updates. DeepSpeed-Chat's
+    /// step-3 `main.py` defaults to cosine.
+    public var lrSchedulerType = LearningRateSchedule.Kind.cosine
     /// `warmup_steps`: linear warm-up of both rates, in updates. DeepSpeed-Chat `num_warmup_steps = 100`.
     public var warmupSteps = 100
     /// `mini_batch_size`: experiences per optimizer update. DeepSpeed-Chat
@@ -111,6 +114,12 @@ public struct RLAlgorithmConfig: Sendable, Equatable, Codable {
     public var maxStaleness = 0
 
     public init() {}
+
+    /// The learning-rate schedule of a trainer at `rate` over `totalUpdates`.
+    public func schedule(rate: Double, totalUpdates: Int) -> LearningRateSchedule {
+        LearningRateSchedule(kind: lrSchedulerType, learningRate: rate, warmupSteps: min(warmupSteps, totalUpdates),
+                             totalSteps: totalUpdates)
+    }
 
     /// The defaults of `algorithm`. GRPO: trl's `num_generations = 8` answers per prompt and a k3
     /// KL in the loss with DeepSeekMath's β = 0.04 (arXiv 2402.03300 Sec. 4.2; trl's `beta`

@@ -26,17 +26,42 @@ public struct RunDirectory: Sendable {
     /// Fills a fresh temporary directory with `body`, then renames it to `final`, replacing any
     /// directory of that name, so that readers see the old checkpoint or the new one, whole.
     public func writeAtomically(_ final: String, _ body: (String) throws -> Void) throws {
+        let tmp = try temporaryDirectory(for: final)
+        do {
+            try body(tmp)
+        } catch {
+            try? FileManager.default.removeItem(atPath: tmp)
+            throw error
+        }
+        try commit(tmp, as: final)
+    }
+
+    /// As `writeAtomically`, for a `body` that awaits (roles in other processes writing their share).
+    public func writeAtomically(_ final: String, _ body: (String) async throws -> Void) async throws {
+        let tmp = try temporaryDirectory(for: final)
+        do {
+            try await body(tmp)
+        } catch {
+            try? FileManager.default.removeItem(atPath: tmp)
+            throw error
+        }
+        try commit(tmp, as: final)
+    }
+
+    /// A fresh, empty `.NAME.tmp-PID` directory beside `final`.
+    private func temporaryDirectory(for final: String) throws -> String {
         let fm = FileManager.default
         let name = (final as NSString).lastPathComponent
         let tmp = (path as NSString).appendingPathComponent(".\(name).tmp-\(getpid())")
         if fm.fileExists(atPath: tmp) { try fm.removeItem(atPath: tmp) }
         try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-        do {
-            try body(tmp)
-        } catch {
-            try? fm.removeItem(atPath: tmp)
-            throw error
-        }
+        return tmp
+    }
+
+    /// Renames the filled temporary directory to `final`, moving an older `final` aside first.
+    private func commit(_ tmp: String, as final: String) throws {
+        let fm = FileManager.default
+        let name = (final as NSString).lastPathComponent
         var old: String?
         if fm.fileExists(atPath: final) {
             old = (path as NSString).appendingPathComponent(".\(name).old-\(getpid())")
@@ -66,7 +91,7 @@ public struct RunDirectory: Sendable {
     /// directories, which never became (or stopped being) a checkpoint.
     public func removeInterruptedSaves() throws {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        for name in names where name.hasPrefix(".checkpoint-") && (name.contains(".tmp-") || name.contains(".old-")) {
+        for name in names where (name.hasPrefix(".checkpoint-") || name.hasPrefix(".final")) && (name.contains(".tmp-") || name.contains(".old-")) {
             try FileManager.default.removeItem(atPath: (path as NSString).appendingPathComponent(name))
         }
     }

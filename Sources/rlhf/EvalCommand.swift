@@ -76,7 +76,7 @@ struct EvalSFT: ParsableCommand {
         }
 
         let promptRecords = try prompts.map { try DatasetReader().read($0).records } ?? evalData.records.train
-        let tasks = Array(promptRecords.compactMap(EvalSFT.promptAndReference).prefix(numPrompts))
+        let tasks = Array(promptRecords.compactMap(\.promptAndReference).prefix(numPrompts))
         guard !tasks.isEmpty else { return try printJSON(summary) }
         let promptIDs = try tasks.map { try tokenizer.encode(evalData.template.promptSegments($0.conversation)).ids }
         var answers: [String: [String]] = [:]
@@ -125,23 +125,6 @@ struct EvalSFT: ParsableCommand {
             summary["checked_prompts"] = checkable
         }
         try printJSON(summary)
-    }
-
-    /// The prompt conversation, its last user message, and the reference answer, of a record.
-    static func promptAndReference(_ record: DatasetRecord) -> (conversation: Conversation, user: String, reference: String?)? {
-        let conversation: Conversation, reference: String?
-        switch record.content {
-        case .conversation(let c):
-            conversation = c.promptForLastResponse
-            reference = c.turns.last { $0.role == .assistant }?.content
-        case .preference(let p):
-            conversation = p.prompt
-            reference = p.chosen
-        case .text:
-            return nil
-        }
-        guard let user = conversation.turns.last(where: { $0.role == .user })?.content else { return nil }
-        return (conversation, user, reference)
     }
 }
 

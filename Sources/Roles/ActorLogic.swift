@@ -1,0 +1,168 @@
+import Foundation
+import Model
+import Tensor
+import Tokenization
+import Training
+
+/// New actor weights, versioned: the whole parameter block, or only the LoRA adapters' block when
+/// adapters train (the base never changes, so it never travels).
+public struct WeightsUpdate: Sendable {
+    public var version: Int
+    public var values: [Float]
+    public var adaptersOnly: Bool
+}
+
+/// The actor's generator: samples responses with its own copy of the policy's weights, records
+/// the behaviour log-probabilities as sampled and recomputes them with the training forward (the
+/// old policy of PPO's ratio), and switches to new weights between batches.
+public final class GeneratorLogic: RoleLogic {
+    public let role = RoleName.actor
+    let model: Llama
+    let adapters: LoRAAdapters?
+    let generator: Generator
+    let pool: ActivationPool
+    let padID: Int, eosID: Int
+    let config: RLAlgorithmConfig
+    /// The policy version of the weights it holds (0: the starting model).
+    public private(set) var version = 0
+
+    public init(plan: RunPlan) throws {
+        let loaded = try RoleModels.load(plan.actorModel, for: .actor)
+        model = loaded.model
+        if let lora = plan.actorLoRA {
+            // The same seed as the trainer's adapters: both start from the same values.
+            let trainable = LoRAParameters(model: model, config: lora, seed: plan.seed)
+            trainable.setTraining(false)
+            adapters = trainable.adapters
+        } else {
+            adapters = nil
+        }
+        generator = Generator(model: model, context: .current)
+        pool = ActivationPool(model: model)
+        padID = loaded.padID
+        eosID = loaded.eosID
+        config = plan.algorithm
+    }
+
+    /// Loads the trainer's new weights.
+    public func apply(_ update: WeightsUpdate) throws {
+        let target = update.adaptersOnly ? adapters?.parameters : model.parameters
+        guard let target, target.count == update.values.count else {
+            throw RoleError(.badInput, "actor: weights of version \(update.version) have \(update.values.count) values, expected \(update.adaptersOnly ? (adapters?.parameters.count ?? 0) : model.parameters.count)")
+        }
+        update.values.withUnsafeBufferPointer { target.pointer.update(from: $0.baseAddress!, count: $0.count) }
+        version = update.version
+    }
+
+    public func handle(_ request: RoleRequest) throws -> RoleReply {
+        switch request {
+        case .generate(let r):
+            return .experiences(try generate(r))
+        case .answer(let prompts, let maxNewTokens):
+            try validate(prompts)
+            let out = try generator.generate(prompts: prompts.map { $0.map(Int.init) }, maxNewTokens: maxNewTokens, stopTokens: [eosID])
+            return .responses(out.newTokens.map { $0.filter { $0 != eosID }.map(Int32.init) })
+        default:
+            throw RoleError(.badInput, "the actor's generator does not answer \(request.kind)")
+        }
+    }
+
+    private func validate(_ prompts: [[Int32]]) throws {
+        let V = model.config.vocabSize
+        for (i, p) in prompts.enumerated() {
+            guard !p.isEmpty else { throw RoleError(.badInput, "actor: prompt \(i) is empty") }
+            guard p.count + config.maxNewTokens <= model.config.maxPositionEmbeddings else {
+                throw RoleError(.badInput, "actor: prompt \(i) of \(p.count) tokens plus max_new_tokens \(config.maxNewTokens) exceeds the model's \(model.config.maxPositionEmbeddings) positions")
+            }
+            if let bad = p.first(where: { $0 < 0 || Int($0) >= V }) {
+                throw RoleError(.badInput, "actor: prompt \(i) has token id \(bad) outside the vocabulary of \(V)")
+            }
+        }
+    }
+
+    private func generate(_ r: GenerateRequest) throws -> ExperienceBatch {
+        guard r.policyVersion == version else {
+            throw RoleError(.failed, "actor: asked to generate batch \(r.batchID) with policy version \(r.policyVersion) but holds version \(version)")
+        }
+        guard r.samplesPerPrompt >= 1, !r.prompts.isEmpty else { throw RoleError(.badInput, "actor: an empty generate request") }
+        try validate(r.prompts)
+        let sampling = SamplingParameters(temperature: Float(config.temperature), topK: config.topK, topP: Float(config.topP), seed: r.seed)
+        let rollout = try generator.rollout(prompts: r.prompts.map { $0.map(Int.init) }, samplesPerPrompt: r.samplesPerPrompt,
+                                            maxNewTokens: config.maxNewTokens, sampling: sampling, stopTokens: [eosID])
+        let B = rollout.responses.count
+        let P = r.prompts.map(\.count).max()!
+        let R = max(1, rollout.responses.map(\.count).max() ?? 1)
+        var batch = ExperienceBatch(batchID: r.batchID, iteration: r.iteration, policyVersion: version, B: B,
+                                    promptWidth: P, responseWidth: R, groupSize: r.samplesPerPrompt)
+        for b in 0..<B {
+            let prompt = r.prompts[b / r.samplesPerPrompt]
+            batch.promptLengths[b] = Int32(prompt.count)
+            for (t, id) in prompt.enumerated() { batch.prompts[b * P + t] = id }
+            for t in prompt.count..<P { batch.prompts[b * P + t] = Int32(padID) }
+            let response = rollout.responses[b]
+            batch.responseLengths[b] = Int32(response.count)
+            for j in 0..<R { batch.responses[b * R + j] = j < response.count ? Int32(response[j]) : Int32(padID) }
+            for (j, lp) in rollout.logProbs[b].enumerated() { batch.behaviourLogProbs[b * R + j] = lp }
+            batch.ended[b] = rollout.ended[b] ? 1 : 0
+        }
+        batch.logProbs = try batch.logProbs(under: model, pool: pool, padID: padID)
+        return batch
+    }
+}
+
+/// The actor's trainer: the policy update on experience batches, checkpoints of the policy and
+/// its optimizer, and the weights it sends the generator after each update.
+public final class PolicyTrainerLogic: RoleLogic {
+    public let role = RoleName.actor
+    let trainer: PolicyTrainer
+    let companions: CompanionFiles
+    let lora: Bool
+    public private(set) var version = 0
+
+    public init(plan: RunPlan) throws {
+        let loaded = try RoleModels.load(plan.actorModel, for: .actor)
+        let trainable: any TrainableParameters = if let lora = plan.actorLoRA {
+            LoRAParameters(model: loaded.model, config: lora, seed: plan.seed)
+        } else {
+            FullParameters(model: loaded.model)
+        }
+        lora = plan.actorLoRA != nil
+        trainer = PolicyTrainer(model: loaded.model, trainable: trainable, config: plan.algorithm, padID: loaded.padID,
+                                totalUpdates: plan.plannedUpdates)
+        companions = CompanionFiles(tokenizerPath: loaded.tokenizerPath, template: try ChatTemplate.load(fromDirectory: plan.actorModel))
+    }
+
+    /// The weights of the current version, for the generators.
+    public func weights() -> WeightsUpdate {
+        WeightsUpdate(version: version, values: trainer.trainable.values.array, adaptersOnly: lora)
+    }
+
+    public func handle(_ request: RoleRequest) throws -> RoleReply {
+        switch request {
+        case .trainPolicy(let batch):
+            try batch.validate(vocabSize: trainer.model.config.vocabSize)
+            let s = try trainer.update(batch)
+            version += 1
+            return .trained(metrics: ["policy_loss": s.loss, "policy_clipfrac": s.clipFraction, "approx_kl": s.approxKL,
+                                      "actor_grad_norm": s.gradNorm, "actor_lr": s.learningRate], version: version)
+        case .save(let directory):
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try trainer.trainable.save(to: directory)
+            try companions.save(to: directory)
+            try trainer.optimizer.save(toDirectory: directory)
+            try String(version).write(toFile: "\(directory)/policy_version", atomically: true, encoding: .utf8)
+            return .done
+        case .restore(let directory):
+            try trainer.trainable.restore(from: directory)
+            try trainer.optimizer.restore(fromDirectory: directory)
+            let text = try String(contentsOfFile: "\(directory)/policy_version", encoding: .utf8)
+            guard let v = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw RoleError(.checkpoint, "\(directory)/policy_version: expected an integer, found \(text.prefix(20))")
+            }
+            version = v
+            return .done
+        default:
+            throw RoleError(.badInput, "the actor's trainer does not answer \(request.kind)")
+        }
+    }
+}

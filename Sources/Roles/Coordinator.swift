@@ -1,0 +1,214 @@
+import Dispatch
+import Foundation
+import Training
+
+/// Drives a step-3 run: each iteration the actor answers a batch of prompts, the reference, the
+/// reward and the critic score it concurrently, the experience buffer joins the results and
+/// computes advantages, and the actor and critic train on it concurrently.
+///
+/// Generation of iteration i uses policy version `max(i - max_staleness, resumed version)`, and
+/// runs as soon as those weights exist: at staleness 0 strictly after the previous update
+/// (synchronous PPO), at staleness s up to s batches ahead of the trainers. Every figure of the
+/// schedule (which weights, which prompts, which seed, which β) depends on the iteration only,
+/// so the same seeds and thread counts give the same bits in one process or in five.
+public final class Coordinator: Sendable {
+    public let plan: RunPlan
+    let channels: [RoleName: any RoleChannel]
+    let prompts: PromptSource
+    let recorder: (any ExperienceRecorder)?
+    let log: @Sendable (String) -> Void
+
+    /// - Parameters:
+    ///   - plan: the run.
+    ///   - channels: a channel to every role of `plan.roles` except the buffer.
+    ///   - recorder: receives every batch the trainers consume.
+    ///   - log: progress lines.
+    public init(plan: RunPlan, channels: [RoleName: any RoleChannel], recorder: (any ExperienceRecorder)? = nil,
+                log: @escaping @Sendable (String) -> Void) throws {
+        self.plan = plan
+        self.channels = channels
+        self.recorder = recorder
+        self.log = log
+        prompts = try PromptSource(file: plan.promptsFile, modelDirectory: plan.actorModel,
+                                   maxPromptLength: plan.algorithm.maxPromptLength, seed: plan.seed)
+        for role in plan.roles where role != .buffer && channels[role] == nil {
+            throw RoleError(.unavailable, "coordinator: no channel to the \(role.rawValue) role")
+        }
+    }
+
+    /// What a finished run reports.
+    public struct Summary: Sendable {
+        public var iterations: Int
+        public var lastMetrics: [String: Double]
+        public var finalModel: String
+    }
+
+    private func channel(_ role: RoleName) -> any RoleChannel { channels[role]! }
+
+    // MARK: - The run
+
+    /// Runs the remaining iterations, saving on schedule and at the end, then saves the final
+    /// actor into `<run>/final`.
+    /// - Parameter resume: continue from the latest complete checkpoint, if any.
+    public func run(resume: Bool) async throws -> Summary {
+        let run = RunDirectory(path: plan.directory)
+        try FileManager.default.createDirectory(atPath: plan.directory, withIntermediateDirectories: true)
+        try run.removeInterruptedSaves()
+        var start = 0, klCoef = plan.algorithm.klCoef
+        if resume, let latest = CheckpointState.latest(in: plan.directory) {
+            try await restore(latest.path)
+            start = latest.state.iteration
+            klCoef = latest.state.klCoef
+            log("resumed from \(latest.path) (iteration \(start), policy version \(latest.state.policyVersion))")
+        } else if !CheckpointState.all(in: plan.directory).isEmpty {
+            throw RoleError(.checkpoint, "\(plan.directory) holds checkpoints of an earlier run; resume it (--resume) or choose another run directory")
+        }
+        let metrics = try MetricsLog(directory: plan.directory, keepingStepsUpTo: resume ? start : nil)
+        let buffer = ExperienceBuffer(config: plan.algorithm, capacity: plan.algorithm.maxStaleness + 1,
+                                      firstBatch: UInt64(start), recorder: recorder)
+        let kl = KLCoefficients(config: plan.algorithm, startIteration: start, startValue: klCoef)
+        let firstVersion = start
+        let producer = Task {
+            do {
+                for i in start..<plan.iterations {
+                    try Task.checkCancellation()
+                    try await produce(iteration: i, version: max(firstVersion, i - plan.algorithm.maxStaleness), buffer: buffer, kl: kl)
+                }
+            } catch {
+                await buffer.fail(error)
+                throw error
+            }
+        }
+        var last: [String: Double] = [:]
+        var clock = ProgressClock(total: plan.iterations - start)
+        do {
+            for i in start..<plan.iterations {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let batch = try await buffer.take()
+                let trained = try await train(batch)
+                let version = Int(trained["policy_version"] ?? 0)
+                var line = IterationMetrics.of(batch, config: plan.algorithm)
+                for (k, v) in trained { line[k] = v }
+                line["kl_coef"] = await kl.now
+                _ = await kl.consumed(iteration: i, kl: line["kl"] ?? 0, samples: batch.B)
+                line["policy_lag"] = Double(version - 1 - batch.policyVersion)
+                line["iteration_s"] = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                var object: [String: Any] = ["step": i + 1]
+                for (k, v) in line { object[k] = v }
+                try metrics.append(object)
+                last = line
+                clock.tick()
+                if (i + 1) % max(1, plan.logEvery) == 0 || i + 1 == plan.iterations {
+                    log(IterationMetrics.summary(iteration: i + 1, of: plan.iterations, line, eta: clock.eta))
+                }
+                if (i + 1) % max(1, plan.saveEvery) == 0 || i + 1 == plan.iterations {
+                    try await checkpoint(iteration: i + 1, policyVersion: version, klCoef: await kl.now)
+                }
+            }
+        } catch {
+            producer.cancel()
+            throw error
+        }
+        try await producer.value
+        let final = (plan.directory as NSString).appendingPathComponent("final")
+        try await run.writeAtomically(final) { tmp in
+            _ = try await self.channel(.actor).call(.save(directory: tmp))
+        }
+        log("final actor saved in \(final)")
+        return Summary(iterations: plan.iterations, lastMetrics: last, finalModel: final)
+    }
+
+    // MARK: - One batch
+
+    /// Generates iteration `iteration`'s batch with policy `version` and has it scored.
+    private func produce(iteration: Int, version: Int, buffer: ExperienceBuffer, kl: KLCoefficients) async throws {
+        let chosen = prompts.batch(iteration: iteration, count: plan.algorithm.promptsPerIteration)
+        let request = GenerateRequest(batchID: UInt64(iteration), iteration: iteration, prompts: chosen.map(\.ids),
+                                      samplesPerPrompt: plan.algorithm.samplesPerPrompt,
+                                      seed: plan.seed &+ UInt64(iteration) &* 0x2545_F491_4F6C_DD1D, policyVersion: version)
+        var batch = try await timed("generate_s") {
+            try await channel(.actor).call(.generate(request), expecting: "a rollout") {
+                if case .experiences(let b) = $0 { b } else { nil }
+            }
+        }.value
+        guard batch.batchID == request.batchID, batch.B == chosen.count * request.samplesPerPrompt else {
+            throw RoleError(.badInput, "actor answered batch \(request.batchID) with batch \(batch.batchID) of \(batch.B) rows")
+        }
+        batch.iteration = iteration
+        let texts = chosen.flatMap { Array(repeating: $0.text, count: request.samplesPerPrompt) }
+        try await buffer.add(batch, klCoef: await kl.value(for: iteration))
+        let id = batch.batchID
+        let scored = batch
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                let v = try await self.channel(.reference).call(.referenceLogProbs(scored), expecting: "log-probabilities") {
+                    if case .perToken(let v) = $0 { v } else { nil }
+                }
+                try await buffer.attach(.referenceLogProbs(v), to: id)
+            }
+            group.addTask {
+                let v = try await self.channel(.reward).call(.score(scored, texts: texts), expecting: "scores") {
+                    if case .scores(let v) = $0 { v } else { nil }
+                }
+                try await buffer.attach(.scores(v), to: id)
+            }
+            if plan.algorithm.usesCritic {
+                group.addTask {
+                    let v = try await self.channel(.critic).call(.values(scored), expecting: "values") {
+                        if case .perToken(let v) = $0 { v } else { nil }
+                    }
+                    try await buffer.attach(.values(v), to: id)
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Trains the actor (and the critic) on one batch, concurrently.
+    private func train(_ batch: ExperienceBatch) async throws -> [String: Double] {
+        async let policy = channel(.actor).call(.trainPolicy(batch), expecting: "training figures") {
+            if case .trained(let m, let v) = $0 { (m, v) } else { nil }
+        }
+        var out: [String: Double] = [:]
+        if plan.algorithm.usesCritic {
+            let value = try await channel(.critic).call(.trainValue(batch), expecting: "training figures") {
+                if case .trained(let m, _) = $0 { m } else { nil }
+            }
+            for (k, v) in value { out[k] = v }
+        }
+        let (m, version) = try await policy
+        for (k, v) in m { out[k] = v }
+        out["policy_version"] = Double(version)
+        return out
+    }
+
+    private func timed<T>(_ name: String, _ body: () async throws -> T) async rethrows -> (value: T, seconds: Double) {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let v = try await body()
+        return (v, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+    }
+
+    // MARK: - Checkpoints
+
+    /// `checkpoint-N/` with `actor/`, `critic/` and `coordinator_state.json`, written under a
+    /// temporary name and renamed whole.
+    private func checkpoint(iteration: Int, policyVersion: Int, klCoef: Double) async throws {
+        let run = RunDirectory(path: plan.directory)
+        let final = (plan.directory as NSString).appendingPathComponent("checkpoint-\(iteration)")
+        try await run.writeAtomically(final) { tmp in
+            _ = try await self.channel(.actor).call(.save(directory: "\(tmp)/actor"))
+            if self.plan.algorithm.usesCritic {
+                _ = try await self.channel(.critic).call(.save(directory: "\(tmp)/critic"))
+            }
+            try CheckpointState(iteration: iteration, policyVersion: policyVersion, klCoef: klCoef, runID: plan.runID).write(to: tmp)
+        }
+        log("checkpoint \(final)")
+    }
+
+    private func restore(_ directory: String) async throws {
+        _ = try await channel(.actor).call(.restore(directory: "\(directory)/actor"))
+        if plan.algorithm.usesCritic {
+            _ = try await channel(.critic).call(.restore(directory: "\(directory)/critic"))
+        }
+    }
+}

@@ -1,0 +1,177 @@
+import Training
+
+/// Requests and replies to and from `RolePayload`: experience batches as (B, P), (B, R) tensors,
+/// ragged prompt lists as values plus lengths. Decoding checks every count against the shape
+/// the scalars declare, so a hostile or truncated payload is refused with the field named.
+public enum RoleCodec {
+    /// Limits on what a payload may declare, so a hostile one cannot make us allocate wildly.
+    static let maxRows = 1 << 16, maxWidth = 1 << 16, maxElements = 1 << 28
+
+    // MARK: - Requests
+
+    public static func encode(_ request: RoleRequest) -> RolePayload {
+        var p = RolePayload(kind: request.kind)
+        switch request {
+        case .generate(let r):
+            p.integers = ["batch_id": Int(truncatingIfNeeded: r.batchID), "iteration": r.iteration,
+                          "samples_per_prompt": r.samplesPerPrompt, "policy_version": r.policyVersion,
+                          "seed": Int(truncatingIfNeeded: r.seed)]
+            putRagged(r.prompts, as: "prompts", into: &p)
+        case .answer(let prompts, let maxNewTokens):
+            p.integers["max_new_tokens"] = maxNewTokens
+            putRagged(prompts, as: "prompts", into: &p)
+        case .referenceLogProbs(let b), .values(let b):
+            putBatch(b, into: &p, full: false)
+        case .score(let b, let texts):
+            putBatch(b, into: &p, full: false)
+            let utf8 = texts.map { Array($0.utf8) }
+            p.arrays["texts"] = .u8(utf8.flatMap { $0 }, shape: [utf8.reduce(0) { $0 + $1.count }])
+            p.arrays["texts_lengths"] = .i32(utf8.map { Int32($0.count) }, shape: [utf8.count])
+        case .trainPolicy(let b), .trainValue(let b):
+            putBatch(b, into: &p, full: true)
+        case .save(let d), .restore(let d):
+            p.strings["directory"] = d
+        }
+        return p
+    }
+
+    public static func decodeRequest(_ p: RolePayload) throws -> RoleRequest {
+        switch p.kind {
+        case "generate":
+            return .generate(GenerateRequest(
+                batchID: UInt64(truncatingIfNeeded: try p.integer("batch_id")), iteration: try p.integer("iteration"),
+                prompts: try ragged("prompts", p), samplesPerPrompt: try p.integer("samples_per_prompt"),
+                seed: UInt64(truncatingIfNeeded: try p.integer("seed")), policyVersion: try p.integer("policy_version")))
+        case "answer":
+            return .answer(prompts: try ragged("prompts", p), maxNewTokens: try p.integer("max_new_tokens"))
+        case "reference_logprobs": return .referenceLogProbs(try batch(p, full: false))
+        case "values": return .values(try batch(p, full: false))
+        case "score":
+            let b = try batch(p, full: false)
+            let lengths = try p.ints("texts_lengths", count: b.B)
+            guard case .u8(let bytes, _)? = p.arrays["texts"], lengths.allSatisfy({ $0 >= 0 }),
+                  lengths.reduce(0, { $0 + Int($1) }) == bytes.count else {
+                throw RoleError(.badInput, "score: texts missing, or texts_lengths do not add up to its bytes")
+            }
+            var texts: [String] = [], at = 0
+            for n in lengths {
+                texts.append(String(decoding: bytes[at..<(at + Int(n))], as: UTF8.self))
+                at += Int(n)
+            }
+            return .score(b, texts: texts)
+        case "train_policy": return .trainPolicy(try batch(p, full: true))
+        case "train_value": return .trainValue(try batch(p, full: true))
+        case "save": return .save(directory: try p.string("directory"))
+        case "restore": return .restore(directory: try p.string("directory"))
+        default: throw RoleError(.badInput, "unknown request kind \(p.kind.prefix(40))")
+        }
+    }
+
+    // MARK: - Replies
+
+    public static func encode(_ reply: RoleReply) -> RolePayload {
+        var p: RolePayload
+        switch reply {
+        case .experiences(let b):
+            p = RolePayload(kind: "experiences")
+            putBatch(b, into: &p, full: true)
+        case .perToken(let v):
+            p = RolePayload(kind: "per_token")
+            p.arrays["values"] = .f32(v, shape: [v.count])
+        case .scores(let v):
+            p = RolePayload(kind: "scores")
+            p.arrays["values"] = .f32(v, shape: [v.count])
+        case .trained(let metrics, let version):
+            p = RolePayload(kind: "trained")
+            p.numbers = metrics
+            p.integers["version"] = version
+        case .responses(let r):
+            p = RolePayload(kind: "responses")
+            putRagged(r, as: "responses", into: &p)
+        case .done:
+            p = RolePayload(kind: "done")
+        }
+        return p
+    }
+
+    public static func decodeReply(_ p: RolePayload) throws -> RoleReply {
+        switch p.kind {
+        case "experiences": return .experiences(try batch(p, full: true))
+        case "per_token", "scores":
+            guard case .f32(let v, _)? = p.arrays["values"], v.count <= maxElements else {
+                throw RoleError(.badInput, "\(p.kind): values missing or not float32")
+            }
+            return p.kind == "scores" ? .scores(v) : .perToken(v)
+        case "trained": return .trained(metrics: p.numbers, version: try p.integer("version"))
+        case "responses": return .responses(try ragged("responses", p))
+        case "done": return .done
+        default: throw RoleError(.badInput, "unknown reply kind \(p.kind.prefix(40))")
+        }
+    }
+
+    // MARK: - Pieces
+
+    private static func putRagged(_ rows: [[Int32]], as name: String, into p: inout RolePayload) {
+        p.arrays[name] = .i32(rows.flatMap { $0 }, shape: [rows.reduce(0) { $0 + $1.count }])
+        p.arrays[name + "_lengths"] = .i32(rows.map { Int32($0.count) }, shape: [rows.count])
+    }
+
+    private static func ragged(_ name: String, _ p: RolePayload) throws -> [[Int32]] {
+        let lengths = try p.ints(name + "_lengths")
+        let values = try p.ints(name)
+        guard lengths.allSatisfy({ $0 >= 0 }), lengths.reduce(0, { $0 + Int($1) }) == values.count else {
+            throw RoleError(.badInput, "\(p.kind): \(name)_lengths do not add up to the \(values.count) values of \(name)")
+        }
+        var out: [[Int32]] = []
+        var at = 0
+        for n in lengths {
+            out.append(Array(values[at..<(at + Int(n))]))
+            at += Int(n)
+        }
+        return out
+    }
+
+    /// The token fields always travel; `full` adds every per-token float field and the scores.
+    private static func putBatch(_ b: ExperienceBatch, into p: inout RolePayload, full: Bool) {
+        p.integers["batch_id"] = Int(truncatingIfNeeded: b.batchID)
+        p.integers["iteration"] = b.iteration
+        p.integers["policy_version"] = b.policyVersion
+        p.integers["rows"] = b.B
+        p.integers["prompt_width"] = b.promptWidth
+        p.integers["response_width"] = b.responseWidth
+        p.integers["group_size"] = b.groupSize
+        p.arrays["prompt_lengths"] = .i32(b.promptLengths, shape: [b.B])
+        p.arrays["prompts"] = .i32(b.prompts, shape: [b.B, b.promptWidth])
+        p.arrays["response_lengths"] = .i32(b.responseLengths, shape: [b.B])
+        p.arrays["responses"] = .i32(b.responses, shape: [b.B, b.responseWidth])
+        p.arrays["ended"] = .u8(b.ended, shape: [b.B])
+        guard full else { return }
+        p.arrays["scores"] = .f32(b.scores, shape: [b.B])
+        for (name, path) in zip(ExperienceBatch.perTokenFieldNames, ExperienceBatch.perTokenFields) {
+            p.arrays[name] = .f32(b[keyPath: path], shape: [b.B, b.responseWidth])
+        }
+    }
+
+    private static func batch(_ p: RolePayload, full: Bool) throws -> ExperienceBatch {
+        let B = try p.integer("rows"), P = try p.integer("prompt_width"), R = try p.integer("response_width")
+        let groupSize = try p.integer("group_size")
+        guard (0...maxRows).contains(B), (1...maxWidth).contains(P), (0...maxWidth).contains(R), groupSize >= 1,
+              B * max(P, R) <= maxElements else {
+            throw RoleError(.badInput, "\(p.kind): a batch of \(B) rows, prompt width \(P), response width \(R), group size \(groupSize) is out of bounds")
+        }
+        var b = ExperienceBatch(batchID: UInt64(truncatingIfNeeded: try p.integer("batch_id")), iteration: try p.integer("iteration"),
+                                policyVersion: try p.integer("policy_version"), B: B, promptWidth: P, responseWidth: R,
+                                groupSize: groupSize)
+        b.promptLengths = try p.ints("prompt_lengths", count: B)
+        b.prompts = try p.ints("prompts", count: B * P)
+        b.responseLengths = try p.ints("response_lengths", count: B)
+        b.responses = try p.ints("responses", count: B * R)
+        b.ended = try p.bytes("ended", count: B)
+        guard full else { return b }
+        b.scores = try p.floats("scores", count: B)
+        for (name, path) in zip(ExperienceBatch.perTokenFieldNames, ExperienceBatch.perTokenFields) {
+            b[keyPath: path] = try p.floats(name, count: B * R)
+        }
+        return b
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Tensor
+import Logging
+import Messaging
+import ServiceLifecycle
+
+/// The roles of one process, run as services under one `ServiceGroup`: a `RoleServer` for each
+/// role hosted here, and the coordinator when the buffer role is here. SIGINT and SIGTERM stop
+/// the group gracefully; when the coordinator finishes, the whole group stops with it.
+public enum RoleProcess {
+    /// Runs `roles` of `plan` in this process.
+    /// - Parameters:
+    ///   - plan: the run.
+    ///   - roles: the roles this process hosts (all of them for `--single-process`).
+    ///   - resume: continue from the latest checkpoint (coordinator only).
+    ///   - recorder: receives every consumed batch (coordinator only).
+    ///   - logger: where the roles log.
+    /// - Returns: the coordinator's summary when it ran here.
+    @discardableResult
+    public static func run(plan: RunPlan, roles: [RoleName], resume: Bool, recorder: (any ExperienceRecorder)? = nil,
+                           logger: Logger) async throws -> Coordinator.Summary? {
+        let node = try MessagingNode(MessagingNode.Configuration(runID: RunIdentity.number(plan.runID)))
+        var handlers: [any RoleHandler] = []
+        var actorRole: ActorRole?
+        do {
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+            for role in roles.sorted() where role != .buffer {
+                let handler = try await makeHandler(role, plan: plan)
+                handlers.append(handler)
+                if let a = handler as? ActorRole { actorRole = a }
+                let server = try await node.server(bind: plan.endpoints[role]!)
+                logger.info("\(role.rawValue): serving at \(server.endpoint)")
+                services.append(.init(service: RoleServer(role: role, server: server, handler: handler, logger: logger)))
+            }
+            let summary = SummaryBox()
+            if roles.contains(.buffer) {
+                var channels: [RoleName: any RoleChannel] = [:]
+                for role in plan.roles where role != .buffer {
+                    let client = try await node.client(connect: plan.endpoints[role]!)
+                    channels[role] = MessagingRoleChannel(role: role, client: client, timeout: .seconds(plan.requestTimeoutSeconds))
+                }
+                let coordinator = try Coordinator(plan: plan, channels: channels, recorder: recorder) { logger.info("\($0)") }
+                services.append(.init(service: CoordinatorService(coordinator: coordinator, resume: resume, summary: summary),
+                                      successTerminationBehavior: .gracefullyShutdownGroup,
+                                      failureTerminationBehavior: .gracefullyShutdownGroup))
+            }
+            let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+            await stop(handlers, actorRole)
+            await node.shutdown()
+            return summary.value
+        } catch {
+            await stop(handlers, actorRole)
+            await node.shutdown()
+            throw error
+        }
+    }
+
+    private static func stop(_ handlers: [any RoleHandler], _ actorRole: ActorRole?) async {
+        for h in handlers {
+            if let w = h as? RoleWorker { await w.stop() }
+        }
+        await actorRole?.stop()
+    }
+
+    /// The role's actor, its logic built on its own thread.
+    static func makeHandler(_ role: RoleName, plan: RunPlan) async throws -> any RoleHandler {
+        // Each thread of the role gets the role's own context: the actor's generator and trainer
+        // are two threads with the same count, taking turns (generation overlaps training only
+        // when the schedule lets it).
+        let context = ComputeContext(threads: plan.threads[role] ?? 1, cores: plan.cores[role])
+        switch role {
+        case .actor:
+            let generator = try await RoleWorker.start(name: "actor-generator", context: context) {
+                try GeneratorLogic(plan: plan)
+            }
+            let trainer = try await RoleWorker.start(name: "actor-trainer", context: context) { try PolicyTrainerLogic(plan: plan) }
+            return ActorRole(generator: generator, trainer: trainer)
+        case .reference:
+            return try await RoleWorker.start(name: "reference", context: context) { try ReferenceLogic(plan: plan) }
+        case .reward:
+            return try await RoleWorker.start(name: "reward", context: context) { try RewardLogic(plan: plan) }
+        case .critic:
+            return try await RoleWorker.start(name: "critic", context: context) { try CriticLogic(plan: plan) }
+        case .buffer:
+            throw RoleError(.failed, "the buffer role is the coordinator, not a request handler")
+        }
+    }
+}
+
+/// The coordinator as a service: runs the iterations, then returns (stopping the group).
+struct CoordinatorService: Service {
+    let coordinator: Coordinator
+    let resume: Bool
+    let summary: SummaryBox
+
+    func run() async throws {
+        let result = try await cancelWhenGracefulShutdown {
+            try await coordinator.run(resume: resume)
+        }
+        summary.value = result
+    }
+}
+
+/// Carries the coordinator's summary out of the service group.
+final class SummaryBox: @unchecked Sendable {
+    // @unchecked Sendable: written once by the coordinator service before the group ends, read
+    // after `group.run()` returns.
+    var value: Coordinator.Summary?
+}
+
+/// The 64-bit run id stamped on every message: FNV-1a of the run's name, so every process of a
+/// run computes the same id from the same topology, and a stale process of another run is refused.
+public enum RunIdentity {
+    public static func number(_ runID: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in runID.utf8 {
+            h ^= UInt64(b)
+            h = h &* 0x0000_0100_0000_01B3
+        }
+        return h == 0 ? 1 : h
+    }
+}

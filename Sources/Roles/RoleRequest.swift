@@ -1,0 +1,87 @@
+import Training
+
+/// What the coordinator asks the actor to generate.
+public struct GenerateRequest: Sendable, Equatable {
+    /// The batch's number, carried by every result about it.
+    public var batchID: UInt64
+    public var iteration: Int
+    /// Prompt ids, each answered `samplesPerPrompt` times (rows grouped by prompt).
+    public var prompts: [[Int32]]
+    public var samplesPerPrompt: Int
+    /// Seeds the sampling of this batch (the run's seed and the batch id).
+    public var seed: UInt64
+    /// The policy version to generate with: the generator waits for these weights, so which
+    /// weights answer which batch is fixed by the schedule, not by timing.
+    public var policyVersion: Int
+
+    public init(batchID: UInt64, iteration: Int, prompts: [[Int32]], samplesPerPrompt: Int, seed: UInt64, policyVersion: Int) {
+        self.batchID = batchID
+        self.iteration = iteration
+        self.prompts = prompts
+        self.samplesPerPrompt = samplesPerPrompt
+        self.seed = seed
+        self.policyVersion = policyVersion
+    }
+}
+
+/// The requests roles answer. Each role answers the kinds of its own job and refuses the rest
+/// with `RoleError(.badInput)`.
+public enum RoleRequest: Sendable {
+    /// actor: sample responses; the reply is a rollout (`RoleReply.experiences`).
+    case generate(GenerateRequest)
+    /// actor: greedy answers for evaluation.
+    case answer(prompts: [[Int32]], maxNewTokens: Int)
+    /// reference: log π_ref of each response token (`RoleReply.perToken`).
+    case referenceLogProbs(ExperienceBatch)
+    /// reward: one score per response (`RoleReply.scores`); `texts` are the prompts' user texts.
+    case score(ExperienceBatch, texts: [String])
+    /// critic: V(s_j) of each response token.
+    case values(ExperienceBatch)
+    /// actor: a policy update on a batch of experiences (`RoleReply.trained`).
+    case trainPolicy(ExperienceBatch)
+    /// critic: a value update.
+    case trainValue(ExperienceBatch)
+    /// actor, critic: save weights and optimizer state into `directory` (a checkpoint's
+    /// subdirectory for this role).
+    case save(directory: String)
+    /// actor, critic: load what `save` wrote.
+    case restore(directory: String)
+
+    /// The kind's name in message envelopes and logs.
+    public var kind: String {
+        switch self {
+        case .generate: "generate"
+        case .answer: "answer"
+        case .referenceLogProbs: "reference_logprobs"
+        case .score: "score"
+        case .values: "values"
+        case .trainPolicy: "train_policy"
+        case .trainValue: "train_value"
+        case .save: "save"
+        case .restore: "restore"
+        }
+    }
+}
+
+/// What roles answer.
+public enum RoleReply: Sendable {
+    /// A generated batch: prompts, responses, behaviour and recomputed log-probabilities.
+    case experiences(ExperienceBatch)
+    /// (B, R) per-token values (reference log-probabilities, critic values).
+    case perToken([Float])
+    /// (B) scores.
+    case scores([Float])
+    /// A trainer's figures after an update, and its policy version now.
+    case trained(metrics: [String: Double], version: Int)
+    /// Greedy responses.
+    case responses([[Int32]])
+    /// Done (save, restore).
+    case done
+}
+
+/// The logic of a role: a plain type that answers requests on its role's compute thread.
+/// Its actor (`RoleWorker`) owns it and is the only caller.
+public protocol RoleLogic: AnyObject {
+    var role: RoleName { get }
+    func handle(_ request: RoleRequest) throws -> RoleReply
+}

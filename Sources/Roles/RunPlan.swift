@@ -1,0 +1,79 @@
+import Model
+import Training
+
+/// Everything the roles of one run need to know, resolved from a topology file (or a
+/// `rlhf train ppo` recipe) before anything starts. Every process of the run builds the same
+/// plan from the same file, so they agree on endpoints, seeds and settings without talking.
+public struct RunPlan: Sendable {
+    /// Names the run in every message envelope; messages of another run are refused.
+    public var runID: String
+    /// The run directory: checkpoints, metrics, role logs.
+    public var directory: String
+    /// Seeds prompt order and sampling.
+    public var seed: UInt64 = 42
+    public var algorithm = RLAlgorithmConfig()
+
+    /// The step-1 model the actor starts from, and LoRA settings when only adapters train.
+    public var actorModel: String
+    public var actorLoRA: LoRAConfig?
+    /// The frozen reference (by default the actor's starting model).
+    public var referenceModel: String
+    public var reward: Reward
+    /// The critic's starting model (a step-2 reward model directory); nil without a critic.
+    public var criticModel: String?
+
+    /// Prompts to train on, and held-out prompts to evaluate on (optional).
+    public var promptsFile: String
+    public var evalPromptsFile: String?
+    /// Prompts evaluated at each evaluation (the first N of the eval file).
+    public var evalPrompts = 100
+
+    /// Iterations (each: generate, score, train) and how often to save and evaluate.
+    public var iterations = 20
+    public var saveEvery = 10
+    public var evalEvery = 0
+    public var logEvery = 1
+
+    /// Where each role listens (inproc://, ipc:// or tcp://).
+    public var endpoints: [RoleName: String]
+    /// Compute threads of each role (its own, never the process's).
+    public var threads: [RoleName: Int] = [:]
+    /// Cores each role's compute thread is pinned to, when given.
+    public var cores: [RoleName: [Int]] = [:]
+    /// How long a request to a role may take before the run stops with that role named.
+    public var requestTimeoutSeconds = 600.0
+
+    public init(runID: String, directory: String, actorModel: String, referenceModel: String? = nil, reward: Reward,
+                criticModel: String?, promptsFile: String, endpoints: [RoleName: String]) {
+        self.runID = runID
+        self.directory = directory
+        self.actorModel = actorModel
+        self.referenceModel = referenceModel ?? actorModel
+        self.reward = reward
+        self.criticModel = criticModel
+        self.promptsFile = promptsFile
+        self.endpoints = endpoints
+    }
+
+    /// The roles this run has: no critic for GRPO and RLOO.
+    public var roles: [RoleName] {
+        RoleName.allCases.filter { $0 != .critic || algorithm.usesCritic }
+    }
+
+    /// Optimizer updates each trainer makes over the run (for the learning-rate schedule).
+    public var plannedUpdates: Int {
+        let rows = algorithm.promptsPerIteration * algorithm.samplesPerPrompt
+        let perIteration = (rows + algorithm.miniBatchSize - 1) / max(1, algorithm.miniBatchSize) * max(1, algorithm.ppoEpochs)
+        return max(1, perIteration * iterations)
+    }
+
+    /// Where scores come from.
+    public enum Reward: Sendable, Equatable {
+        /// A step-2 reward model directory.
+        case model(path: String)
+        /// The demo tasks' rule checker: 1 for a right answer, 0 for a wrong one.
+        case demoRules
+        /// An external program speaking JSON lines on stdin/stdout (Docs/roles.md).
+        case program(command: [String], timeoutSeconds: Double)
+    }
+}

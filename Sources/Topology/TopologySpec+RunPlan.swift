@@ -1,0 +1,45 @@
+import Foundation
+import Model
+import Roles
+
+extension TopologySpec {
+    /// The plan every process of the run builds from this topology: the same endpoints, seeds
+    /// and settings in each, so they agree without talking.
+    public func runPlan() throws -> RunPlan {
+        var endpoints: [RoleName: String] = [:]
+        for role in activeRoles {
+            guard let name = RoleName(rawValue: role.rawValue) else { continue }
+            endpoints[name] = endpoint(for: role)
+        }
+        let reward: RunPlan.Reward = switch models.reward {
+        case .model(let path): .model(path: path)
+        case .rule: .demoRules
+        case .program(let command, let timeout): .program(command: command, timeoutSeconds: timeout)
+        }
+        var plan = RunPlan(runID: run.name, directory: run.directory, actorModel: models.actorPath,
+                           referenceModel: models.referencePath, reward: reward,
+                           criticModel: algorithm.usesCritic ? models.criticPath : nil,
+                           promptsFile: data.prompts, endpoints: endpoints)
+        plan.seed = run.seed
+        plan.algorithm = algorithm
+        plan.evalPromptsFile = data.evalPrompts
+        plan.iterations = schedule.iterations
+        plan.saveEvery = schedule.saveEvery > 0 ? schedule.saveEvery : schedule.iterations
+        plan.evalEvery = schedule.evalEvery
+        plan.logEvery = max(1, schedule.logEvery)
+        if let lora = models.actorLoRA {
+            let targets: [LoRATarget] = lora.targetModules == ["all-linear"]
+                ? LoRATarget.allCases : lora.targetModules.compactMap(LoRATarget.init(rawValue:))
+            let config = LoRAConfig(r: lora.r, alpha: lora.alpha, dropout: lora.dropout, targetModules: targets,
+                                    baseModelNameOrPath: models.actorPath)
+            try config.validate()
+            plan.actorLoRA = config
+        }
+        for (role, spec) in roles {
+            guard let name = RoleName(rawValue: role.rawValue) else { continue }
+            plan.threads[name] = spec.threads
+            plan.cores[name] = spec.cores
+        }
+        return plan
+    }
+}

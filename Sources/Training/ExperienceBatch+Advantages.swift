@@ -1,0 +1,64 @@
+/// What the experience buffer derives from a scored batch: the per-token rewards (the score and
+/// the KL penalty), the advantages and the critic's returns. The formulas are in `Advantages`.
+extension ExperienceBatch {
+    /// Fills `rewards`, `klRewards`, `advantages` and `returns` from `logProbs`, `refLogProbs`,
+    /// `values` and `scores`.
+    ///
+    /// - ppo: reward_j = -β KL_j, plus the clipped score at the last response token
+    ///   (DeepSpeed-Chat `compute_rewards`); GAE over the rewards and the critic's values.
+    /// - rloo: the same per-token rewards summed per response; the advantage is that sum minus
+    ///   the mean of the other responses to the same prompt, on every token.
+    /// - grpo: the score's advantage relative to its group (mean, and std when `scale_rewards`),
+    ///   on every token; the KL is a term of the loss instead of the reward.
+    /// A response that never ended first loses `missing_eos_penalty` from its score.
+    /// - Parameter klCoef: β now (the adaptive controller's value, or the configured one).
+    public mutating func computeAdvantages(config: RLAlgorithmConfig, klCoef: Double) {
+        let R = responseWidth
+        let mask = self.mask
+        let penalised = Advantages.penalizeMissingEOS(scores: scores, ended: ended.map { $0 != 0 }, penalty: config.missingEOSPenalty)
+        switch config.algorithm {
+        case .ppo:
+            let shaped = Advantages.klShapedRewards(scores: penalised, logProbs: logProbs, refLogProbs: refLogProbs, mask: mask,
+                                                    B: B, T: R, klCoef: klCoef, estimator: config.klEstimator,
+                                                    rewardClip: config.rewardClip)
+            rewards = shaped.rewards
+            klRewards = shaped.klPart
+            let gae = Advantages.gae(rewards: rewards, values: values, mask: mask, B: B, T: R,
+                                     gamma: config.gamma, lambda: config.lambda)
+            advantages = config.whitenAdvantages ? Advantages.whiten(gae.advantages, mask: mask, shiftMean: true) : gae.advantages
+            returns = gae.returns
+        case .rloo:
+            let shaped = Advantages.klShapedRewards(scores: penalised, logProbs: logProbs, refLogProbs: refLogProbs, mask: mask,
+                                                    B: B, T: R, klCoef: klCoef, estimator: config.klEstimator,
+                                                    rewardClip: config.rewardClip)
+            rewards = shaped.rewards
+            klRewards = shaped.klPart
+            var totals = [Float](repeating: 0, count: B)
+            for b in 0..<B { for j in 0..<R { totals[b] += rewards[b * R + j] } }
+            let perSequence = Advantages.leaveOneOut(scores: totals, groupSize: groupSize)
+            advantages = Advantages.broadcast(perSequence, mask: mask, T: R)
+            if config.whitenAdvantages { advantages = Advantages.whiten(advantages, mask: mask, shiftMean: true) }
+            returns = [Float](repeating: 0, count: B * R)
+        case .grpo:
+            rewards = [Float](repeating: 0, count: B * R)
+            klRewards = rewards
+            for b in 0..<B where responseLengths[b] > 0 {
+                rewards[b * R + Int(responseLengths[b]) - 1] = penalised[b]
+            }
+            let perSequence = Advantages.groupRelative(scores: penalised, groupSize: groupSize, scaleByStd: config.scaleRewards)
+            advantages = Advantages.broadcast(perSequence, mask: mask, T: R)
+            returns = [Float](repeating: 0, count: B * R)
+        }
+    }
+
+    /// Mean over real response tokens of KL(π_θold || π_ref) by `estimator` (what PPO logs as
+    /// `kl`), summed per response then averaged over responses, as DeepSpeed-Chat and trl log it.
+    public func meanSequenceKL(estimator: RLAlgorithmConfig.KLEstimator) -> Double {
+        guard B > 0 else { return 0 }
+        let kl = Advantages.kl(logProbs: logProbs, refLogProbs: refLogProbs, estimator: estimator)
+        let R = responseWidth
+        var total = 0.0
+        for b in 0..<B { for j in 0..<Int(responseLengths[b]) { total += Double(kl[b * R + j]) } }
+        return total / Double(B)
+    }
+}

@@ -1,0 +1,93 @@
+import Model
+
+/// How an experience batch meets the model: prompt and response laid end to end in one (B, T)
+/// batch, the response tokens as the only targets, and per-position results gathered back into
+/// the (B, R) response layout.
+extension ExperienceBatch {
+    /// The (B, T) model batch of prompt + response per row, right-padded with `padID`, T rounded
+    /// up as `ModelBatch` rounds it. The target at position `promptLengths[b] - 1 + j` is
+    /// response token j; every other position has none.
+    /// - Throws: `TrainingError(.data)` when a row is longer than `maxLength` positions.
+    public func modelBatch(padID: Int, maxLength: Int) throws -> ModelBatch {
+        var longest = 1
+        for b in 0..<B { longest = max(longest, Int(promptLengths[b]) + Int(responseLengths[b])) }
+        guard longest <= maxLength else {
+            throw TrainingError(.data, "a prompt and its response of \(longest) tokens are longer than the model's \(maxLength) positions; lower max_new_tokens or max_prompt_length")
+        }
+        let m = ModelBatch.lengthMultiple
+        let T = min((longest + m - 1) / m * m, maxLength)
+        var ids = [Int32](repeating: Int32(truncatingIfNeeded: padID), count: B * T)
+        var targets = [Int32](repeating: -1, count: B * T)
+        var lengths = [Int](repeating: 0, count: B)
+        for b in 0..<B {
+            let P = Int(promptLengths[b]), R = Int(responseLengths[b])
+            for t in 0..<P { ids[b * T + t] = prompts[b * promptWidth + t] }
+            for j in 0..<R {
+                let token = responses[b * responseWidth + j]
+                ids[b * T + P + j] = token
+                targets[b * T + P - 1 + j] = token
+            }
+            lengths[b] = P + R
+        }
+        return ModelBatch(B: B, T: T, ids: ids, targets: targets, lengths: lengths)
+    }
+
+    /// Reads per-position values (B, T) of a model batch into the (B, R) response layout:
+    /// `out[b, j] = src[b, promptLengths[b] - 1 + j]`, zero at padding.
+    public func gatherResponse(_ src: UnsafePointer<Float>, T: Int) -> [Float] {
+        let R = responseWidth
+        var out = [Float](repeating: 0, count: B * R)
+        for b in 0..<B {
+            let start = b * T + Int(promptLengths[b]) - 1
+            for j in 0..<Int(responseLengths[b]) { out[b * R + j] = src[start + j] }
+        }
+        return out
+    }
+
+    /// The inverse of `gatherResponse`: writes (B, R) values at their (B, T) positions and zero
+    /// everywhere else (the gradient a loss on response tokens hands the model).
+    public func scatterResponse(_ src: [Float], into dst: UnsafeMutablePointer<Float>, T: Int) {
+        dst.update(repeating: 0, count: B * T)
+        let R = responseWidth
+        for b in 0..<B {
+            let start = b * T + Int(promptLengths[b]) - 1
+            for j in 0..<Int(responseLengths[b]) { dst[start + j] = src[b * R + j] }
+        }
+    }
+}
+
+extension ExperienceBatch {
+    /// log π(a_j | s_j) of every response token under `model`, (B, R), with the training forward
+    /// (no dropout): what the reference role returns, and the actor's old log-probabilities.
+    public func logProbs(under model: Llama, pool: ActivationPool, padID: Int) throws -> [Float] {
+        let mb = try modelBatch(padID: padID, maxLength: model.config.maxPositionEmbeddings)
+        let acts = pool.activations(B: mb.B, T: mb.T)
+        Evaluation.runLanguageModel(model, mb, acts)
+        return gatherResponse(acts.logprobs.pointer, T: mb.T)
+    }
+
+    /// Checks what came from outside the process before any model reads it: every array the
+    /// size its shape says, lengths within their widths, ids inside the vocabulary.
+    /// - Throws: `TrainingError(.data)` naming the field and row at fault.
+    public func validate(vocabSize: Int) throws {
+        func fail(_ m: String) -> TrainingError { TrainingError(.data, "experience batch \(batchID): \(m)") }
+        guard B >= 0, promptWidth >= 0, responseWidth >= 0, groupSize >= 1 else { throw fail("negative shape or group size") }
+        guard promptLengths.count == B, responseLengths.count == B, ended.count == B, scores.count == B else {
+            throw fail("per-row fields must have \(B) entries")
+        }
+        guard prompts.count == B * promptWidth, responses.count == B * responseWidth else {
+            throw fail("prompts/responses must be (\(B), \(promptWidth)) and (\(B), \(responseWidth))")
+        }
+        for (name, path) in zip(ExperienceBatch.perTokenFieldNames, ExperienceBatch.perTokenFields) where self[keyPath: path].count != B * responseWidth {
+            throw fail("\(name) has \(self[keyPath: path].count) values, expected \(B) x \(responseWidth)")
+        }
+        for b in 0..<B {
+            let p = Int(promptLengths[b]), r = Int(responseLengths[b])
+            guard p >= 1 && p <= promptWidth else { throw fail("row \(b): prompt length \(p) outside 1...\(promptWidth)") }
+            guard r >= 0 && r <= responseWidth else { throw fail("row \(b): response length \(r) outside 0...\(responseWidth)") }
+            for t in prompt(b) + response(b) where t < 0 || Int(t) >= vocabSize {
+                throw fail("row \(b): token id \(t) outside the vocabulary of \(vocabSize)")
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+/// One batch of step-3 experiences: what the actor generated, what the other roles said of it,
+/// and what the experience buffer derived from that. The spec of the experience record: every
+/// per-token field is (B, R) row-major, `R = responseWidth`, with position j of row b the j-th
+/// response token; positions at or past `responseLengths[b]` are padding (mask 0, value 0).
+///
+/// Prompts are (B, P) right-padded with `padID`; the model sees prompt + response, and the
+/// log-probability of response token j is read at sequence position `promptLengths[b] - 1 + j`.
+public struct ExperienceBatch: Sendable, Equatable {
+    /// Which batch this is (the coordinator numbers them), the iteration it belongs to, and the
+    /// policy version that generated it.
+    public var batchID: UInt64
+    public var iteration: Int
+    public var policyVersion: Int
+    /// Rows, the padded prompt width P and the padded response width R.
+    public var B: Int, promptWidth: Int, responseWidth: Int
+    /// Samples per prompt: rows `g*groupSize ..< (g+1)*groupSize` answer the same prompt.
+    public var groupSize: Int
+    /// (B) real prompt tokens per row; (B, P) prompt ids.
+    public var promptLengths: [Int32]
+    public var prompts: [Int32]
+    /// (B) response tokens per row (the stop token included when one ended it); (B, R) ids.
+    public var responseLengths: [Int32]
+    public var responses: [Int32]
+    /// (B) 1 when a stop token ended the response, 0 when it was cut at max_new_tokens.
+    public var ended: [UInt8]
+    /// (B, R) log π_sample(a_j | s_j): under the distribution the generator sampled from
+    /// (temperature, top-k, top-p applied).
+    public var behaviourLogProbs: [Float]
+    /// (B, R) log π_θold(a_j | s_j): recomputed with the trainer's forward (no dropout) on the
+    /// weights that generated the batch; the old policy of PPO's ratio.
+    public var logProbs: [Float]
+    /// (B, R) log π_ref(a_j | s_j) under the frozen reference.
+    public var refLogProbs: [Float]
+    /// (B, R) V_old(s_j) from the critic (zeros without a critic).
+    public var values: [Float]
+    /// (B) the reward model's (or rule's) raw score r(x, y), before clipping and penalties.
+    public var scores: [Float]
+    /// (B, R) per-token reward: `klPart + scorePart`.
+    public var rewards: [Float]
+    /// (B, R) -β KL_j, the KL penalty's share of the reward (zero for GRPO, whose KL is in the loss).
+    public var klRewards: [Float]
+    /// (B, R) the advantage A_j (GAE for PPO, group-relative for GRPO, leave-one-out for RLOO).
+    public var advantages: [Float]
+    /// (B, R) the critic's target: A_j + V_old(s_j) (PPO).
+    public var returns: [Float]
+
+    /// An empty batch of the given shape, every field zero.
+    public init(batchID: UInt64, iteration: Int, policyVersion: Int, B: Int, promptWidth: Int, responseWidth: Int, groupSize: Int) {
+        self.batchID = batchID
+        self.iteration = iteration
+        self.policyVersion = policyVersion
+        self.B = B
+        self.promptWidth = promptWidth
+        self.responseWidth = responseWidth
+        self.groupSize = groupSize
+        promptLengths = [Int32](repeating: 0, count: B)
+        prompts = [Int32](repeating: 0, count: B * promptWidth)
+        responseLengths = [Int32](repeating: 0, count: B)
+        responses = [Int32](repeating: 0, count: B * responseWidth)
+        ended = [UInt8](repeating: 0, count: B)
+        let perToken = [Float](repeating: 0, count: B * responseWidth)
+        behaviourLogProbs = perToken
+        logProbs = perToken
+        refLogProbs = perToken
+        values = perToken
+        scores = [Float](repeating: 0, count: B)
+        rewards = perToken
+        klRewards = perToken
+        advantages = perToken
+        returns = perToken
+    }
+
+    /// (B, R) 1 at real response tokens, 0 at padding.
+    public var mask: [Float] {
+        var m = [Float](repeating: 0, count: B * responseWidth)
+        for b in 0..<B {
+            for j in 0..<Int(responseLengths[b]) { m[b * responseWidth + j] = 1 }
+        }
+        return m
+    }
+
+    /// Real response tokens in the batch.
+    public var responseTokenCount: Int { responseLengths.reduce(0) { $0 + Int($1) } }
+
+    /// Row b's prompt ids.
+    public func prompt(_ b: Int) -> [Int32] { Array(prompts[(b * promptWidth)..<(b * promptWidth + Int(promptLengths[b]))]) }
+    /// Row b's response ids.
+    public func response(_ b: Int) -> [Int32] { Array(responses[(b * responseWidth)..<(b * responseWidth + Int(responseLengths[b]))]) }
+
+    /// The rows `rows` as a batch of their own (same widths), for mini-batches.
+    public func selecting(rows: [Int]) -> ExperienceBatch {
+        var out = ExperienceBatch(batchID: batchID, iteration: iteration, policyVersion: policyVersion, B: rows.count,
+                                  promptWidth: promptWidth, responseWidth: responseWidth, groupSize: 1)
+        let P = promptWidth, R = responseWidth
+        for (i, b) in rows.enumerated() {
+            out.promptLengths[i] = promptLengths[b]
+            out.responseLengths[i] = responseLengths[b]
+            out.ended[i] = ended[b]
+            out.scores[i] = scores[b]
+            out.prompts.replaceSubrange((i * P)..<((i + 1) * P), with: prompts[(b * P)..<((b + 1) * P)])
+            out.responses.replaceSubrange((i * R)..<((i + 1) * R), with: responses[(b * R)..<((b + 1) * R)])
+            for path in ExperienceBatch.perTokenFields {
+                out[keyPath: path].replaceSubrange((i * R)..<((i + 1) * R), with: self[keyPath: path][(b * R)..<((b + 1) * R)])
+            }
+        }
+        return out
+    }
+
+    /// The (B, R) float fields, in the order they are recorded and sent.
+    // nonisolated(unsafe): an immutable array of key paths (which are immutable objects), never
+    // written after its initialisation; key paths are not marked Sendable in this Swift version.
+    public nonisolated(unsafe) static let perTokenFields: [WritableKeyPath<ExperienceBatch, [Float]>] = [
+        \.behaviourLogProbs, \.logProbs, \.refLogProbs, \.values, \.rewards, \.klRewards, \.advantages, \.returns,
+    ]
+    /// Their names in messages and logs.
+    public static let perTokenFieldNames = [
+        "behaviour_logprobs", "logprobs", "ref_logprobs", "values", "rewards", "kl_rewards", "advantages", "returns",
+    ]
+}

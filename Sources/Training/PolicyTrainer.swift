@@ -1,0 +1,111 @@
+import Foundation
+import Model
+import Tensor
+
+/// The actor's side of a step-3 update: given a batch of experiences, the PPO (or GRPO, RLOO)
+/// policy loss over its mini-batches, the gradient through the model, and an optimizer update per
+/// mini-batch. Knows nothing of messages; the Actor role drives it.
+///
+/// Every update recomputes log π_θ(a|s) with the training forward (no dropout: LoRA dropout is
+/// switched off for the whole of step 3, as DeepSpeed-Chat disables actor dropout), so with
+/// unchanged weights the ratio to `logProbs` (recomputed by the same forward) is exactly 1.
+public final class PolicyTrainer {
+    public let model: Llama
+    public let trainable: any TrainableParameters
+    public let config: RLAlgorithmConfig
+    public let optimizer: OptimizerStep
+    let padID: Int
+    let pool: ActivationPool
+    private var dlogprobs = FloatBuffer(count: 0)
+
+    /// - Parameters:
+    ///   - model: the actor (its adapters attached when LoRA trains).
+    ///   - trainable: what the optimizer updates: every weight, or the LoRA adapters.
+    ///   - config: the algorithm's settings (losses, learning rate, mini-batch size).
+    ///   - padID: the padding id of the model's tokenizer.
+    ///   - totalUpdates: optimizer updates the run is planned for (the schedule's length).
+    public init(model: Llama, trainable: any TrainableParameters, config: RLAlgorithmConfig, padID: Int, totalUpdates: Int) {
+        self.model = model
+        self.trainable = trainable
+        self.config = config
+        self.padID = padID
+        pool = ActivationPool(model: model)
+        trainable.setTraining(false)
+        optimizer = OptimizerStep(parameters: trainable, adam: AdamW.Hyperparameters(weightDecay: Float(config.weightDecay)),
+                                  schedule: config.schedule(rate: config.actorLearningRate, totalUpdates: totalUpdates),
+                                  maxGradNorm: config.maxGradNorm)
+    }
+
+    /// log π_θ(a_j | s_j) of every response token, (B, R), with the training forward.
+    public func logProbs(of batch: ExperienceBatch) throws -> [Float] {
+        try batch.logProbs(under: model, pool: pool, padID: padID)
+    }
+
+    /// What one `update` did, as means over its mini-batches.
+    public struct Statistics: Sendable {
+        public var loss = 0.0
+        public var clipFraction = 0.0
+        public var approxKL = 0.0
+        public var gradNorm = 0.0
+        public var learningRate = 0.0
+        public var updates = 0
+        public var tokens = 0
+    }
+
+    /// `ppo_epochs` passes over `batch` in mini-batches of `mini_batch_size` rows (in order, as
+    /// DeepSpeed-Chat iterates its experience dataset), one optimizer update each.
+    public func update(_ batch: ExperienceBatch) throws -> Statistics {
+        var stats = Statistics()
+        let size = max(1, min(config.miniBatchSize, batch.B))
+        for _ in 0..<max(1, config.ppoEpochs) {
+            for start in stride(from: 0, to: batch.B, by: size) {
+                let mb = batch.selecting(rows: Array(start..<min(start + size, batch.B)))
+                let tokens = mb.responseTokenCount
+                guard tokens > 0 else { continue }
+                trainable.gradients.zero()
+                let result = try accumulate(mb, normalizer: Double(tokens))
+                let step = optimizer.apply()
+                stats.loss += result.loss
+                stats.clipFraction += Double(result.clippedTokens) / Double(tokens)
+                stats.approxKL += result.approxKLSum / Double(tokens)
+                stats.gradNorm += step.gradNorm
+                stats.learningRate = step.learningRate
+                stats.updates += 1
+                stats.tokens += tokens
+            }
+        }
+        if stats.updates > 0 {
+            let n = Double(stats.updates)
+            stats.loss /= n; stats.clipFraction /= n; stats.approxKL /= n; stats.gradNorm /= n
+        }
+        return stats
+    }
+
+    /// Adds the gradient of one mini-batch's policy loss into `trainable.gradients`.
+    private func accumulate(_ mb: ExperienceBatch, normalizer: Double) throws -> Losses.PolicyLossStats {
+        let batch = try mb.modelBatch(padID: padID, maxLength: model.config.maxPositionEmbeddings)
+        let acts = pool.activations(B: batch.B, T: batch.T)
+        let N = batch.B * batch.T
+        if dlogprobs.count < N { dlogprobs = FloatBuffer(count: N) }
+        Evaluation.runLanguageModel(model, batch, acts)
+        let newLogProbs = mb.gatherResponse(acts.logprobs.pointer, T: batch.T)
+        let mask = mb.mask
+        let count = mb.B * mb.responseWidth
+        var dResponse = [Float](repeating: 0, count: count)
+        let result: Losses.PolicyLossStats = dResponse.withUnsafeMutableBufferPointer { d in
+            switch config.algorithm {
+            case .ppo, .rloo:
+                Losses.ppoPolicy(dlogprobs: d.baseAddress!, logProbs: newLogProbs, oldLogProbs: mb.logProbs, advantages: mb.advantages,
+                                 mask: mask, N: count, clip: config.policyClip, normalizer: normalizer)
+            case .grpo:
+                Losses.grpoPolicy(dlogprobs: d.baseAddress!, logProbs: newLogProbs, oldLogProbs: mb.logProbs, refLogProbs: mb.refLogProbs,
+                                  advantages: mb.advantages, mask: mask, N: count, clip: config.policyClip, beta: config.klCoef,
+                                  normalizer: normalizer)
+            }
+        }
+        mb.scatterResponse(dResponse, into: dlogprobs.pointer, T: batch.T)
+        model.languageModelBackward(dlogprobs: dlogprobs.pointer, targets: batch.targets, acts: acts)
+        model.backward(acts: acts)
+        return result
+    }
+}

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import Roles
+import Topology
+
+/// `rlhf launch FILE`: every role of the topology on this host as its own process, watched;
+/// or all of them in this process with `--single-process`.
+struct LaunchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "launch",
+        abstract: "Run step 3 (PPO, GRPO, RLOO) as a topology file places it: one process per role, or one for all.",
+        discussion: """
+            Each role runs as `rlhf serve --topology FILE --role ROLE` with its threads, OpenBLAS core type and \
+            CPU cores; their output is shown prefixed by role and kept in RUN/logs/ROLE.log. When the run \
+            finishes, on Ctrl-C, or when a role dies, every process is stopped; a dead role is named with the \
+            end of its log. The last checkpoint stays valid: `--resume` continues from it. See Docs/topology.md.
+            """)
+
+    @Argument(help: "The topology file (see topologies/).") var topology: String
+    @Flag(name: .customLong("single-process"), help: "Every role in this process over inproc:// (same code path).")
+    var singleProcess = false
+    @Flag(help: "Continue from the run directory's latest checkpoint.") var resume = false
+    @Option(help: "Start only this host's roles (multi-host runs); default: the host named local or the only host.")
+    var host: String?
+    @Flag(name: .customLong("print-commands"), help: "Print each role's command and environment instead of running.")
+    var printCommands = false
+
+    func run() throws {
+        let spec = try TopologyParser.load(path: topology)
+        for warning in spec.warnings { print("note: \(warning)") }
+        var plan = try spec.runPlan()
+        if singleProcess || spec.transport.kind == .inproc {
+            for role in plan.roles { plan.endpoints[role] = "inproc://\(role.rawValue)" }
+            try runSingleProcess(plan)
+            return
+        }
+        try FileManager.default.createDirectory(atPath: spec.transport.directory, withIntermediateDirectories: true)
+        let logs = (plan.directory as NSString).appendingPathComponent("logs")
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        let hostName = try chooseHost(spec)
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let coreType = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]
+        let topologyPath = URL(fileURLWithPath: topology).standardizedFileURL.path
+        var children: [ChildSpec] = []
+        for role in spec.roles(onHost: hostName) {
+            let roleSpec = spec.roles[role]!
+            var argv = [exe, "serve", "--topology", topologyPath, "--role", role.rawValue]
+            if resume { argv.append("--resume") }
+            var environment = ChildSpec.computeEnvironment(threads: roleSpec.threads, coreType: coreType)
+            environment["RLHF_NO_REEXEC"] = "1"
+            children.append(ChildSpec(name: role.rawValue, argv: argv, environment: environment, cores: roleSpec.cores,
+                                      logFile: (logs as NSString).appendingPathComponent("\(role.rawValue).log"),
+                                      finishesRun: role == .buffer))
+        }
+        if printCommands {
+            for c in children {
+                let env = c.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                let pin = c.cores.map { "taskset -c \($0.map(String.init).joined(separator: ",")) " } ?? ""
+                print("\(env) \(pin)\(c.argv.joined(separator: " "))")
+            }
+            return
+        }
+        print("launching \(children.map(\.name).joined(separator: ", ")) on \(hostName); logs in \(logs)")
+        let supervisor = ProcessSupervisor(terminal: .standardError)
+        let toStart = children
+        let outcome = try runAsync {
+            do {
+                for child in toStart { _ = try supervisor.start(child) }
+            } catch {
+                _ = await supervisor.stop()  // the ones already started
+                throw error
+            }
+            return await supervisor.run()
+        }
+        print(outcome.description)
+        if case .childFailed(let exit) = outcome.reason {
+            print("the \(exit.name) role ended first (\(exit.status)); its log: \(exit.logFile ?? "-")")
+            for line in exit.lastLines.suffix(10) { print("  \(exit.name) | \(line)") }
+        }
+        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+        print("final actor: \((plan.directory as NSString).appendingPathComponent("final"))")
+    }
+
+    private func chooseHost(_ spec: TopologySpec) throws -> String {
+        if let host {
+            guard spec.hosts[host] != nil else {
+                throw UsageError("--host \(host): the topology names hosts \(spec.hosts.keys.sorted().joined(separator: ", "))")
+            }
+            return host
+        }
+        if spec.hosts.count == 1 { return spec.hosts.keys.first! }
+        if spec.hosts["local"] != nil { return "local" }
+        throw UsageError("the topology has several hosts (\(spec.hosts.keys.sorted().joined(separator: ", "))): say which with --host")
+    }
+
+    private func runSingleProcess(_ plan: RunPlan) throws {
+        let logger = RoleLogging.logger("rlhf")
+        let resume = self.resume
+        try runAsync {
+            let summary = try await RoleProcess.run(plan: plan, roles: plan.roles, resume: resume, logger: logger)
+            if let summary { print("final actor: \(summary.finalModel)") }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Roles
+import Topology
+
+/// `rlhf serve --topology FILE --role NAME`: one role's process, as `rlhf launch` starts it.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run one step-3 role of a topology in this process (rlhf launch starts these).",
+        discussion: "Roles: actor, reference, reward, critic, buffer (the experience buffer and the coordinator).")
+
+    @Option(help: "The topology file.") var topology: String
+    @Option(help: "The role to run.") var role: String
+    @Flag(help: "Continue from the latest checkpoint (the buffer role reads it; the others are told).") var resume = false
+
+    func run() throws {
+        guard let name = RoleName(rawValue: role) else {
+            throw UsageError("--role \(role): expected one of \(RoleName.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let spec = try TopologyParser.load(path: topology)
+        let plan = try spec.runPlan()
+        guard plan.roles.contains(name) else {
+            throw UsageError("--role \(role): this topology's \(plan.algorithm.algorithm.rawValue) run has no \(role) role")
+        }
+        let logger = RoleLogging.logger(name.rawValue)
+        let resume = self.resume
+        _ = try runAsync {
+            try await RoleProcess.run(plan: plan, roles: [name], resume: resume, logger: logger)
+        }
+    }
+}
+
+/// Log lines of role processes: plain text on stderr, which the launcher prefixes with the
+/// role's name and copies into the role's log file.
+enum RoleLogging {
+    static func logger(_ label: String) -> Logger {
+        var logger = Logger(label: label) { _ in StreamLogHandler.standardError(label: label) }
+        logger.logLevel = ProcessInfo.processInfo.environment["RLHF_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        return logger
+    }
+}

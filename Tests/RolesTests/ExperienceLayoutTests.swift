@@ -1,0 +1,43 @@
+import Roles
+import Training
+import XCTest
+
+/// The experience batch's (B, R) response layout against the model's (B, T) layout.
+final class ExperienceLayoutTests: XCTestCase {
+    func testModelBatch_targetsAreTheResponseTokensOnly() throws {
+        var b = ExperienceBatch(batchID: 0, iteration: 0, policyVersion: 0, B: 2, promptWidth: 3, responseWidth: 2, groupSize: 1)
+        b.promptLengths = [3, 1]
+        b.prompts = [10, 11, 12, 20, 0, 0]
+        b.responseLengths = [2, 1]
+        b.responses = [13, 14, 21, 0]
+        let mb = try b.modelBatch(padID: 3, maxLength: 64)
+        XCTAssertEqual(mb.T, 16)
+        XCTAssertEqual(Array(mb.ids[0..<6]), [10, 11, 12, 13, 14, 3])
+        XCTAssertEqual(Array(mb.ids[16..<19]), [20, 21, 3])
+        var expected = [Int32](repeating: -1, count: 32)
+        expected[2] = 13; expected[3] = 14; expected[16] = 21
+        XCTAssertEqual(mb.targets, expected)
+        XCTAssertEqual(mb.lengths, [5, 2])
+
+        var perPosition = (0..<32).map { Float($0) }
+        let gathered = perPosition.withUnsafeBufferPointer { b.gatherResponse($0.baseAddress!, T: 16) }
+        XCTAssertEqual(gathered, [2, 3, 16, 0])
+        b.scatterResponse([1, 2, 3, 4], into: &perPosition, T: 16)
+        var back = [Float](repeating: 0, count: 32)
+        back[2] = 1; back[3] = 2; back[16] = 3
+        XCTAssertEqual(perPosition, back)
+        XCTAssertThrowsError(try b.modelBatch(padID: 3, maxLength: 4)) { XCTAssertTrue("\($0)".contains("max_new_tokens")) }
+    }
+
+    func testSelectingRows_keepsEveryFieldOfThoseRows() {
+        let b = RoleCodecTests.sampleBatch(B: 4)
+        let s = b.selecting(rows: [2, 0])
+        XCTAssertEqual(s.B, 2)
+        XCTAssertEqual(s.prompt(0), b.prompt(2))
+        XCTAssertEqual(s.response(1), b.response(0))
+        XCTAssertEqual(s.scores, [b.scores[2], b.scores[0]])
+        for path in ExperienceBatch.perTokenFields {
+            XCTAssertEqual(Array(s[keyPath: path][0..<5]), Array(b[keyPath: path][10..<15]))
+        }
+    }
+}
