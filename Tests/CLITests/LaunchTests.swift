@@ -1,0 +1,235 @@
+import Foundation
+import XCTest
+
+/// Step 3 as its users run it: `rlhf launch` on a topology, the roles in their own processes or
+/// in one, with tiny models made here (a tokenizer, a random 2-layer model, a reward model after
+/// one update).
+final class LaunchTests: XCTestCase {
+    private static let demo = "\(CLIProcess.repoRoot)/data/demo"
+    nonisolated(unsafe) private static var models: String?
+
+    /// A tokenizer, a random base model and a one-update reward model, made once.
+    private func modelsDirectory() throws -> String {
+        if let m = Self.models { return m }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("launch-models-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try run(["tokenizer", "train", "--input", "\(Self.demo)/eval.jsonl", "--vocab-size", "400", "--out", "\(dir)/base",
+                 "--character-coverage", "1.0"])
+        let config: [String: Any] = [
+            "architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 400, "hidden_size": 32,
+            "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1,
+            "max_position_embeddings": 128, "rms_norm_eps": 1e-5, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 3,
+        ]
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: "\(dir)/config.json"))
+        try run(["init", "--config", "\(dir)/config.json", "--out", "\(dir)/base", "--seed", "1"])
+        try run(["train", "rm", "--model_name_or_path", "\(dir)/base", "--train_file", "\(Self.demo)/train.jsonl",
+                 "--max_train_samples", "16", "--max_steps", "1", "--max_seq_length", "96", "--per_device_train_batch_size", "8",
+                 "--output_dir", "\(dir)/rm", "--logging_steps", "1"])
+        Self.models = dir
+        return dir
+    }
+
+    @discardableResult
+    private func run(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> CLIProcess.Result {
+        let r = try CLIProcess.run(args)
+        r.assertSucceeded("rlhf \(args.prefix(3).joined(separator: " "))", file: file, line: line)
+        guard r.status == 0 else { throw CLIFailure(description: "rlhf \(args.joined(separator: " ")) failed") }
+        return r
+    }
+
+    /// A topology for the test models; `extra` lines go into `algorithm:`.
+    private func topology(_ dir: String, name: String, transport: String, algorithm: String = "ppo", iterations: Int = 3,
+                          saveEvery: Int = 2, reward: String? = nil, extra: [String] = []) throws -> String {
+        let m = try modelsDirectory()
+        let rewardLine = reward ?? "{path: \(m)/rm}"
+        var roles = ["actor", "reference", "reward", "buffer"]
+        if algorithm == "ppo" { roles.insert("critic", at: 3) }
+        let text = """
+            run: {name: \(name), directory: \(dir)/\(name), seed: 7}
+            models:
+              actor: {path: \(m)/base}
+              reward: \(rewardLine)
+              critic: {path: \(m)/rm}
+            roles:
+            \(roles.map { "  \($0): {threads: 1}" }.joined(separator: "\n"))
+            transport: {kind: \(transport)}
+            algorithm:
+              name: \(algorithm)
+              max_new_tokens: 8
+              max_prompt_length: 48
+              prompts_per_iteration: 4
+              mini_batch_size: 4
+              actor_learning_rate: 1.0e-3
+              critic_learning_rate: 1.0e-3
+              warmup_steps: 1
+            \(extra.map { "  " + $0 }.joined(separator: "\n"))
+            data: {prompts: \(Self.demo)/heldout_prompts.jsonl}
+            schedule: {iterations: \(iterations), save_every: \(saveEvery)}
+            """
+        let path = "\(dir)/\(name).yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    private func temporaryDirectory() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("launch-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// metrics.jsonl without the timings.
+    private func metrics(_ run: String) throws -> [[String: Double]] {
+        try String(contentsOfFile: "\(run)/metrics.jsonl", encoding: .utf8).split(separator: "\n").map { line in
+            let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            return o.filter { !$0.key.hasSuffix("_s") }.compactMapValues { ($0 as? NSNumber)?.doubleValue }
+        }
+    }
+
+    private func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
+
+    /// `rlhf serve` processes whose command line mentions `marker`.
+    private func serveProcesses(_ marker: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.filter { pid in
+            guard let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            let cmd = String(decoding: raw, as: UTF8.self).replacingOccurrences(of: "\0", with: " ")
+            return cmd.contains(" serve ") && cmd.contains(marker)
+        }
+    }
+
+    // MARK: - Tests
+
+    /// The five roles in five processes over ipc:// give the same bits, at max_staleness 0, as
+    /// all of them in one process over inproc://: the same final actor and the same metrics.
+    func testPPO_fiveProcessesGiveTheSameBitsAsOneProcess() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let multi = try topology(dir, name: "multi", transport: "ipc")
+        let r = try run(["launch", multi])
+        for role in ["actor", "reference", "reward", "critic", "buffer"] {
+            XCTAssertTrue(r.stderr.contains("\(role) "), "the \(role) process's lines are shown prefixed: \(r.stderr.suffix(2000))")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(dir)/multi/logs/\(role).log"), "\(role).log")
+        }
+        XCTAssertTrue(serveProcesses(multi).isEmpty, "no role process is left running")
+        let single = try topology(dir, name: "single", transport: "ipc")
+        try run(["launch", single, "--single-process"])
+        XCTAssertEqual(try bytes("\(dir)/multi/final/model.safetensors"), try bytes("\(dir)/single/final/model.safetensors"),
+                       "the final actor differs between one process and five")
+        XCTAssertEqual(try metrics("\(dir)/multi"), try metrics("\(dir)/single"))
+        XCTAssertEqual(try metrics("\(dir)/multi").count, 3)
+        for c in ["checkpoint-2", "checkpoint-3"] {
+            XCTAssertEqual(try bytes("\(dir)/multi/\(c)/critic/model.safetensors"), try bytes("\(dir)/single/\(c)/critic/model.safetensors"))
+        }
+    }
+
+    /// A run that crashed after its checkpoint (later metrics written, no later checkpoint)
+    /// resumes with `--resume` to the same bits as a run never stopped, and its metrics read as
+    /// one run.
+    func testResume_afterACrashPastTheCheckpoint_givesTheSameBits() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let straight = try topology(dir, name: "straight", transport: "inproc", iterations: 4, saveEvery: 2)
+        try run(["launch", straight])
+        let crashed = try topology(dir, name: "crashed", transport: "inproc", iterations: 4, saveEvery: 2)
+        try FileManager.default.copyItem(atPath: "\(dir)/straight", toPath: "\(dir)/crashed")
+        // What a kill during iteration 4 leaves: checkpoint-2, metrics of iterations 1-3, a torn save.
+        for gone in ["checkpoint-4", "final"] { try FileManager.default.removeItem(atPath: "\(dir)/crashed/\(gone)") }
+        let lines = try String(contentsOfFile: "\(dir)/crashed/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        try (lines.prefix(3).joined(separator: "\n") + "\n").write(toFile: "\(dir)/crashed/metrics.jsonl", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: "\(dir)/crashed/.checkpoint-4.tmp-999/actor", withIntermediateDirectories: true)
+        let r = try run(["launch", crashed, "--resume"])
+        XCTAssertTrue(r.stderr.contains("resumed from"), r.stderr)
+        XCTAssertEqual(try bytes("\(dir)/crashed/final/model.safetensors"), try bytes("\(dir)/straight/final/model.safetensors"))
+        XCTAssertEqual(try metrics("\(dir)/crashed"), try metrics("\(dir)/straight"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/crashed/.checkpoint-4.tmp-999"), "the torn save is removed")
+        // Without --resume, a directory with checkpoints is refused rather than overwritten.
+        let again = try CLIProcess.run(["launch", crashed])
+        again.assertRefused("--resume")
+    }
+
+    /// A role killed in the middle of a run stops every process; the launcher exits non-zero and
+    /// names the role and its log.
+    func testKilledRole_stopsTheRunAndIsNamed() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = try topology(dir, name: "killed", transport: "ipc", iterations: 100_000, saveEvery: 100_000)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLIProcess.executable)
+        p.arguments = ["launch", path]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let output = Locked(Data())
+        out.fileHandleForReading.readabilityHandler = { h in
+            let d = h.availableData
+            output.withLock { $0.append(d) }
+        }
+        let deadline = Date().addingTimeInterval(120)
+        while (try? String(contentsOfFile: "\(dir)/killed/metrics.jsonl", encoding: .utf8))?.isEmpty ?? true {
+            guard Date() < deadline, p.isRunning else {
+                p.terminate()
+                return XCTFail("no iteration finished: \(output.withLock { String(decoding: $0, as: UTF8.self) })")
+            }
+            usleep(50_000)
+        }
+        let reward = serveProcesses(path).filter { pid in
+            let cmd = String(decoding: FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data(), as: UTF8.self)
+            return cmd.contains("reward")
+        }
+        XCTAssertEqual(reward.count, 1)
+        kill(reward[0], SIGKILL)
+        p.waitUntilExit()
+        usleep(200_000)
+        out.fileHandleForReading.readabilityHandler = nil
+        let text = output.withLock { String(decoding: $0, as: UTF8.self) }
+        XCTAssertNotEqual(p.terminationStatus, 0)
+        XCTAssertTrue(text.contains("the reward role ended first"), text.suffix(3000).description)
+        XCTAssertTrue(text.contains("logs/reward.log"), text.suffix(3000).description)
+        XCTAssertTrue(serveProcesses(path).isEmpty, "every role process is stopped")
+    }
+
+    /// GRPO with the demo tasks' rule checker: no critic, scores of 0 or 1.
+    func testGRPO_withRuleReward_runsWithoutACritic() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = try topology(dir, name: "grpo", transport: "ipc", algorithm: "grpo", iterations: 2, reward: "{rule: demo-tasks}",
+                                extra: ["samples_per_prompt: 4"])
+        let r = try run(["launch", path])
+        XCTAssertFalse(r.stderr.contains("critic "), "a GRPO run starts no critic")
+        for m in try metrics("\(dir)/grpo") {
+            let score = try XCTUnwrap(m["reward/score"])
+            XCTAssertTrue(score >= 0 && score <= 1, "rule scores are 0 or 1, mean \(score)")
+            XCTAssertNil(m["value_loss"])
+        }
+    }
+
+    /// A topology the build cannot run is refused before anything starts, naming file, line and key.
+    func testBadTopology_isRefusedBeforeAnythingStarts() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let good = try topology(dir, name: "gpu", transport: "ipc")
+        let text = try String(contentsOfFile: good, encoding: .utf8).replacingOccurrences(of: "actor: {threads: 1}", with: "actor: {threads: 1, device: cuda:0}")
+        try text.write(toFile: good, atomically: true, encoding: .utf8)
+        let r = try CLIProcess.run(["launch", good])
+        r.assertRefused("gpu.yaml:", "cuda:0")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/gpu/logs"), "nothing started")
+    }
+}
+
+struct CLIFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// A value behind a lock, for the output collected from a pipe's handler.
+final class Locked<T>: @unchecked Sendable {
+    // @unchecked Sendable: every access goes through `lock`.
+    private let lock = NSLock()
+    private var value: T
+    init(_ value: T) { self.value = value }
+    func withLock<R>(_ body: (inout T) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
+    }
+}
