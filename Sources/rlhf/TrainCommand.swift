@@ -6,12 +6,12 @@ import Training
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a model: pre-training, SFT, a reward model, or DPO.",
+        abstract: "Train a model: pre-training, SFT, a reward model, DPO; or step 3 (PPO, GRPO, RLOO) in one process.",
         discussion: """
             Every recipe key is also a flag that overrides the file, spelt as in trl and transformers \
             (--learning_rate 1e-4, or --learning-rate=1e-4). See Docs/training.md for every key.
             """,
-        subcommands: [TrainPT.self, TrainSFT.self, TrainRM.self, TrainDPO.self])
+        subcommands: [TrainPT.self, TrainSFT.self, TrainRM.self, TrainDPO.self, TrainPPO.self, TrainGRPO.self, TrainRLOO.self])
 }
 
 /// The recipe file and the flags that override it, shared by the four stages.
