@@ -16,6 +16,7 @@ public final class Coordinator: Sendable {
     let channels: [RoleName: any RoleChannel]
     let prompts: PromptSource
     let recorder: (any ExperienceRecorder)?
+    let messagingClock: MessagingClock?
     let log: @Sendable (String) -> Void
 
     /// - Parameters:
@@ -23,11 +24,13 @@ public final class Coordinator: Sendable {
     ///   - channels: a channel to every role of `plan.roles` except the buffer.
     ///   - recorder: receives every batch the trainers consume.
     ///   - log: progress lines.
+    ///   - messagingClock: where the channels add up their messaging time (logged per iteration).
     public init(plan: RunPlan, channels: [RoleName: any RoleChannel], recorder: (any ExperienceRecorder)? = nil,
-                log: @escaping @Sendable (String) -> Void) throws {
+                messagingClock: MessagingClock? = nil, log: @escaping @Sendable (String) -> Void) throws {
         self.plan = plan
         self.channels = channels
         self.recorder = recorder
+        self.messagingClock = messagingClock
         self.log = log
         prompts = try PromptSource(file: plan.promptsFile, modelDirectory: plan.actorModel,
                                    maxPromptLength: plan.algorithm.maxPromptLength, seed: plan.seed)
@@ -93,6 +96,7 @@ public final class Coordinator: Sendable {
                 _ = await kl.consumed(iteration: i, kl: line["kl"] ?? 0, samples: batch.B)
                 line["policy_lag"] = Double(version - 1 - batch.policyVersion)
                 line["iteration_s"] = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                if let clock = messagingClock { line["messaging_s"] = clock.take() }
                 var object: [String: Any] = ["step": i + 1]
                 for (k, v) in line { object[k] = v }
                 try metrics.append(object)

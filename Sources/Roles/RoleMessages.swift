@@ -1,4 +1,6 @@
+import Dispatch
 import Messaging
+import Synchronization
 
 /// The role protocol on the wire: a request or reply is one Messaging message of kind
 /// `roleRequest` or `roleReply`; metadata `kind` names the request, `integers`, `numbers` and
@@ -63,14 +65,18 @@ public struct MessagingRoleChannel: RoleChannel {
     public let role: RoleName
     let client: MessageClient
     let timeout: Duration
+    /// Adds up the time calls spent outside the roles' own work.
+    let clock: MessagingClock?
 
-    public init(role: RoleName, client: MessageClient, timeout: Duration) {
+    public init(role: RoleName, client: MessageClient, timeout: Duration, clock: MessagingClock? = nil) {
         self.role = role
         self.client = client
         self.timeout = timeout
+        self.clock = clock
     }
 
     public func call(_ request: RoleRequest) async throws -> RoleReply {
+        let t0 = DispatchTime.now().uptimeNanoseconds
         let message = try RoleMessages.message(RoleCodec.encode(request), kind: RoleMessages.roleRequest)
         let reply: Message
         do {
@@ -86,9 +92,25 @@ public struct MessagingRoleChannel: RoleChannel {
             throw RoleError(.failed, "\(role.rawValue) refused \(request.kind): \(text)")
         }
         do {
-            return try RoleCodec.decodeReply(try RoleMessages.payload(reply, expecting: RoleMessages.roleReply))
+            let decoded = try RoleCodec.decodeReply(try RoleMessages.payload(reply, expecting: RoleMessages.roleReply))
+            if let clock, let handler = reply.metadata["handler_s"]?.doubleValue {
+                let total = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                clock.add(max(0, total - handler))
+            }
+            return decoded
         } catch let error as RoleError {
             throw RoleError(.badInput, "\(role.rawValue) answered \(request.kind) with a malformed reply: \(error.message)")
         }
     }
+}
+
+/// Seconds spent in messaging (encoding, ZeroMQ, decoding, queues): each call's round trip less
+/// the time the role reported for its own work. Calls overlap, so per iteration this is an upper
+/// bound on messaging's share of the wall time.
+public final class MessagingClock: Sendable {
+    private let nanoseconds = Atomic<Int>(0)
+    public init() {}
+    func add(_ seconds: Double) { nanoseconds.add(Int(seconds * 1e9), ordering: .relaxed) }
+    /// The seconds added since the last call.
+    public func take() -> Double { Double(nanoseconds.exchange(0, ordering: .relaxed)) / 1e9 }
 }

@@ -35,11 +35,15 @@ public enum RoleProcess {
             let summary = SummaryBox()
             if roles.contains(.buffer) {
                 var channels: [RoleName: any RoleChannel] = [:]
+                let clock = MessagingClock()
                 for role in plan.roles where role != .buffer {
                     let client = try await node.client(connect: plan.endpoints[role]!)
-                    channels[role] = MessagingRoleChannel(role: role, client: client, timeout: .seconds(plan.requestTimeoutSeconds))
+                    channels[role] = MessagingRoleChannel(role: role, client: client, timeout: .seconds(plan.requestTimeoutSeconds),
+                                                          clock: clock)
                 }
-                let coordinator = try Coordinator(plan: plan, channels: channels, recorder: recorder) { logger.info("\($0)") }
+                let coordinator = try Coordinator(plan: plan, channels: channels, recorder: recorder, messagingClock: clock) {
+                    logger.info("\($0)")
+                }
                 services.append(.init(service: CoordinatorService(coordinator: coordinator, resume: resume, summary: summary),
                                       successTerminationBehavior: .gracefullyShutdownGroup,
                                       failureTerminationBehavior: .gracefullyShutdownGroup))

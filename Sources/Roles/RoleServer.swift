@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import Messaging
 import ServiceLifecycle
@@ -46,10 +47,16 @@ public struct RoleServer: Service {
             incoming.replyError(code: 100, text: "\(error)")
             return
         }
-        switch await handler.handle(request) {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let result = await handler.handle(request)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        switch result {
         case .success(let reply):
             do {
-                try incoming.reply(try RoleMessages.message(RoleCodec.encode(reply), kind: RoleMessages.roleReply))
+                var message = try RoleMessages.message(RoleCodec.encode(reply), kind: RoleMessages.roleReply)
+                // How long the role itself took, so the caller can tell messaging time apart.
+                message.metadata["handler_s"] = .double(seconds)
+                try incoming.reply(message)
             } catch {
                 logger.error("\(role.rawValue): cannot send the reply to \(request.kind): \(error)")
             }
