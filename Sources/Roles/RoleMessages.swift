@@ -5,11 +5,11 @@ import Synchronization
 /// The role protocol on the wire: a request or reply is one Messaging message of kind
 /// `roleRequest` or `roleReply`; metadata `kind` names the request, `integers`, `numbers` and
 /// `strings` carry the scalars, and every array is a raw tensor frame under its field name.
-enum RoleMessages {
-    static let roleRequest = MessageKind(rawValue: 16)
-    static let roleReply = MessageKind(rawValue: 17)
+public enum RoleMessages {
+    public static let roleRequest = MessageKind(rawValue: 16)
+    public static let roleReply = MessageKind(rawValue: 17)
 
-    static func message(_ p: RolePayload, kind: MessageKind, policyVersion: Int = 0) throws -> Message {
+    public static func message(_ p: RolePayload, kind: MessageKind, policyVersion: Int = 0) throws -> Message {
         var metadata: [String: MetadataValue] = ["kind": .string(p.kind)]
         if !p.integers.isEmpty { metadata["integers"] = .object(p.integers.mapValues { .int(Int64($0)) }) }
         if !p.numbers.isEmpty {
@@ -29,7 +29,7 @@ enum RoleMessages {
     }
 
     /// The payload of a message, refusing anything that is not what the role protocol sends.
-    static func payload(_ m: Message, expecting kind: MessageKind) throws -> RolePayload {
+    public static func payload(_ m: Message, expecting kind: MessageKind) throws -> RolePayload {
         guard m.kind == kind else { throw RoleError(.badInput, "expected a \(kind) message, got \(m.kind)") }
         guard case .string(let name)? = m.metadata["kind"] else { throw RoleError(.badInput, "a role message without a kind") }
         var p = RolePayload(kind: name)
