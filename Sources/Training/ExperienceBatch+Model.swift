@@ -1,3 +1,4 @@
+import Tensor
 import Model
 
 /// How an experience batch meets the model: prompt and response laid end to end in one (B, T)
@@ -89,5 +90,28 @@ extension ExperienceBatch {
                 throw fail("row \(b): token id \(t) outside the vocabulary of \(vocabSize)")
             }
         }
+    }
+}
+
+extension ExperienceBatch {
+    /// The rows of each optimizer update: `epochs` passes over the batch, each cut into
+    /// mini-batches of `size` rows, in order or in a random order seeded by the batch id and the
+    /// pass (so every run, and every placement of the roles, updates on the same rows).
+    public func miniBatches(size: Int, epochs: Int, shuffle: Bool) -> [[Int]] {
+        let size = max(1, min(size, B))
+        var out: [[Int]] = []
+        for epoch in 0..<max(1, epochs) {
+            var order = Array(0..<B)
+            if shuffle {
+                var rng = SplitMix64(seed: batchID &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(epoch) &* 0xD1B5_4A32_D192_ED03)
+                var i = B - 1
+                while i > 0 {
+                    order.swapAt(i, Int(rng.next() % UInt64(i + 1)))
+                    i -= 1
+                }
+            }
+            for start in stride(from: 0, to: B, by: size) { out.append(Array(order[start..<min(start + size, B)])) }
+        }
+        return out
     }
 }

@@ -52,14 +52,13 @@ public final class PolicyTrainer {
         public var tokens = 0
     }
 
-    /// `ppo_epochs` passes over `batch` in mini-batches of `mini_batch_size` rows (in order, as
-    /// DeepSpeed-Chat iterates its experience dataset), one optimizer update each.
+    /// `ppo_epochs` passes over `batch` in mini-batches of `mini_batch_size` rows (shuffled by a
+    /// seed of the batch id unless `shuffle_mini_batches` is off), one optimizer update each.
     public func update(_ batch: ExperienceBatch) throws -> Statistics {
         var stats = Statistics()
-        let size = max(1, min(config.miniBatchSize, batch.B))
-        for _ in 0..<max(1, config.ppoEpochs) {
-            for start in stride(from: 0, to: batch.B, by: size) {
-                let mb = batch.selecting(rows: Array(start..<min(start + size, batch.B)))
+        for rows in batch.miniBatches(size: config.miniBatchSize, epochs: config.ppoEpochs, shuffle: config.shuffleMiniBatches) {
+            do {
+                let mb = batch.selecting(rows: rows)
                 let tokens = mb.responseTokenCount
                 guard tokens > 0 else { continue }
                 trainable.gradients.zero()

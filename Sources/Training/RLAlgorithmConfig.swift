@@ -62,6 +62,10 @@ public struct RLAlgorithmConfig: Sendable, Equatable, Codable {
     public var policyClip = 0.2
     /// `value_clip`: ε of the clipped value loss. DeepSpeed-Chat `cliprange_value = 0.2`.
     public var valueClip = 0.2
+    /// `shuffle_mini_batches`: cut each pass over a batch into mini-batches of rows in a seeded
+    /// random order (trl's trainers shuffle). Off, rows go in order as DeepSpeed-Chat iterates
+    /// them; with groups of samples per prompt that puts one prompt's samples in one update.
+    public var shuffleMiniBatches = true
     /// `ppo_epochs`: passes over each batch of experiences. DeepSpeed-Chat `ppo_epochs = 1`.
     public var ppoEpochs = 1
     /// `ptx_coef`: weight of the pre-training (unsupervised) loss when pre-training data is given.

@@ -54,10 +54,9 @@ public final class ValueTrainer {
     /// `ppo_epochs` passes in mini-batches, the clipped value loss, one update each.
     public func update(_ batch: ExperienceBatch) throws -> Statistics {
         var stats = Statistics()
-        let size = max(1, min(config.miniBatchSize, batch.B))
-        for _ in 0..<max(1, config.ppoEpochs) {
-            for start in stride(from: 0, to: batch.B, by: size) {
-                let mb = batch.selecting(rows: Array(start..<min(start + size, batch.B)))
+        for rows in batch.miniBatches(size: config.miniBatchSize, epochs: config.ppoEpochs, shuffle: config.shuffleMiniBatches) {
+            do {
+                let mb = batch.selecting(rows: rows)
                 let tokens = mb.responseTokenCount
                 guard tokens > 0 else { continue }
                 trainable.gradients.zero()
