@@ -36,8 +36,8 @@ public final class CriticLogic: RoleLogic {
     public init(plan: RunPlan) throws {
         guard let path = plan.criticModel else { throw RoleError(.loading, "critic: the run names no critic model") }
         let loaded = try RoleModels.load(path, for: .critic)
-        guard loaded.model.layout.score != nil else {
-            throw RoleError(.loading, "critic: \(path) has no score head; start the critic from a step-2 reward model directory")
+        guard loaded.model.layout.head == .score(labels: 1) else {
+            throw RoleError(.loading, "critic: \(path) is \(loaded.model.config.architecture) with head \(loaded.model.layout.head); start the critic from a step-2 reward model directory (a single-label sequence classifier)")
         }
         trainer = ValueTrainer(model: loaded.model, trainable: FullParameters(model: loaded.model), config: plan.algorithm,
                                padID: loaded.padID, totalUpdates: plan.plannedUpdates)
@@ -92,8 +92,8 @@ public final class RewardLogic: RoleLogic {
         switch plan.reward {
         case .model(let path):
             let loaded = try RoleModels.load(path, for: .reward)
-            guard loaded.model.layout.score != nil else {
-                throw RoleError(.loading, "reward: \(path) has no score head; give a step-2 reward model directory")
+            guard loaded.model.layout.head == .score(labels: 1) else {
+                throw RoleError(.loading, "reward: \(path) is \(loaded.model.config.architecture) with head \(loaded.model.layout.head); give a step-2 reward model directory (a single-label sequence classifier, num_labels 1)")
             }
             scorer = .model(loaded.model, ActivationPool(model: loaded.model), padID: loaded.padID)
             vocabSize = loaded.model.config.vocabSize
