@@ -127,8 +127,14 @@ public final class PolicyTrainerLogic: RoleLogic {
             FullParameters(model: loaded.model)
         }
         lora = plan.actorLoRA != nil
+        let ptx = try plan.ptxFile.map {
+            try PTXData(file: $0, modelDirectory: plan.actorModel,
+                        maxLength: min(loaded.model.config.maxPositionEmbeddings, plan.algorithm.maxPromptLength + plan.algorithm.maxNewTokens),
+                        batchSize: plan.algorithm.miniBatchSize, seed: plan.seed)
+        }
+        // With ptx, each policy update is followed by a ptx update of the same optimizer.
         trainer = PolicyTrainer(model: loaded.model, trainable: trainable, config: plan.algorithm, padID: loaded.padID,
-                                totalUpdates: plan.plannedUpdates)
+                                totalUpdates: plan.plannedUpdates * (ptx == nil ? 1 : 2), ptx: ptx)
         companions = CompanionFiles(tokenizerPath: loaded.tokenizerPath, template: try ChatTemplate.load(fromDirectory: plan.actorModel))
     }
 
@@ -143,8 +149,10 @@ public final class PolicyTrainerLogic: RoleLogic {
             try batch.validate(vocabSize: trainer.model.config.vocabSize)
             let s = try trainer.update(batch)
             version += 1
-            return .trained(metrics: ["policy_loss": s.loss, "policy_clipfrac": s.clipFraction, "approx_kl": s.approxKL,
-                                      "actor_grad_norm": s.gradNorm, "actor_lr": s.learningRate], version: version)
+            var metrics = ["policy_loss": s.loss, "policy_clipfrac": s.clipFraction, "approx_kl": s.approxKL,
+                           "actor_grad_norm": s.gradNorm, "actor_lr": s.learningRate]
+            if trainer.ptx != nil { metrics["ptx_loss"] = s.ptxLoss }
+            return .trained(metrics: metrics, version: version)
         case .save(let directory):
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try trainer.trainable.save(to: directory)

@@ -25,6 +25,8 @@ public struct RunPlan: Sendable {
     /// Prompts to train on, and held-out prompts to evaluate on (optional).
     public var promptsFile: String
     public var evalPromptsFile: String?
+    /// Pre-training data for PPO-ptx (`data.ptx`), or nil.
+    public var ptxFile: String?
     /// Prompts evaluated at each evaluation (the first N of the eval file).
     public var evalPrompts = 100
 

@@ -23,6 +23,7 @@ extension TopologySpec {
         plan.seed = run.seed
         plan.algorithm = algorithm
         plan.evalPromptsFile = data.evalPrompts
+        plan.ptxFile = data.ptx
         plan.iterations = schedule.iterations
         plan.saveEvery = schedule.saveEvery > 0 ? schedule.saveEvery : schedule.iterations
         plan.evalEvery = schedule.evalEvery

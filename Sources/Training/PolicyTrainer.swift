@@ -17,6 +17,10 @@ public final class PolicyTrainer {
     let padID: Int
     let pool: ActivationPool
     private var dlogprobs = FloatBuffer(count: 0)
+    /// Pre-training data for PPO-ptx, or nil: after each policy update, one update on
+    /// `ptx_coef` times the language-model loss of the next ptx batch, as DeepSpeed-Chat steps
+    /// its actor on `unsup_coef * unsup_loss` after each PPO step.
+    public let ptx: PTXData?
 
     /// - Parameters:
     ///   - model: the actor (its adapters attached when LoRA trains).
@@ -24,8 +28,12 @@ public final class PolicyTrainer {
     ///   - config: the algorithm's settings (losses, learning rate, mini-batch size).
     ///   - padID: the padding id of the model's tokenizer.
     ///   - totalUpdates: optimizer updates the run is planned for (the schedule's length).
-    public init(model: Llama, trainable: any TrainableParameters, config: RLAlgorithmConfig, padID: Int, totalUpdates: Int) {
+    ///   - ptx: pre-training data for PPO-ptx; each policy update is then followed by a ptx update
+    ///     (count them in `totalUpdates`).
+    public init(model: Llama, trainable: any TrainableParameters, config: RLAlgorithmConfig, padID: Int, totalUpdates: Int,
+                ptx: PTXData? = nil) {
         self.model = model
+        self.ptx = ptx
         self.trainable = trainable
         self.config = config
         self.padID = padID
@@ -50,6 +58,8 @@ public final class PolicyTrainer {
         public var learningRate = 0.0
         public var updates = 0
         public var tokens = 0
+        /// Mean ptx loss (γ times the LM loss) over the ptx updates, 0 without ptx.
+        public var ptxLoss = 0.0
     }
 
     /// `ppo_epochs` passes over `batch` in mini-batches of `mini_batch_size` rows (shuffled by a
@@ -71,13 +81,32 @@ public final class PolicyTrainer {
                 stats.learningRate = step.learningRate
                 stats.updates += 1
                 stats.tokens += tokens
+                if let ptx { stats.ptxLoss += ptxUpdate(ptx) }
             }
         }
         if stats.updates > 0 {
             let n = Double(stats.updates)
-            stats.loss /= n; stats.clipFraction /= n; stats.approxKL /= n; stats.gradNorm /= n
+            stats.loss /= n; stats.clipFraction /= n; stats.approxKL /= n; stats.gradNorm /= n; stats.ptxLoss /= n
         }
         return stats
+    }
+
+    /// One optimizer update on γ times the LM loss of the next ptx batch; returns that loss.
+    private func ptxUpdate(_ ptx: PTXData) -> Double {
+        // The update count, not a counter of its own, picks the batch: it is saved with the optimizer.
+        let rows = ptx.batch(optimizer.step / 2)
+        let batch = Evaluation.modelBatch(rows, padID: padID, model: model)
+        let acts = pool.activations(B: batch.B, T: batch.T)
+        let N = batch.B * batch.T
+        if dlogprobs.count < N { dlogprobs = FloatBuffer(count: N) }
+        trainable.gradients.zero()
+        Evaluation.runLanguageModel(model, batch, acts)
+        let (loss, _) = Losses.ptx(dlogprobs: dlogprobs.pointer, logprobs: acts.logprobs.pointer, targets: batch.targets, N: N,
+                                   coefficient: config.ptxCoef, normalizer: Double(max(1, batch.targetCount)))
+        model.languageModelBackward(dlogprobs: dlogprobs.pointer, targets: batch.targets, acts: acts)
+        model.backward(acts: acts)
+        _ = optimizer.apply()
+        return loss
     }
 
     /// Adds the gradient of one mini-batch's policy loss into `trainable.gradients`.

@@ -39,7 +39,7 @@ final class LaunchTests: XCTestCase {
 
     /// A topology for the test models; `extra` lines go into `algorithm:`.
     private func topology(_ dir: String, name: String, transport: String, algorithm: String = "ppo", iterations: Int = 3,
-                          saveEvery: Int = 2, reward: String? = nil, extra: [String] = []) throws -> String {
+                          saveEvery: Int = 2, reward: String? = nil, ptx: String? = nil, extra: [String] = []) throws -> String {
         let m = try modelsDirectory()
         let rewardLine = reward ?? "{path: \(m)/rm}"
         var roles = ["actor", "reference", "reward", "buffer"]
@@ -63,7 +63,7 @@ final class LaunchTests: XCTestCase {
               critic_learning_rate: 1.0e-3
               warmup_steps: 1
             \(extra.map { "  " + $0 }.joined(separator: "\n"))
-            data: {prompts: \(Self.demo)/heldout_prompts.jsonl}
+            data: {prompts: \(Self.demo)/heldout_prompts.jsonl\(ptx.map { ", ptx: \($0)" } ?? "")}
             schedule: {iterations: \(iterations), save_every: \(saveEvery)}
             """
         let path = "\(dir)/\(name).yaml"
@@ -189,18 +189,19 @@ final class LaunchTests: XCTestCase {
         XCTAssertTrue(serveProcesses(path).isEmpty, "every role process is stopped")
     }
 
-    /// GRPO with the demo tasks' rule checker: no critic, scores of 0 or 1.
+    /// GRPO with the demo tasks' rule checker and PPO-ptx: no critic, scores of 0 or 1, a ptx loss.
     func testGRPO_withRuleReward_runsWithoutACritic() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = try topology(dir, name: "grpo", transport: "ipc", algorithm: "grpo", iterations: 2, reward: "{rule: demo-tasks}",
-                                extra: ["samples_per_prompt: 4"])
+                                ptx: "\(Self.demo)/eval.jsonl", extra: ["samples_per_prompt: 4"])
         let r = try run(["launch", path])
         XCTAssertFalse(r.stderr.contains("critic "), "a GRPO run starts no critic")
         for m in try metrics("\(dir)/grpo") {
             let score = try XCTUnwrap(m["reward/score"])
             XCTAssertTrue(score >= 0 && score <= 1, "rule scores are 0 or 1, mean \(score)")
             XCTAssertNil(m["value_loss"])
+            XCTAssertGreaterThan(try XCTUnwrap(m["ptx_loss"], "ptx data was given"), 0)
         }
     }
 
