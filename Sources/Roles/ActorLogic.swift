@@ -147,11 +147,8 @@ public final class PolicyTrainerLogic: RoleLogic {
         switch request {
         case .trainPolicy(let batch):
             try batch.validate(vocabSize: trainer.model.config.vocabSize)
-            let s = try trainer.update(batch)
+            let metrics = try trainer.update(batch)
             version += 1
-            var metrics = ["policy_loss": s.loss, "policy_clipfrac": s.clipFraction, "approx_kl": s.approxKL,
-                           "actor_grad_norm": s.gradNorm, "actor_lr": s.learningRate]
-            if trainer.ptx != nil { metrics["ptx_loss"] = s.ptxLoss }
             return .trained(metrics: metrics, version: version)
         case .save(let directory):
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

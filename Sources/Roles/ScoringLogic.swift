@@ -51,9 +51,7 @@ public final class CriticLogic: RoleLogic {
             return .perToken(try trainer.values(of: batch))
         case .trainValue(let batch):
             try batch.validate(vocabSize: trainer.model.config.vocabSize)
-            let s = try trainer.update(batch)
-            return .trained(metrics: ["value_loss": s.loss, "value_clipfrac": s.clipFraction, "critic_grad_norm": s.gradNorm,
-                                      "critic_lr": s.learningRate], version: 0)
+            return .trained(metrics: try trainer.update(batch), version: 0)
         case .save(let directory):
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try trainer.trainable.save(to: directory)

@@ -49,46 +49,20 @@ public final class PolicyTrainer {
         try batch.logProbs(under: model, pool: pool, padID: padID)
     }
 
-    /// What one `update` did, as means over its mini-batches.
-    public struct Statistics: Sendable {
-        public var loss = 0.0
-        public var clipFraction = 0.0
-        public var approxKL = 0.0
-        public var gradNorm = 0.0
-        public var learningRate = 0.0
-        public var updates = 0
-        public var tokens = 0
-        /// Mean ptx loss (γ times the LM loss) over the ptx updates, 0 without ptx.
-        public var ptxLoss = 0.0
-    }
-
     /// `ppo_epochs` passes over `batch` in mini-batches of `mini_batch_size` rows (shuffled by a
     /// seed of the batch id unless `shuffle_mini_batches` is off), one optimizer update each.
-    public func update(_ batch: ExperienceBatch) throws -> Statistics {
-        var stats = Statistics()
-        for rows in batch.miniBatches(size: config.miniBatchSize, epochs: config.ppoEpochs, shuffle: config.shuffleMiniBatches) {
-            do {
-                let mb = batch.selecting(rows: rows)
-                let tokens = mb.responseTokenCount
-                guard tokens > 0 else { continue }
-                trainable.gradients.zero()
-                let result = try accumulate(mb, normalizer: Double(tokens))
-                let step = optimizer.apply()
-                stats.loss += result.loss
-                stats.clipFraction += Double(result.clippedTokens) / Double(tokens)
-                stats.approxKL += result.approxKLSum / Double(tokens)
-                stats.gradNorm += step.gradNorm
-                stats.learningRate = step.learningRate
-                stats.updates += 1
-                stats.tokens += tokens
-                if let ptx { stats.ptxLoss += ptxUpdate(ptx) }
-            }
-        }
-        if stats.updates > 0 {
-            let n = Double(stats.updates)
-            stats.loss /= n; stats.clipFraction /= n; stats.approxKL /= n; stats.gradNorm /= n; stats.ptxLoss /= n
-        }
-        return stats
+    /// - Returns: the means over the updates of `policy_loss`, `policy_clipfrac`, `approx_kl`
+    ///   (k2 of old vs new, as trl logs it), `actor_grad_norm`, `ptx_loss` (with ptx data), and
+    ///   the last `actor_lr`.
+    public func update(_ batch: ExperienceBatch) throws -> [String: Double] {
+        try MiniBatchUpdates.run(batch, config: config, optimizer: optimizer, prefix: "actor_", accumulate: { mb, tokens in
+            let result = try accumulate(mb, normalizer: Double(tokens))
+            return ["policy_loss": result.loss, "policy_clipfrac": Double(result.clippedTokens) / Double(tokens),
+                    "approx_kl": result.approxKLSum / Double(tokens)]
+        }, after: {
+            guard let ptx else { return [:] }
+            return ["ptx_loss": ptxUpdate(ptx)]
+        })
     }
 
     /// One optimizer update on γ times the LM loss of the next ptx batch; returns that loss.

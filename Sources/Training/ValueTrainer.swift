@@ -42,50 +42,26 @@ public final class ValueTrainer {
         return all.withUnsafeBufferPointer { batch.gatherResponse($0.baseAddress!, T: mb.T) }
     }
 
-    /// What one `update` did, as means over its mini-batches.
-    public struct Statistics: Sendable {
-        public var loss = 0.0
-        public var clipFraction = 0.0
-        public var gradNorm = 0.0
-        public var learningRate = 0.0
-        public var updates = 0
-    }
-
     /// `ppo_epochs` passes in mini-batches, the clipped value loss, one update each.
-    public func update(_ batch: ExperienceBatch) throws -> Statistics {
-        var stats = Statistics()
-        for rows in batch.miniBatches(size: config.miniBatchSize, epochs: config.ppoEpochs, shuffle: config.shuffleMiniBatches) {
-            do {
-                let mb = batch.selecting(rows: rows)
-                let tokens = mb.responseTokenCount
-                guard tokens > 0 else { continue }
-                trainable.gradients.zero()
-                let modelBatch = try mb.modelBatch(padID: padID, maxLength: model.config.maxPositionEmbeddings)
-                let acts = pool.activations(B: modelBatch.B, T: modelBatch.T)
-                let N = modelBatch.B * modelBatch.T
-                if dvalues.count < N { dvalues = FloatBuffer(count: N) }
-                model.forward(ids: modelBatch.ids, acts: acts)
-                let all = model.valuesForward(acts: acts)
-                let newValues = all.withUnsafeBufferPointer { mb.gatherResponse($0.baseAddress!, T: modelBatch.T) }
-                let count = mb.B * mb.responseWidth
-                var dResponse = [Float](repeating: 0, count: count)
-                let result = Losses.ppoValue(dvalues: &dResponse, values: newValues, oldValues: mb.values, returns: mb.returns,
-                                             mask: mb.mask, N: count, clip: config.valueClip, normalizer: Double(tokens))
-                mb.scatterResponse(dResponse, into: dvalues.pointer, T: modelBatch.T)
-                model.valuesBackward(dvalues: dvalues.pointer, acts: acts)
-                model.backward(acts: acts)
-                let step = optimizer.apply()
-                stats.loss += result.loss
-                stats.clipFraction += Double(result.clippedTokens) / Double(tokens)
-                stats.gradNorm += step.gradNorm
-                stats.learningRate = step.learningRate
-                stats.updates += 1
-            }
+    /// - Returns: the means over the updates of `value_loss`, `value_clipfrac` and
+    ///   `critic_grad_norm`, and the last `critic_lr`.
+    public func update(_ batch: ExperienceBatch) throws -> [String: Double] {
+        try MiniBatchUpdates.run(batch, config: config, optimizer: optimizer, prefix: "critic_") { mb, tokens in
+            let modelBatch = try mb.modelBatch(padID: padID, maxLength: model.config.maxPositionEmbeddings)
+            let acts = pool.activations(B: modelBatch.B, T: modelBatch.T)
+            let N = modelBatch.B * modelBatch.T
+            if dvalues.count < N { dvalues = FloatBuffer(count: N) }
+            model.forward(ids: modelBatch.ids, acts: acts)
+            let all = model.valuesForward(acts: acts)
+            let newValues = all.withUnsafeBufferPointer { mb.gatherResponse($0.baseAddress!, T: modelBatch.T) }
+            let count = mb.B * mb.responseWidth
+            var dResponse = [Float](repeating: 0, count: count)
+            let result = Losses.ppoValue(dvalues: &dResponse, values: newValues, oldValues: mb.values, returns: mb.returns,
+                                         mask: mb.mask, N: count, clip: config.valueClip, normalizer: Double(tokens))
+            mb.scatterResponse(dResponse, into: dvalues.pointer, T: modelBatch.T)
+            model.valuesBackward(dvalues: dvalues.pointer, acts: acts)
+            model.backward(acts: acts)
+            return ["value_loss": result.loss, "value_clipfrac": Double(result.clippedTokens) / Double(tokens)]
         }
-        if stats.updates > 0 {
-            let n = Double(stats.updates)
-            stats.loss /= n; stats.clipFraction /= n; stats.gradNorm /= n
-        }
-        return stats
     }
 }
