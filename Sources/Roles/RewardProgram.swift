@@ -13,10 +13,10 @@ public final class RewardProgram {
 
     let command: [String]
     let timeoutSeconds: Double
-    private let process = Process()
-    private let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+    fileprivate let process = Process()
+    fileprivate let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
     private var pending = Data()
-    private let stderrTail = StderrTail()
+    fileprivate let stderrTail = StderrTail()
 
     /// Starts the program.
     /// - Throws: `RoleError(.rewardProgram)` when it cannot be started.
@@ -99,9 +99,29 @@ public final class RewardProgram {
     }
 
     private func failure(_ what: String) -> RoleError {
+        drainStderr()
         let tail = stderrTail.lastLines(10)
         return RoleError(.rewardProgram, "reward program \(command.joined(separator: " ")) \(what)"
                          + (tail.isEmpty ? "" : "; its stderr ends with:\n" + tail))
+    }
+}
+
+extension RewardProgram {
+    /// Reads what the program's stderr still holds (its handler may not have run yet when the
+    /// program has just died), so the failure shows the program's last words.
+    fileprivate func drainStderr() {
+        let handle = stderr.fileHandleForReading
+        handle.readabilityHandler = nil
+        let fd = handle.fileDescriptor
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while poll(&pfd, 1, 100) > 0 {
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { break }
+            stderrTail.append(Data(buffer[0..<n]))
+        }
+        let tail = stderrTail
+        if process.isRunning { handle.readabilityHandler = { h in tail.append(h.availableData) } }
     }
 }
 

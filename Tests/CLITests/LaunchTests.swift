@@ -205,6 +205,40 @@ final class LaunchTests: XCTestCase {
         }
     }
 
+    /// An external reward program speaking JSON lines: its scores reach the metrics; when it
+    /// fails, the run stops naming the reward role, the program and the end of its stderr.
+    func testRewardProgram_scoresAndItsFailureIsReported() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Scores each response by its length in characters, one answer line per request line.
+        let good = "\(dir)/length-reward.sh"
+        try """
+            #!/bin/sh
+            while IFS= read -r line; do
+              response=$(printf '%s' "$line" | sed 's/.*"response":"\\([^"]*\\)".*/\\1/')
+              echo "{\\"score\\": ${#response}}"
+            done
+            """.write(toFile: good, atomically: true, encoding: .utf8)
+        let bad = "\(dir)/broken-reward.sh"
+        try "#!/bin/sh\nread -r line\necho 'reward model server unreachable: connection refused' >&2\nexit 3\n"
+            .write(toFile: bad, atomically: true, encoding: .utf8)
+        for f in [good, bad] { chmod(f, 0o755) }
+        let ok = try topology(dir, name: "program", transport: "inproc", algorithm: "grpo", iterations: 2,
+                              reward: "{program: {command: [\(good)], timeout_seconds: 30}}", extra: ["samples_per_prompt: 4"])
+        try run(["launch", ok])
+        for m in try metrics("\(dir)/program") {
+            let score = try XCTUnwrap(m["reward/score"])
+            XCTAssertGreaterThan(score, 0, "the program's length scores reach the metrics")
+        }
+        let failing = try topology(dir, name: "broken", transport: "inproc", algorithm: "grpo", iterations: 2,
+                                   reward: "{program: {command: [\(bad)], timeout_seconds: 30}}", extra: ["samples_per_prompt: 4"])
+        let r = try CLIProcess.run(["launch", failing])
+        XCTAssertNotEqual(r.status, 0)
+        for phrase in ["reward", "broken-reward.sh", "connection refused"] {
+            XCTAssertTrue(r.stderr.contains(phrase), "the failure should say \"\(phrase)\": \(r.stderr.suffix(2000))")
+        }
+    }
+
     /// A topology the build cannot run is refused before anything starts, naming file, line and key.
     func testBadTopology_isRefusedBeforeAnythingStarts() throws {
         let dir = try temporaryDirectory()
