@@ -70,10 +70,10 @@ public final class Coordinator: Sendable {
         let buffer = ExperienceBuffer(config: plan.algorithm, capacity: plan.algorithm.maxStaleness + 1,
                                       firstBatch: UInt64(start), recorder: recorder)
         let kl = KLCoefficients(config: plan.algorithm, startIteration: start, startValue: klCoef)
-        let firstVersion = start
+        let firstVersion = start, first = start
         let producer = Task {
             do {
-                for i in start..<plan.iterations {
+                for i in first..<plan.iterations {
                     try Task.checkCancellation()
                     try await produce(iteration: i, version: max(firstVersion, i - plan.algorithm.maxStaleness), buffer: buffer, kl: kl)
                 }
@@ -84,7 +84,10 @@ public final class Coordinator: Sendable {
         }
         var last: [String: Double] = [:]
         var clock = ProgressClock(total: plan.iterations - start)
-        do {
+        // A graceful shutdown cancels this task: the producer, an unstructured task, is cancelled
+        // with it (its request in flight ends), and the trainers' wait for a batch ends too.
+        try await withTaskCancellationHandler {
+          do {
             for i in start..<plan.iterations {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 let batch = try await buffer.take()
@@ -109,9 +112,13 @@ public final class Coordinator: Sendable {
                     try await checkpoint(iteration: i + 1, policyVersion: version, klCoef: await kl.now)
                 }
             }
-        } catch {
+          } catch {
             producer.cancel()
             throw error
+          }
+        } onCancel: {
+            producer.cancel()
+            Task { await buffer.fail(CancellationError()) }
         }
         try await producer.value
         let final = (plan.directory as NSString).appendingPathComponent("final")
