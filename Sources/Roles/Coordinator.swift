@@ -70,12 +70,14 @@ public final class Coordinator: Sendable {
         let buffer = ExperienceBuffer(config: plan.algorithm, capacity: plan.algorithm.maxStaleness + 1,
                                       firstBatch: UInt64(start), recorder: recorder)
         let kl = KLCoefficients(config: plan.algorithm, startIteration: start, startValue: klCoef)
+        let phases = PhaseTimes()
         let firstVersion = start, first = start
         let producer = Task {
             do {
                 for i in first..<plan.iterations {
                     try Task.checkCancellation()
-                    try await produce(iteration: i, version: max(firstVersion, i - plan.algorithm.maxStaleness), buffer: buffer, kl: kl)
+                    try await produce(iteration: i, version: max(firstVersion, i - plan.algorithm.maxStaleness), buffer: buffer, kl: kl,
+                                      phases: phases)
                 }
             } catch {
                 await buffer.fail(error)
@@ -91,10 +93,13 @@ public final class Coordinator: Sendable {
             for i in start..<plan.iterations {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 let batch = try await buffer.take()
+                let t1 = DispatchTime.now().uptimeNanoseconds
                 let trained = try await train(batch)
+                await phases.record(batch.batchID, "train_s", since: t1)
                 let version = Int(trained["policy_version"] ?? 0)
                 var line = IterationMetrics.of(batch, config: plan.algorithm)
                 for (k, v) in trained { line[k] = v }
+                for (k, v) in await phases.take(batch.batchID) { line[k] = v }
                 line["kl_coef"] = await kl.now
                 _ = await kl.consumed(iteration: i, kl: line["kl"] ?? 0, samples: batch.B)
                 line["policy_lag"] = Double(version - 1 - batch.policyVersion)
@@ -132,16 +137,16 @@ public final class Coordinator: Sendable {
     // MARK: - One batch
 
     /// Generates iteration `iteration`'s batch with policy `version` and has it scored.
-    private func produce(iteration: Int, version: Int, buffer: ExperienceBuffer, kl: KLCoefficients) async throws {
+    private func produce(iteration: Int, version: Int, buffer: ExperienceBuffer, kl: KLCoefficients, phases: PhaseTimes) async throws {
         let chosen = prompts.batch(iteration: iteration, count: plan.algorithm.promptsPerIteration)
         let request = GenerateRequest(batchID: UInt64(iteration), iteration: iteration, prompts: chosen.map(\.ids),
                                       samplesPerPrompt: plan.algorithm.samplesPerPrompt,
                                       seed: plan.seed &+ UInt64(iteration) &* 0x2545_F491_4F6C_DD1D, policyVersion: version)
-        var batch = try await timed("generate_s") {
-            try await channel(.actor).call(.generate(request), expecting: "a rollout") {
-                if case .experiences(let b) = $0 { b } else { nil }
-            }
-        }.value
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        var batch = try await channel(.actor).call(.generate(request), expecting: "a rollout") {
+            if case .experiences(let b) = $0 { b } else { nil }
+        }
+        await phases.record(request.batchID, "generate_s", since: t0)
         guard batch.batchID == request.batchID, batch.B == chosen.count * request.samplesPerPrompt else {
             throw RoleError(.badInput, "actor answered batch \(request.batchID) with batch \(batch.batchID) of \(batch.B) rows")
         }
@@ -151,16 +156,19 @@ public final class Coordinator: Sendable {
         let id = batch.batchID
         let scored = batch
         try await withThrowingTaskGroup(of: Void.self) { group in
+            let t1 = DispatchTime.now().uptimeNanoseconds
             group.addTask {
                 let v = try await self.channel(.reference).call(.referenceLogProbs(scored), expecting: "log-probabilities") {
                     if case .perToken(let v) = $0 { v } else { nil }
                 }
+                await phases.record(id, "reference_s", since: t1)
                 try await buffer.attach(.referenceLogProbs(v), to: id)
             }
             group.addTask {
                 let v = try await self.channel(.reward).call(.score(scored, texts: texts), expecting: "scores") {
                     if case .scores(let v) = $0 { v } else { nil }
                 }
+                await phases.record(id, "reward_s", since: t1)
                 try await buffer.attach(.scores(v), to: id)
             }
             if plan.algorithm.usesCritic {
@@ -168,6 +176,7 @@ public final class Coordinator: Sendable {
                     let v = try await self.channel(.critic).call(.values(scored), expecting: "values") {
                         if case .perToken(let v) = $0 { v } else { nil }
                     }
+                    await phases.record(id, "critic_s", since: t1)
                     try await buffer.attach(.values(v), to: id)
                 }
             }
@@ -193,12 +202,6 @@ public final class Coordinator: Sendable {
         return out
     }
 
-    private func timed<T>(_ name: String, _ body: () async throws -> T) async rethrows -> (value: T, seconds: Double) {
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        let v = try await body()
-        return (v, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-    }
-
     // MARK: - Checkpoints
 
     /// `checkpoint-N/` with `actor/`, `critic/` and `coordinator_state.json`, written under a
@@ -221,5 +224,19 @@ public final class Coordinator: Sendable {
         if plan.algorithm.usesCritic {
             _ = try await channel(.critic).call(.restore(directory: "\(directory)/critic"))
         }
+    }
+}
+
+/// Wall seconds of each phase of each batch (generation, each role's scoring, training), logged
+/// with its iteration: where an iteration's time goes, role by role.
+actor PhaseTimes {
+    private var times: [UInt64: [String: Double]] = [:]
+
+    func record(_ batchID: UInt64, _ name: String, since start: UInt64) {
+        times[batchID, default: [:]][name] = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    func take(_ batchID: UInt64) -> [String: Double] {
+        times.removeValue(forKey: batchID) ?? [:]
     }
 }
