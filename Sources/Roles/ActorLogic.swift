@@ -117,6 +117,8 @@ public final class PolicyTrainerLogic: RoleLogic {
     let trainer: PolicyTrainer
     let companions: CompanionFiles
     let lora: Bool
+    /// The moving average of the weights when `actor_ema` is set, saved in `ema/` beside the actor.
+    let ema: WeightEMA?
     public private(set) var version = 0
 
     public init(plan: RunPlan) throws {
@@ -136,6 +138,8 @@ public final class PolicyTrainerLogic: RoleLogic {
         trainer = PolicyTrainer(model: loaded.model, trainable: trainable, config: plan.algorithm, padID: loaded.padID,
                                 totalUpdates: plan.plannedUpdates * (ptx == nil ? 1 : 2), ptx: ptx)
         companions = CompanionFiles(tokenizerPath: loaded.tokenizerPath, template: try ChatTemplate.load(fromDirectory: plan.actorModel))
+        let trained = trainer.trainable
+        ema = plan.algorithm.actorEMA.map { WeightEMA(trainable: trained, decay: $0) }
     }
 
     /// The weights of the current version, for the generators.
@@ -148,6 +152,7 @@ public final class PolicyTrainerLogic: RoleLogic {
         case .trainPolicy(let batch):
             try batch.validate(vocabSize: trainer.model.config.vocabSize)
             let metrics = try trainer.update(batch)
+            ema?.update()
             version += 1
             return .trained(metrics: metrics, version: version)
         case .save(let directory):
@@ -156,6 +161,10 @@ public final class PolicyTrainerLogic: RoleLogic {
             try companions.save(to: directory)
             try trainer.optimizer.save(toDirectory: directory)
             try String(version).write(toFile: "\(directory)/policy_version", atomically: true, encoding: .utf8)
+            if let ema {
+                try ema.save(to: "\(directory)/ema")
+                try companions.save(to: "\(directory)/ema")
+            }
             return .done
         case .restore(let directory):
             try trainer.trainable.restore(from: directory)
@@ -165,6 +174,7 @@ public final class PolicyTrainerLogic: RoleLogic {
                 throw RoleError(.checkpoint, "\(directory)/policy_version: expected an integer, found \(text.prefix(20))")
             }
             version = v
+            try ema?.restore(from: "\(directory)/ema")
             return .done
         default:
             throw RoleError(.badInput, "the actor's trainer does not answer \(request.kind)")

@@ -189,13 +189,17 @@ final class LaunchTests: XCTestCase {
         XCTAssertTrue(serveProcesses(path).isEmpty, "every role process is stopped")
     }
 
-    /// GRPO with the demo tasks' rule checker and PPO-ptx: no critic, scores of 0 or 1, a ptx loss.
+    /// GRPO with the demo tasks' rule checker, PPO-ptx and the actor's EMA: no critic, scores of
+    /// 0 or 1, a ptx loss, the averaged weights saved.
     func testGRPO_withRuleReward_runsWithoutACritic() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = try topology(dir, name: "grpo", transport: "ipc", algorithm: "grpo", iterations: 2, reward: "{rule: demo-tasks}",
-                                ptx: "\(Self.demo)/eval.jsonl", extra: ["samples_per_prompt: 4"])
+                                ptx: "\(Self.demo)/eval.jsonl", extra: ["samples_per_prompt: 4", "actor_ema: 0.5"])
         let r = try run(["launch", path])
+        let actor = try bytes("\(dir)/grpo/final/model.safetensors"), average = try bytes("\(dir)/grpo/final/ema/model.safetensors")
+        XCTAssertEqual(actor.count, average.count)
+        XCTAssertNotEqual(actor, average, "the moving average of the weights is saved beside the actor")
         XCTAssertFalse(r.stderr.contains("critic "), "a GRPO run starts no critic")
         for m in try metrics("\(dir)/grpo") {
             let score = try XCTUnwrap(m["reward/score"])
