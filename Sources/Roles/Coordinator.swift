@@ -15,6 +15,7 @@ public final class Coordinator: Sendable {
     public let plan: RunPlan
     let channels: [RoleName: any RoleChannel]
     let prompts: PromptSource
+    let evaluation: HeldOutEvaluation?
     let recorder: (any ExperienceRecorder)?
     let messagingClock: MessagingClock?
     let log: @Sendable (String) -> Void
@@ -34,6 +35,7 @@ public final class Coordinator: Sendable {
         self.log = log
         prompts = try PromptSource(file: plan.promptsFile, modelDirectory: plan.actorModel,
                                    maxPromptLength: plan.algorithm.maxPromptLength, seed: plan.seed)
+        evaluation = plan.evalPromptsFile == nil ? nil : try HeldOutEvaluation(plan: plan)
         for role in plan.roles where role != .buffer && channels[role] == nil {
             throw RoleError(.unavailable, "coordinator: no channel to the \(role.rawValue) role")
         }
@@ -105,6 +107,12 @@ public final class Coordinator: Sendable {
                 line["policy_lag"] = Double(version - 1 - batch.policyVersion)
                 line["iteration_s"] = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
                 if let clock = messagingClock { line["messaging_s"] = clock.take() }
+                let evaluates = plan.evalEvery > 0 && ((i + 1) % plan.evalEvery == 0 || i + 1 == plan.iterations)
+                if let evaluation, evaluates {
+                    // Generation of the next batch may be running: the answers wait their turn on
+                    // the actor's generator thread, and use the weights it holds (this version).
+                    for (k, v) in try await evaluation.run(channel(.actor)) { line[k] = v }
+                }
                 var object: [String: Any] = ["step": i + 1]
                 for (k, v) in line { object[k] = v }
                 try metrics.append(object)

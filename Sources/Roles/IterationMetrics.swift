@@ -40,6 +40,7 @@ enum IterationMetrics {
         if let v = m["value_loss"] { s += String(format: "  vf_loss %.4f", v) }
         if let v = m["policy_clipfrac"] { s += String(format: "  clip %.3f", v) }
         if let v = m["iteration_s"] { s += String(format: "  %.1fs/it", v) }
+        if let v = m["eval/task_accuracy"] { s += String(format: "  held-out accuracy %.3f", v) }
         s += "  ETA " + ProgressDisplay.clock(eta)
         return s
     }
