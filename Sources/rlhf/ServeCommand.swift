@@ -19,7 +19,9 @@ struct ServeCommand: ParsableCommand {
         guard let name = RoleName(rawValue: role) else {
             throw UsageError("--role \(role): expected one of \(RoleName.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let spec = try TopologyParser.load(path: topology)
+        // The launcher checked `cores:` against the machine and pinned this process to its role's
+        // cores: checked again here, the other roles' cores would look unavailable.
+        let spec = try TopologyParser.load(path: topology, options: TopologyValidator.Options(localHosts: []))
         let plan = try spec.runPlan()
         guard plan.roles.contains(name) else {
             throw UsageError("--role \(role): this topology's \(plan.algorithm.algorithm.rawValue) run has no \(role) role")

@@ -39,7 +39,8 @@ final class LaunchTests: XCTestCase {
 
     /// A topology for the test models; `extra` lines go into `algorithm:`.
     private func topology(_ dir: String, name: String, transport: String, algorithm: String = "ppo", iterations: Int = 3,
-                          saveEvery: Int = 2, reward: String? = nil, ptx: String? = nil, extra: [String] = []) throws -> String {
+                          saveEvery: Int = 2, reward: String? = nil, ptx: String? = nil, extra: [String] = [],
+                          cores: [String: Int] = [:]) throws -> String {
         let m = try modelsDirectory()
         let rewardLine = reward ?? "{path: \(m)/rm}"
         var roles = ["actor", "reference", "reward", "buffer"]
@@ -51,7 +52,7 @@ final class LaunchTests: XCTestCase {
               reward: \(rewardLine)
               critic: {path: \(m)/rm}
             roles:
-            \(roles.map { "  \($0): {threads: 1}" }.joined(separator: "\n"))
+            \(roles.map { "  \($0): {threads: 1\(cores[$0].map { ", cores: [\($0)]" } ?? "")}" }.joined(separator: "\n"))
             transport: {kind: \(transport)}
             algorithm:
               name: \(algorithm)
@@ -104,7 +105,10 @@ final class LaunchTests: XCTestCase {
     func testPPO_fiveProcessesGiveTheSameBitsAsOneProcess() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let multi = try topology(dir, name: "multi", transport: "ipc")
+        // Pinned as the shipped quickstart topology pins them: each role process validates the
+        // topology again from inside its own CPU mask.
+        let second = ProcessInfo.processInfo.activeProcessorCount > 1 ? 1 : 0
+        let multi = try topology(dir, name: "multi", transport: "ipc", cores: ["actor": 0, "critic": second])
         let r = try run(["launch", multi])
         for role in ["actor", "reference", "reward", "critic", "buffer"] {
             XCTAssertTrue(r.stderr.contains("\(role) "), "the \(role) process's lines are shown prefixed: \(r.stderr.suffix(2000))")
