@@ -40,7 +40,7 @@ final class LaunchTests: XCTestCase {
     /// A topology for the test models; `extra` lines go into `algorithm:`.
     private func topology(_ dir: String, name: String, transport: String, algorithm: String = "ppo", iterations: Int = 3,
                           saveEvery: Int = 2, reward: String? = nil, ptx: String? = nil, extra: [String] = [],
-                          cores: [String: Int] = [:]) throws -> String {
+                          cores: [String: Int] = [:], lora: String? = nil) throws -> String {
         let m = try modelsDirectory()
         let rewardLine = reward ?? "{path: \(m)/rm}"
         var roles = ["actor", "reference", "reward", "buffer"]
@@ -48,7 +48,7 @@ final class LaunchTests: XCTestCase {
         let text = """
             run: {name: \(name), directory: \(dir)/\(name), seed: 7}
             models:
-              actor: {path: \(m)/base}
+              actor: {path: \(m)/base\(lora.map { ", lora: \($0)" } ?? "")}
               reward: \(rewardLine)
               critic: {path: \(m)/rm}
             roles:
@@ -211,6 +211,29 @@ final class LaunchTests: XCTestCase {
             XCTAssertNil(m["value_loss"])
             XCTAssertGreaterThan(try XCTUnwrap(m["ptx_loss"], "ptx data was given"), 0)
         }
+    }
+
+    /// A LoRA actor: only the adapters train and travel to the generator; what is saved is a PEFT
+    /// adapter, the base is untouched, and one process and four give the same bits.
+    func testLoRAActor_trainsAdaptersOnly() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let lora = "{r: 4, alpha: 8, dropout: 0.1, target_modules: [q_proj, v_proj]}"
+        let multi = try topology(dir, name: "lora", transport: "ipc", algorithm: "grpo", iterations: 3,
+                                 extra: ["samples_per_prompt: 2"], lora: lora)
+        try run(["launch", multi])
+        let single = try topology(dir, name: "lora1", transport: "ipc", algorithm: "grpo", iterations: 3,
+                                  extra: ["samples_per_prompt: 2"], lora: lora)
+        try run(["launch", single, "--single-process"])
+        for file in ["adapter_config.json", "adapter_model.safetensors"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(dir)/lora/final/\(file)"), file)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/lora/final/model.safetensors"), "only the adapter is saved")
+        XCTAssertEqual(try bytes("\(dir)/lora/final/adapter_model.safetensors"), try bytes("\(dir)/lora1/final/adapter_model.safetensors"))
+        XCTAssertEqual(try metrics("\(dir)/lora"), try metrics("\(dir)/lora1"))
+        // The adapters moved the policy: its log-probabilities left the reference's.
+        let kl = try metrics("\(dir)/lora").last?["kl"] ?? 0
+        XCTAssertNotEqual(kl, 0)
     }
 
     /// An external reward program speaking JSON lines: its scores reach the metrics; when it
