@@ -100,8 +100,9 @@ final class LaunchTests: XCTestCase {
 
     // MARK: - Tests
 
-    /// The five roles in five processes over ipc:// give the same bits, at max_staleness 0, as
-    /// all of them in one process over inproc://: the same final actor and the same metrics.
+    /// The five roles in five processes over ipc:// (and over tcp://) give the same bits, at
+    /// max_staleness 0, as all of them in one process over inproc://: the same final actor, the
+    /// same critic at each checkpoint and the same metrics.
     func testPPO_fiveProcessesGiveTheSameBitsAsOneProcess() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -121,6 +122,10 @@ final class LaunchTests: XCTestCase {
                        "the final actor differs between one process and five")
         XCTAssertEqual(try metrics("\(dir)/multi"), try metrics("\(dir)/single"))
         XCTAssertEqual(try metrics("\(dir)/multi").count, 3)
+        // And over tcp:// on loopback, from a port picked at random (CI machines run other things).
+        let tcp = try topology(dir, name: "tcp", transport: "tcp, base_port: \(Int.random(in: 20_000...60_000))")
+        try run(["launch", tcp])
+        XCTAssertEqual(try bytes("\(dir)/tcp/final/model.safetensors"), try bytes("\(dir)/single/final/model.safetensors"))
         for c in ["checkpoint-2", "checkpoint-3"] {
             XCTAssertEqual(try bytes("\(dir)/multi/\(c)/critic/model.safetensors"), try bytes("\(dir)/single/\(c)/critic/model.safetensors"))
         }
