@@ -1,0 +1,77 @@
+import Foundation
+import Model
+import Tensor
+import Tokenization
+import Training
+
+/// The actor's trainer: the policy update on experience batches, checkpoints of the policy and
+/// its optimizer, and the weights it sends the generator after each update.
+public final class PolicyTrainerLogic: RoleLogic {
+    public let role = RoleName.actor
+    let trainer: PolicyTrainer
+    let companions: CompanionFiles
+    let lora: Bool
+    /// The moving average of the weights when `actor_ema` is set, saved in `ema/` beside the actor.
+    let ema: WeightEMA?
+    public private(set) var version = 0
+
+    public init(plan: RunPlan) throws {
+        let loaded = try RoleModels.load(plan.actorModel, for: .actor)
+        let trainable: any TrainableParameters = if let lora = plan.actorLoRA {
+            LoRAParameters(model: loaded.model, config: lora, seed: plan.seed)
+        } else {
+            FullParameters(model: loaded.model)
+        }
+        lora = plan.actorLoRA != nil
+        let ptx = try plan.ptxFile.map {
+            try PTXData(file: $0, modelDirectory: plan.actorModel,
+                        maxLength: min(loaded.model.config.maxPositionEmbeddings, plan.algorithm.maxPromptLength + plan.algorithm.maxNewTokens),
+                        batchSize: plan.algorithm.miniBatchSize, seed: plan.seed)
+        }
+        // With ptx, each policy update is followed by a ptx update of the same optimizer.
+        trainer = PolicyTrainer(model: loaded.model, trainable: trainable, config: plan.algorithm, padID: loaded.padID,
+                                totalUpdates: plan.plannedUpdates * (ptx == nil ? 1 : 2), ptx: ptx)
+        companions = CompanionFiles(tokenizerPath: loaded.tokenizerPath, template: try ChatTemplate.load(fromDirectory: plan.actorModel))
+        let trained = trainer.trainable
+        ema = plan.algorithm.actorEMA.map { WeightEMA(trainable: trained, decay: $0) }
+    }
+
+    /// The weights of the current version, for the generators.
+    public func weights() -> WeightsUpdate {
+        WeightsUpdate(version: version, values: trainer.trainable.values.array, adaptersOnly: lora)
+    }
+
+    public func handle(_ request: RoleRequest) throws -> RoleReply {
+        switch request {
+        case .trainPolicy(let batch):
+            try batch.validate(vocabSize: trainer.model.config.vocabSize)
+            let metrics = try trainer.update(batch)
+            ema?.update()
+            version += 1
+            return .trained(metrics: metrics, version: version)
+        case .save(let directory):
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try trainer.trainable.save(to: directory)
+            try companions.save(to: directory)
+            try trainer.optimizer.save(toDirectory: directory)
+            try String(version).write(toFile: "\(directory)/policy_version", atomically: true, encoding: .utf8)
+            if let ema {
+                try ema.save(to: "\(directory)/ema")
+                try companions.save(to: "\(directory)/ema")
+            }
+            return .done
+        case .restore(let directory):
+            try trainer.trainable.restore(from: directory)
+            try trainer.optimizer.restore(fromDirectory: directory)
+            let text = try String(contentsOfFile: "\(directory)/policy_version", encoding: .utf8)
+            guard let v = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw RoleError(.checkpoint, "\(directory)/policy_version: expected an integer, found \(text.prefix(20))")
+            }
+            version = v
+            try ema?.restore(from: "\(directory)/ema")
+            return .done
+        default:
+            throw RoleError(.badInput, "the actor's trainer does not answer \(request.kind)")
+        }
+    }
+}
