@@ -104,7 +104,7 @@ public final class GeneratorLogic: RoleLogic {
             for (j, lp) in rollout.logProbs[b].enumerated() { batch.behaviourLogProbs[b * R + j] = lp }
             batch.ended[b] = rollout.ended[b] ? 1 : 0
         }
-        batch.logProbs = try batch.logProbs(under: model, pool: pool, padID: padID)
+        batch.logProbs = try batch.logProbs(under: model, pool: pool, padID: padID, temperature: config.temperature)
         return batch
     }
 }

@@ -7,12 +7,14 @@ public final class ReferenceLogic: RoleLogic {
     let model: Llama
     let pool: ActivationPool
     let padID: Int
+    let temperature: Double
 
     public init(plan: RunPlan) throws {
         let loaded = try RoleModels.load(plan.referenceModel, for: .reference)
         model = loaded.model
         pool = ActivationPool(model: model)
         padID = loaded.padID
+        temperature = plan.algorithm.temperature
     }
 
     public func handle(_ request: RoleRequest) throws -> RoleReply {
@@ -20,6 +22,7 @@ public final class ReferenceLogic: RoleLogic {
             throw RoleError(.badInput, "the reference does not answer \(request.kind)")
         }
         try batch.validate(vocabSize: model.config.vocabSize)
-        return .perToken(try batch.logProbs(under: model, pool: pool, padID: padID))
+        // At the sampling temperature, as the actor's: the KL compares the same distributions.
+        return .perToken(try batch.logProbs(under: model, pool: pool, padID: padID, temperature: temperature))
     }
 }

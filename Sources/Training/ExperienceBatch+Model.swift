@@ -60,10 +60,12 @@ extension ExperienceBatch {
 extension ExperienceBatch {
     /// log π(a_j | s_j) of every response token under `model`, (B, R), with the training forward
     /// (no dropout): what the reference role returns, and the actor's old log-probabilities.
-    public func logProbs(under model: Llama, pool: ActivationPool, padID: Int) throws -> [Float] {
+    /// - Parameter temperature: the sampling temperature: log-probabilities of logits / T, so the
+    ///   old policy, the new one and the reference are the distribution the samples came from.
+    public func logProbs(under model: Llama, pool: ActivationPool, padID: Int, temperature: Double = 1) throws -> [Float] {
         let mb = try modelBatch(padID: padID, maxLength: model.config.maxPositionEmbeddings)
         let acts = pool.activations(B: mb.B, T: mb.T)
-        Evaluation.runLanguageModel(model, mb, acts)
+        TemperedLanguageModel.forward(model, mb, acts, temperature: temperature)
         return gatherResponse(acts.logprobs.pointer, T: mb.T)
     }
 
@@ -113,5 +115,33 @@ extension ExperienceBatch {
             for start in stride(from: 0, to: B, by: size) { out.append(Array(order[start..<min(start + size, B)])) }
         }
         return out
+    }
+}
+
+/// The training forward and backward at a sampling temperature T: the LM head reads the final
+/// hidden state divided by T, so its logits are logits / T (trl scales its logits the same way),
+/// and the backward scales the hidden state's gradient by 1 / T on the way back. At T = 1 these
+/// are exactly the plain passes.
+public enum TemperedLanguageModel {
+    public static func forward(_ model: Llama, _ batch: ModelBatch, _ acts: TrainingActivations, temperature: Double) {
+        guard temperature != 1 else { return Evaluation.runLanguageModel(model, batch, acts) }
+        model.forward(ids: batch.ids, acts: acts)
+        // The final norm's backward reads its input and rstd, not this output: scaling it in place is safe.
+        scale(acts.hidden, by: Float(1 / temperature), count: batch.B * batch.T * model.config.hiddenSize)
+        model.languageModelForward(targets: batch.targets, acts: acts, keepLogits: false)
+    }
+
+    public static func backward(_ model: Llama, dlogprobs: UnsafePointer<Float>, _ batch: ModelBatch, _ acts: TrainingActivations,
+                         temperature: Double) {
+        model.languageModelBackward(dlogprobs: dlogprobs, targets: batch.targets, acts: acts)
+        if temperature != 1 {
+            scale(acts.dHidden, by: Float(1 / temperature), count: batch.B * batch.T * model.config.hiddenSize)
+        }
+        model.backward(acts: acts)
+    }
+
+    private static func scale(_ buffer: FloatBuffer, by factor: Float, count: Int) {
+        let p = buffer.pointer
+        for i in 0..<count { p[i] *= factor }
     }
 }

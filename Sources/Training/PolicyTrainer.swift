@@ -46,7 +46,7 @@ public final class PolicyTrainer {
 
     /// log π_θ(a_j | s_j) of every response token, (B, R), with the training forward.
     public func logProbs(of batch: ExperienceBatch) throws -> [Float] {
-        try batch.logProbs(under: model, pool: pool, padID: padID)
+        try batch.logProbs(under: model, pool: pool, padID: padID, temperature: config.temperature)
     }
 
     /// `ppo_epochs` passes over `batch` in mini-batches of `mini_batch_size` rows (shuffled by a
@@ -89,7 +89,7 @@ public final class PolicyTrainer {
         let acts = pool.activations(B: batch.B, T: batch.T)
         let N = batch.B * batch.T
         if dlogprobs.count < N { dlogprobs = FloatBuffer(count: N) }
-        Evaluation.runLanguageModel(model, batch, acts)
+        TemperedLanguageModel.forward(model, batch, acts, temperature: config.temperature)
         let newLogProbs = mb.gatherResponse(acts.logprobs.pointer, T: batch.T)
         let mask = mb.mask
         let count = mb.B * mb.responseWidth
@@ -106,8 +106,7 @@ public final class PolicyTrainer {
             }
         }
         mb.scatterResponse(dResponse, into: dlogprobs.pointer, T: batch.T)
-        model.languageModelBackward(dlogprobs: dlogprobs.pointer, targets: batch.targets, acts: acts)
-        model.backward(acts: acts)
+        TemperedLanguageModel.backward(model, dlogprobs: dlogprobs.pointer, batch, acts, temperature: config.temperature)
         return result
     }
 }

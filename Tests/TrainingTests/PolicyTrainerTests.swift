@@ -1,4 +1,5 @@
 import Model
+import TestSupport
 import Tensor
 import Training
 import XCTest
@@ -59,5 +60,53 @@ final class PolicyTrainerTests: XCTestCase {
         let before = error(batch.values)
         for _ in 0..<5 { _ = try trainer.update(batch) }
         XCTAssertLessThan(error(try trainer.values(of: batch)), before * 0.8)
+    }
+
+    /// At a sampling temperature T the training forward gives log softmax(logits / T), the
+    /// distribution the generator sampled from, and its backward is that function's gradient.
+    func testTemperature_logProbsAreTheSampledDistributions_andTheGradientChecks() throws {
+        let model = Llama(config: Self.config())
+        model.initializeRandom(seed: 6, std: 0.4)
+        let T = 0.6
+        let rollout = try Generator(model: model, threads: 1).rollout(
+            prompts: [[1, 5, 6], [7]], samplesPerPrompt: 2, maxNewTokens: 5,
+            sampling: SamplingParameters(temperature: Float(T), seed: 3), stopTokens: [2])
+        var batch = ExperienceBatch(batchID: 0, iteration: 0, policyVersion: 0, B: 4, promptWidth: 3, responseWidth: 5, groupSize: 2)
+        for b in 0..<4 {
+            let p = rollout.prompts[b].map(Int32.init), r = rollout.responses[b].map(Int32.init)
+            batch.promptLengths[b] = Int32(p.count)
+            for (t, id) in p.enumerated() { batch.prompts[b * 3 + t] = id }
+            batch.responseLengths[b] = Int32(r.count)
+            for (j, id) in r.enumerated() { batch.responses[b * 5 + j] = id }
+        }
+        let pool = ActivationPool(model: model)
+        let tempered = try batch.logProbs(under: model, pool: pool, padID: 0, temperature: T)
+        let plain = try batch.logProbs(under: model, pool: pool, padID: 0)
+        var sampled = [Float](repeating: 0, count: 20)
+        for b in 0..<4 { for (j, lp) in rollout.logProbs[b].enumerated() { sampled[b * 5 + j] = lp } }
+        let mask = batch.mask
+        XCTAssertTrue(Closeness(zip(tempered, mask).map { $0 * $1 }, zip(sampled, mask).map { $0 * $1 }, atol: 1e-4).passed,
+                      "the tempered forward gives the sampling distribution's log-probabilities")
+        XCTAssertFalse(Closeness(zip(plain, mask).map { $0 * $1 }, zip(sampled, mask).map { $0 * $1 }, atol: 1e-3).passed,
+                       "at T = 1 they differ, so the check above proves something")
+
+        // d/dθ Σ w_j log p_T(a_j) by the tempered backward against central differences.
+        let mb = try batch.modelBatch(padID: 0, maxLength: 32)
+        let weights = (0..<20).map { Float(($0 % 7) - 3) * 0.3 * mask[$0] }
+        let acts = TrainingActivations(model: model, B: mb.B, T: mb.T, withLogits: false)
+        func loss() -> Double {
+            TemperedLanguageModel.forward(model, mb, acts, temperature: T)
+            let lp = batch.gatherResponse(acts.logprobs.pointer, T: mb.T)
+            return zip(lp, weights).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+        }
+        let gradients = model.enableGradients()
+        gradients.zero()
+        _ = loss()
+        var d = [Float](repeating: 0, count: mb.B * mb.T)
+        batch.scatterResponse(weights, into: &d, T: mb.T)
+        TemperedLanguageModel.backward(model, dlogprobs: d, mb, acts, temperature: T)
+        let check = BlockGradientCheck.compare(entries: model.layout.entries, values: model.parameters.pointer,
+                                               analytic: gradients.array, loss: loss)
+        XCTAssertTrue(check.passed, "\(check)")
     }
 }
