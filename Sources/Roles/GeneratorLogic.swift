@@ -88,20 +88,11 @@ public final class GeneratorLogic: RoleLogic {
         let sampling = SamplingParameters(temperature: Float(config.temperature), topK: config.topK, topP: Float(config.topP), seed: r.seed)
         let rollout = try generator.rollout(prompts: r.prompts.map { $0.map(Int.init) }, samplesPerPrompt: r.samplesPerPrompt,
                                             maxNewTokens: config.maxNewTokens, sampling: sampling, stopTokens: [eosID])
-        let B = rollout.responses.count
-        let P = r.prompts.map(\.count).max()!
-        let R = max(1, rollout.responses.map(\.count).max() ?? 1)
-        var batch = ExperienceBatch(batchID: r.batchID, iteration: r.iteration, policyVersion: version, B: B,
-                                    promptWidth: P, responseWidth: R, groupSize: r.samplesPerPrompt)
-        for b in 0..<B {
-            let prompt = r.prompts[b / r.samplesPerPrompt]
-            batch.promptLengths[b] = Int32(prompt.count)
-            for (t, id) in prompt.enumerated() { batch.prompts[b * P + t] = id }
-            for t in prompt.count..<P { batch.prompts[b * P + t] = Int32(padID) }
-            let response = rollout.responses[b]
-            batch.responseLengths[b] = Int32(response.count)
-            for j in 0..<R { batch.responses[b * R + j] = j < response.count ? Int32(response[j]) : Int32(padID) }
-            for (j, lp) in rollout.logProbs[b].enumerated() { batch.behaviourLogProbs[b * R + j] = lp }
+        var batch = ExperienceBatch(prompts: rollout.prompts.map { $0.map(Int32.init) },
+                                    responses: rollout.responses.map { $0.map(Int32.init) }, padID: Int32(padID),
+                                    batchID: r.batchID, iteration: r.iteration, policyVersion: version, groupSize: r.samplesPerPrompt)
+        for b in 0..<batch.B {
+            for (j, lp) in rollout.logProbs[b].enumerated() { batch.behaviourLogProbs[b * batch.responseWidth + j] = lp }
             batch.ended[b] = rollout.ended[b] ? 1 : 0
         }
         batch.logProbs = try batch.logProbs(under: model, pool: pool, padID: padID, temperature: config.temperature)

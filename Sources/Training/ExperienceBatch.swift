@@ -70,6 +70,27 @@ public struct ExperienceBatch: Sendable, Equatable {
         returns = perToken
     }
 
+    /// A batch of these prompts and responses (one response per prompt), padded with `padID` to
+    /// the longest of each, every other field zero.
+    public init(prompts: [[Int32]], responses: [[Int32]], padID: Int32, batchID: UInt64 = 0, iteration: Int = 0,
+                policyVersion: Int = 0, groupSize: Int = 1) {
+        precondition(prompts.count == responses.count, "one response per prompt")
+        let P = max(1, prompts.map(\.count).max() ?? 1), R = max(1, responses.map(\.count).max() ?? 1)
+        self.init(batchID: batchID, iteration: iteration, policyVersion: policyVersion, B: prompts.count,
+                  promptWidth: P, responseWidth: R, groupSize: groupSize)
+        for b in 0..<B {
+            promptLengths[b] = Int32(prompts[b].count)
+            responseLengths[b] = Int32(responses[b].count)
+            for t in 0..<P { self.prompts[b * P + t] = t < prompts[b].count ? prompts[b][t] : padID }
+            for j in 0..<R { self.responses[b * R + j] = j < responses[b].count ? responses[b][j] : padID }
+        }
+    }
+
+    /// Each row's per-token values of a (B, R) field, cut to the row's response length.
+    public func ragged(_ field: [Float]) -> [[Float]] {
+        (0..<B).map { b in Array(field[(b * responseWidth)..<(b * responseWidth + Int(responseLengths[b]))]) }
+    }
+
     /// (B, R) 1 at real response tokens, 0 at padding.
     public var mask: [Float] {
         var m = [Float](repeating: 0, count: B * responseWidth)
