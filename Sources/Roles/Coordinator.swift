@@ -155,8 +155,14 @@ public final class Coordinator: Sendable {
             if case .experiences(let b) = $0 { b } else { nil }
         }
         await phases.record(request.batchID, "generate_s", since: t0)
-        guard batch.batchID == request.batchID, batch.B == chosen.count * request.samplesPerPrompt else {
-            throw RoleError(.badInput, "actor answered batch \(request.batchID) with batch \(batch.batchID) of \(batch.B) rows")
+        guard batch.batchID == request.batchID, batch.B == chosen.count * request.samplesPerPrompt,
+              batch.groupSize == request.samplesPerPrompt else {
+            throw RoleError(.badInput, "actor answered batch \(request.batchID) with batch \(batch.batchID) of \(batch.B) rows in groups of \(batch.groupSize)")
+        }
+        do {
+            try batch.validate(vocabSize: Int(Int32.max))  // shapes and lengths; the roles check ids against their vocabularies
+        } catch {
+            throw RoleError(.badInput, "actor answered with a malformed batch: \(error)")
         }
         batch.iteration = iteration
         let texts = chosen.flatMap { Array(repeating: $0.text, count: request.samplesPerPrompt) }

@@ -84,6 +84,10 @@ public final class GeneratorLogic: RoleLogic {
             throw RoleError(.failed, "actor: asked to generate batch \(r.batchID) with policy version \(r.policyVersion) but holds version \(version)")
         }
         guard r.samplesPerPrompt >= 1, !r.prompts.isEmpty else { throw RoleError(.badInput, "actor: an empty generate request") }
+        // A limit on what a message may make this role allocate.
+        guard r.samplesPerPrompt <= (1 << 16) / r.prompts.count else {
+            throw RoleError(.badInput, "actor: \(r.prompts.count) prompts x \(r.samplesPerPrompt) samples is more than 65,536 rollouts in one batch")
+        }
         try validate(r.prompts)
         let sampling = SamplingParameters(temperature: Float(config.temperature), topK: config.topK, topP: Float(config.topP), seed: r.seed)
         let rollout = try generator.rollout(prompts: r.prompts.map { $0.map(Int.init) }, samplesPerPrompt: r.samplesPerPrompt,

@@ -33,10 +33,11 @@ public final class RewardLogic: RoleLogic {
             vocabSize = loaded.model.config.vocabSize
         case .demoRules:
             scorer = .rules(TaskChecker())
-            vocabSize = Int(Int32.max)
+            vocabSize = tokenizer?.pieceCount ?? 0
         case .program(let command, let timeout):
             scorer = .program(try RewardProgram(command: command, timeoutSeconds: timeout))
-            vocabSize = Int(Int32.max)
+            // Responses are decoded: an id past the tokenizer's pieces is refused, not decoded.
+            vocabSize = tokenizer?.pieceCount ?? 0
         }
         if case .model = scorer {} else if tokenizer == nil {
             throw RoleError(.loading, "reward: \(actorTokenizer) is missing; rule and program rewards decode responses with the actor's tokenizer")

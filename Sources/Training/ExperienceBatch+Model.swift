@@ -75,6 +75,7 @@ extension ExperienceBatch {
     public func validate(vocabSize: Int) throws {
         func fail(_ m: String) -> TrainingError { TrainingError(.data, "experience batch \(batchID): \(m)") }
         guard B >= 0, promptWidth >= 0, responseWidth >= 0, groupSize >= 1 else { throw fail("negative shape or group size") }
+        guard B % groupSize == 0 else { throw fail("\(B) rows do not make whole groups of \(groupSize) answers per prompt") }
         guard promptLengths.count == B, responseLengths.count == B, ended.count == B, scores.count == B else {
             throw fail("per-row fields must have \(B) entries")
         }

@@ -101,5 +101,8 @@ final class RoleCodecTests: XCTestCase {
         b = Self.sampleBatch()
         b.promptLengths[1] = 0
         XCTAssertThrowsError(try b.validate(vocabSize: 1000)) { XCTAssertTrue("\($0)".contains("prompt length")) }
+        b = Self.sampleBatch()
+        b.groupSize = 2  // 3 rows: the group baselines would stop the process on a precondition
+        XCTAssertThrowsError(try b.validate(vocabSize: 1000)) { XCTAssertTrue("\($0)".contains("whole groups")) }
     }
 }
