@@ -7,10 +7,7 @@ extension TopologySpec {
     /// and settings in each, so they agree without talking.
     public func runPlan() throws -> RunPlan {
         var endpoints: [RoleName: String] = [:]
-        for role in activeRoles {
-            guard let name = RoleName(rawValue: role.rawValue) else { continue }
-            endpoints[name] = endpoint(for: role)
-        }
+        for role in activeRoles { endpoints[role] = endpoint(for: role) }
         let reward: RunPlan.Reward = switch models.reward {
         case .model(let path): .model(path: path)
         case .rule: .demoRules
@@ -37,9 +34,8 @@ extension TopologySpec {
             plan.actorLoRA = config
         }
         for (role, spec) in roles {
-            guard let name = RoleName(rawValue: role.rawValue) else { continue }
-            plan.threads[name] = spec.threads
-            plan.cores[name] = spec.cores
+            plan.threads[role] = spec.threads
+            plan.cores[role] = spec.cores
         }
         return plan
     }

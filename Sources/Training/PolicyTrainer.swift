@@ -39,9 +39,7 @@ public final class PolicyTrainer {
         self.padID = padID
         pool = ActivationPool(model: model)
         trainable.setTraining(false)
-        optimizer = OptimizerStep(parameters: trainable, adam: AdamW.Hyperparameters(weightDecay: Float(config.weightDecay)),
-                                  schedule: config.schedule(rate: config.actorLearningRate, totalUpdates: totalUpdates),
-                                  maxGradNorm: config.maxGradNorm)
+        optimizer = config.optimizer(for: trainable, rate: config.actorLearningRate, totalUpdates: totalUpdates)
     }
 
     /// log π_θ(a_j | s_j) of every response token, (B, R), with the training forward.

@@ -1,3 +1,5 @@
+import Model
+
 /// The settings of step 3 (PPO, GRPO, RLOO): what the roles, the experience buffer and the
 /// trainers read. A topology's `algorithm:` section and a `rlhf train ppo|grpo|rloo` recipe use
 /// the same keys (the snake_case names in the comments).
@@ -118,6 +120,13 @@ public struct RLAlgorithmConfig: Sendable, Equatable, Codable {
     public var maxStaleness = 0
 
     public init() {}
+
+    /// A step-3 trainer's optimizer: AdamW with `weight_decay`, the schedule at `rate` over
+    /// `totalUpdates`, clipping at `max_grad_norm`.
+    public func optimizer(for trainable: any TrainableParameters, rate: Double, totalUpdates: Int) -> OptimizerStep {
+        OptimizerStep(parameters: trainable, adam: AdamW.Hyperparameters(weightDecay: Float(weightDecay)),
+                      schedule: schedule(rate: rate, totalUpdates: totalUpdates), maxGradNorm: maxGradNorm)
+    }
 
     /// The learning-rate schedule of a trainer at `rate` over `totalUpdates`.
     public func schedule(rate: Double, totalUpdates: Int) -> LearningRateSchedule {

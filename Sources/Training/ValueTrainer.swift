@@ -28,9 +28,7 @@ public final class ValueTrainer {
         self.padID = padID
         pool = ActivationPool(model: model)
         trainable.setTraining(false)
-        optimizer = OptimizerStep(parameters: trainable, adam: AdamW.Hyperparameters(weightDecay: Float(config.weightDecay)),
-                                  schedule: config.schedule(rate: config.criticLearningRate, totalUpdates: totalUpdates),
-                                  maxGradNorm: config.maxGradNorm)
+        optimizer = config.optimizer(for: trainable, rate: config.criticLearningRate, totalUpdates: totalUpdates)
     }
 
     /// V(s_j) for every response token, (B, R): the value at the position that predicts token j.
