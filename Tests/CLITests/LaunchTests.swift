@@ -186,7 +186,10 @@ final class LaunchTests: XCTestCase {
             let cmd = String(decoding: FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data(), as: UTF8.self)
             return cmd.contains("reward")
         }
-        XCTAssertEqual(reward.count, 1)
+        guard reward.count == 1 else {
+            p.terminate()
+            return XCTFail("expected one reward process, found \(reward.count)")
+        }
         kill(reward[0], SIGKILL)
         p.waitUntilExit()
         usleep(200_000)
