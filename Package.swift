@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Dependencies point one way: Tensor <- Model <- Training <- Roles <- Topology <- rlhf.
+// Dependencies point one way: Tensor <- Model <- Training <- Roles <- Replay, Topology <- rlhf.
 // Native libraries come from Debian packages found through pkg-config (Scripts/setup installs them).
 let package = Package(
     name: "rlhf",
@@ -62,13 +62,20 @@ let package = Package(
             name: "Topology",
             dependencies: ["Roles", "Training", "Model", "CProcessSpawn", .product(name: "Yams", package: "Yams")]
         ),
+        // Step 3's experience log (what every trainer consumed, checksummed segments), what reads
+        // it back (replay, diff, rerun) and the run report; where a finished run is looked at.
+        .target(
+            name: "Replay",
+            dependencies: ["Roles", "Training", "Model", "Tokenization", "Tensor"],
+            swiftSettings: fast
+        ),
         // Helpers the test targets share (not part of the tool): the NaN-proof comparison of
         // numbers (`Closeness`) and the block gradient check.
         .target(name: "TestSupport", dependencies: ["Model"]),
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "Tensor", "Model", "Tokenization", "Datasets", "Messaging", "Training", "Tasks", "Roles", "Topology",
+                "Tensor", "Model", "Tokenization", "Datasets", "Messaging", "Training", "Tasks", "Roles", "Topology", "Replay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -84,6 +91,7 @@ let package = Package(
         .executableTarget(name: "supervisor-probe", dependencies: ["Topology"], path: "Tests/SupervisorProbe"),
         .testTarget(name: "TopologyTests", dependencies: ["Topology", "Training", "supervisor-probe"]),
         .testTarget(name: "RolesTests", dependencies: ["Roles", "Training", "Model", "Messaging", "TestSupport"]),
+        .testTarget(name: "ReplayTests", dependencies: ["Replay", "Roles", "Training", "Model", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Datasets", "Tokenization", "Tensor", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
