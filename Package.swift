@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Dependencies point one way: Tensor <- Model <- Training <- Roles <- Replay, Topology <- rlhf.
+// Dependencies point one way: Tensor <- Model <- Training <- Roles <- Topology <- Replay <- rlhf.
 // Native libraries come from Debian packages found through pkg-config (Scripts/setup installs them).
 let package = Package(
     name: "rlhf",
@@ -66,7 +66,7 @@ let package = Package(
         // it back (replay, diff, rerun) and the run report; where a finished run is looked at.
         .target(
             name: "Replay",
-            dependencies: ["Roles", "Training", "Model", "Tokenization", "Tensor"],
+            dependencies: ["Roles", "Topology", "Training", "Model", "Tokenization", "Tensor"],
             swiftSettings: fast
         ),
         // Helpers the test targets share (not part of the tool): the NaN-proof comparison of

@@ -70,7 +70,8 @@ public final class Coordinator: Sendable {
         }
         let metrics = try MetricsLog(directory: plan.directory, keepingStepsUpTo: resume ? start : nil)
         let buffer = ExperienceBuffer(config: plan.algorithm, capacity: plan.algorithm.maxStaleness + 1,
-                                      firstBatch: UInt64(start), recorder: recorder)
+                                      firstBatch: UInt64(start))
+        try await recorder?.start(at: start)
         let kl = KLCoefficients(config: plan.algorithm, startIteration: start, startValue: klCoef)
         let phases = PhaseTimes()
         let firstVersion = start, first = start
@@ -96,15 +97,23 @@ public final class Coordinator: Sendable {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 let batch = try await buffer.take()
                 let t1 = DispatchTime.now().uptimeNanoseconds
-                let trained = try await train(batch)
+                let (trained, digests) = try await train(batch)
                 await phases.record(batch.batchID, "train_s", since: t1)
                 let version = Int(trained["policy_version"] ?? 0)
+                let klCoefOfBatch = await kl.value(for: i)
                 var line = IterationMetrics.of(batch, config: plan.algorithm)
                 for (k, v) in trained { line[k] = v }
                 for (k, v) in await phases.take(batch.batchID) { line[k] = v }
                 line["kl_coef"] = await kl.now
                 _ = await kl.consumed(iteration: i, kl: line["kl"] ?? 0, samples: batch.B)
                 line["policy_lag"] = Double(version - 1 - batch.policyVersion)
+                if let recorder {
+                    let t2 = DispatchTime.now().uptimeNanoseconds
+                    try await recorder.record(ExperienceRecord(
+                        batch: batch, klCoef: klCoefOfBatch, runSeed: plan.seed, generationSeed: plan.generationSeed(iteration: i),
+                        policyVersionAfter: version, trained: trained, digests: digests))
+                    line["record_s"] = Double(DispatchTime.now().uptimeNanoseconds - t2) / 1e9
+                }
                 line["iteration_s"] = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
                 if let clock = messagingClock { line["messaging_s"] = clock.take() }
                 let evaluates = plan.evalEvery > 0 && ((i + 1) % plan.evalEvery == 0 || i + 1 == plan.iterations)
@@ -149,7 +158,7 @@ public final class Coordinator: Sendable {
         let chosen = prompts.batch(iteration: iteration, count: plan.algorithm.promptsPerIteration)
         let request = GenerateRequest(batchID: UInt64(iteration), iteration: iteration, prompts: chosen.map(\.ids),
                                       samplesPerPrompt: plan.algorithm.samplesPerPrompt,
-                                      seed: plan.seed &+ UInt64(iteration) &* 0x2545_F491_4F6C_DD1D, policyVersion: version)
+                                      seed: plan.generationSeed(iteration: iteration), policyVersion: version)
         let t0 = DispatchTime.now().uptimeNanoseconds
         var batch = try await channel(.actor).call(.generate(request), expecting: "a rollout") {
             if case .experiences(let b) = $0 { b } else { nil }
@@ -199,21 +208,25 @@ public final class Coordinator: Sendable {
     }
 
     /// Trains the actor (and the critic) on one batch, concurrently.
-    private func train(_ batch: ExperienceBatch) async throws -> [String: Double] {
+    /// - Returns: the trainers' figures, and the digests of each trainer's weights after the update.
+    private func train(_ batch: ExperienceBatch) async throws -> ([String: Double], [String: [TensorDigest]]) {
         async let policy = channel(.actor).call(.trainPolicy(batch), expecting: "training figures") {
-            if case .trained(let m, let v) = $0 { (m, v) } else { nil }
+            if case .trained(let m, let v, let d) = $0 { (m, v, d) } else { nil }
         }
         var out: [String: Double] = [:]
+        var digests: [String: [TensorDigest]] = [:]
         if plan.algorithm.usesCritic {
-            let value = try await channel(.critic).call(.trainValue(batch), expecting: "training figures") {
-                if case .trained(let m, _) = $0 { m } else { nil }
+            let (value, critic) = try await channel(.critic).call(.trainValue(batch), expecting: "training figures") {
+                if case .trained(let m, _, let d) = $0 { (m, d) } else { nil }
             }
             for (k, v) in value { out[k] = v }
+            digests[RoleName.critic.rawValue] = critic
         }
-        let (m, version) = try await policy
+        let (m, version, actor) = try await policy
         for (k, v) in m { out[k] = v }
         out["policy_version"] = Double(version)
-        return out
+        digests[RoleName.actor.rawValue] = actor
+        return (out, digests)
     }
 
     // MARK: - Checkpoints
@@ -230,6 +243,7 @@ public final class Coordinator: Sendable {
             }
             try CheckpointState(iteration: iteration, policyVersion: policyVersion, klCoef: klCoef, runID: plan.runID).write(to: tmp)
         }
+        try await recorder?.checkpointed(iteration: iteration)
         log("checkpoint \(final)")
     }
 

@@ -20,6 +20,9 @@ public final class CriticLogic: RoleLogic {
         companions = CompanionFiles(tokenizerPath: loaded.tokenizerPath, template: try ChatTemplate.load(fromDirectory: path))
     }
 
+    /// The critic's parameters.
+    public var trainable: any TrainableParameters { trainer.trainable }
+
     public func handle(_ request: RoleRequest) throws -> RoleReply {
         switch request {
         case .values(let batch):
@@ -27,7 +30,8 @@ public final class CriticLogic: RoleLogic {
             return .perToken(try trainer.values(of: batch))
         case .trainValue(let batch):
             try batch.validate(vocabSize: trainer.model.config.vocabSize)
-            return .trained(metrics: try trainer.update(batch), version: 0)
+            let metrics = try trainer.update(batch)
+            return .trained(metrics: metrics, version: 0, digests: WeightDigest.of(trainer.trainable))
         case .save(let directory):
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try trainer.trainable.save(to: directory)

@@ -1,11 +1,5 @@
 import Training
 
-/// Where every batch the trainers consume goes, in the order they consume it: the experience
-/// log records it there (the replay issue); until then, nothing or a test's collector.
-public protocol ExperienceRecorder: Sendable {
-    func record(_ batch: ExperienceBatch) async throws
-}
-
 /// The experience buffer: joins each generated batch with what the reference, the reward and the
 /// critic said of it (by batch id, in whatever order the answers come), computes the KL-shaped
 /// rewards, advantages and returns, and serves complete batches to the trainers in batch order.
@@ -30,7 +24,6 @@ public actor ExperienceBuffer {
 
     public let config: RLAlgorithmConfig
     public let capacity: Int
-    private let recorder: (any ExperienceRecorder)?
     private var pending: [UInt64: Pending] = [:]
     private var ready: [UInt64: ExperienceBatch] = [:]
     private var nextToServe: UInt64
@@ -43,12 +36,10 @@ public actor ExperienceBuffer {
     ///   - config: the algorithm (which parts a batch needs, how advantages are computed).
     ///   - capacity: complete batches held before producers wait.
     ///   - firstBatch: the id of the first batch to serve (after a resume, the next one).
-    ///   - recorder: receives every batch as it is served.
-    public init(config: RLAlgorithmConfig, capacity: Int, firstBatch: UInt64, recorder: (any ExperienceRecorder)? = nil) {
+    public init(config: RLAlgorithmConfig, capacity: Int, firstBatch: UInt64) {
         self.config = config
         self.capacity = max(1, capacity)
         self.nextToServe = firstBatch
-        self.recorder = recorder
     }
 
     /// Registers a generated batch; its parts follow. `klCoef` is β when it was generated.
@@ -87,12 +78,7 @@ public actor ExperienceBuffer {
         while ready.count >= capacity { await withCheckedContinuation { spaceWaiters.append($0) } }
         if let waiter = batchWaiters.removeValue(forKey: batchID) {
             nextToServe = batchID + 1
-            do {
-                try await recorder?.record(batch)
-                waiter.resume(returning: batch)
-            } catch {
-                waiter.resume(throwing: error)
-            }
+            waiter.resume(returning: batch)
         } else {
             ready[batchID] = batch
         }
@@ -106,7 +92,6 @@ public actor ExperienceBuffer {
         if let batch = ready.removeValue(forKey: id) {
             nextToServe = id + 1
             if !spaceWaiters.isEmpty { spaceWaiters.removeFirst().resume() }
-            try await recorder?.record(batch)
             return batch
         }
         return try await withCheckedThrowingContinuation { batchWaiters[id] = $0 }

@@ -36,6 +36,9 @@ public final class PolicyTrainerLogic: RoleLogic {
         ema = plan.algorithm.actorEMA.map { WeightEMA(trainable: trained, decay: $0) }
     }
 
+    /// The parameters the policy update trains (the whole model, or LoRA's adapters).
+    public var trainable: any TrainableParameters { trainer.trainable }
+
     /// The weights of the current version, for the generators.
     public func weights() -> WeightsUpdate {
         WeightsUpdate(version: version, values: trainer.trainable.values.array, adaptersOnly: lora)
@@ -48,7 +51,7 @@ public final class PolicyTrainerLogic: RoleLogic {
             let metrics = try trainer.update(batch)
             ema?.update()
             version += 1
-            return .trained(metrics: metrics, version: version)
+            return .trained(metrics: metrics, version: version, digests: WeightDigest.of(trainer.trainable))
         case .save(let directory):
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try trainer.trainable.save(to: directory)

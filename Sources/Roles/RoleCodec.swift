@@ -81,10 +81,15 @@ public enum RoleCodec {
         case .scores(let v):
             p = RolePayload(kind: "scores")
             p.arrays["values"] = .f32(v, shape: [v.count])
-        case .trained(let metrics, let version):
+        case .trained(let metrics, let version, let digests):
             p = RolePayload(kind: "trained")
             p.numbers = metrics
             p.integers["version"] = version
+            // Names as one newline-separated string (tensor names hold no newline), values as
+            // 8 little-endian bytes each.
+            p.strings["digest_names"] = digests.map(\.name).joined(separator: "\n")
+            p.arrays["digests"] = .u8(digests.flatMap { d in (0..<8).map { UInt8(truncatingIfNeeded: d.value >> (8 * $0)) } },
+                                      shape: [digests.count * 8])
         case .responses(let r):
             p = RolePayload(kind: "responses")
             putRagged(r, as: "responses", into: &p)
@@ -102,7 +107,7 @@ public enum RoleCodec {
                 throw RoleError(.badInput, "\(p.kind): values missing or not float32")
             }
             return p.kind == "scores" ? .scores(v) : .perToken(v)
-        case "trained": return .trained(metrics: p.numbers, version: try p.integer("version"))
+        case "trained": return .trained(metrics: p.numbers, version: try p.integer("version"), digests: try digests(p))
         case "responses": return .responses(try ragged("responses", p))
         case "done": return .done
         default: throw RoleError(.badInput, "unknown reply kind \(p.kind.prefix(40))")
@@ -110,6 +115,15 @@ public enum RoleCodec {
     }
 
     // MARK: - Pieces
+
+    private static func digests(_ p: RolePayload) throws -> [TensorDigest] {
+        let names = (p.strings["digest_names"] ?? "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let count = names == [""] ? 0 : names.count
+        let bytes = count == 0 ? [] : try p.bytes("digests", count: count * 8)
+        return (0..<count).map { i in
+            TensorDigest(name: names[i], value: (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[8 * i + $1]) << (8 * $1) })
+        }
+    }
 
     private static func putRagged(_ rows: [[Int32]], as name: String, into p: inout RolePayload) {
         p.arrays[name] = .i32(rows.flatMap { $0 }, shape: [rows.reduce(0) { $0 + $1.count }])

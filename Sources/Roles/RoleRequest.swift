@@ -71,8 +71,9 @@ public enum RoleReply: Sendable {
     case perToken([Float])
     /// (B) scores.
     case scores([Float])
-    /// A trainer's figures after an update, and its policy version now.
-    case trained(metrics: [String: Double], version: Int)
+    /// A trainer's figures after an update, its policy version now, and digests of its
+    /// trainable tensors after the update (recorded in the experience log for replays).
+    case trained(metrics: [String: Double], version: Int, digests: [TensorDigest])
     /// Greedy responses.
     case responses([[Int32]])
     /// Done (save, restore).

@@ -57,6 +57,12 @@ public struct RunPlan: Sendable {
         self.endpoints = endpoints
     }
 
+    /// The seed the generator samples iteration `iteration`'s batch with: a function of the run's
+    /// seed and the iteration only, so any process (or a replay) derives the same one.
+    public func generationSeed(iteration: Int) -> UInt64 {
+        seed &+ UInt64(iteration) &* 0x2545_F491_4F6C_DD1D
+    }
+
     /// The roles this run has: no critic for GRPO and RLOO.
     public var roles: [RoleName] {
         RoleName.allCases.filter { $0 != .critic || algorithm.usesCritic }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Replay
 import Roles
 import Topology
 
@@ -96,8 +97,9 @@ struct LaunchCommand: ParsableCommand {
     private func runSingleProcess(_ plan: RunPlan) throws {
         let logger = RoleLogging.logger("rlhf")
         let resume = self.resume
+        let recorder = try ExperienceLog.forRun(plan: plan, topologyFile: topology) { logger.notice("\($0)") }
         try runAsync {
-            let summary = try await RoleProcess.run(plan: plan, roles: plan.roles, resume: resume, logger: logger)
+            let summary = try await RoleProcess.run(plan: plan, roles: plan.roles, resume: resume, recorder: recorder, logger: logger)
             if let summary { print("final actor: \(summary.finalModel)") }
         }
     }

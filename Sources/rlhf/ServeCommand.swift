@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Replay
 import Roles
 import Topology
 
@@ -28,8 +29,10 @@ struct ServeCommand: ParsableCommand {
         }
         let logger = RoleLogging.logger(name.rawValue)
         let resume = self.resume
+        // The coordinator (the buffer role) records every batch the trainers consume.
+        let recorder = name == .buffer ? try ExperienceLog.forRun(plan: plan, topologyFile: topology) { logger.notice("\($0)") } : nil
         _ = try runAsync {
-            try await RoleProcess.run(plan: plan, roles: [name], resume: resume, logger: logger)
+            try await RoleProcess.run(plan: plan, roles: [name], resume: resume, recorder: recorder, logger: logger)
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Replay
 import Roles
 import Topology
 import Training
@@ -22,8 +23,9 @@ enum TrainRL {
         for role in plan.roles { plan.endpoints[role] = "inproc://\(role.rawValue)" }
         let logger = RoleLogging.logger("rlhf")
         let final = plan
+        let recorder = try ExperienceLog.forRun(plan: plan, topologyFile: config, iterations: iterations) { logger.notice("\($0)") }
         let summary = try runAsync {
-            try await RoleProcess.run(plan: final, roles: final.roles, resume: resume, logger: logger)
+            try await RoleProcess.run(plan: final, roles: final.roles, resume: resume, recorder: recorder, logger: logger)
         }
         var result: [String: Any] = ["algorithm": algorithm.rawValue, "iterations": plan.iterations, "output_dir": plan.directory]
         if let summary {

@@ -47,11 +47,13 @@ final class RoleCodecTests: XCTestCase {
     }
 
     func testReplies_roundTrip() throws {
-        guard case .trained(let m, let v) = try RoleCodec.decodeReply(RoleCodec.encode(.trained(metrics: ["loss": 0.25], version: 4))) else {
+        let digests = [TensorDigest(name: "a.weight", value: 0xfedc_ba98_7654_3210), TensorDigest(name: "b", value: 1)]
+        guard case .trained(let m, let v, let d) = try RoleCodec.decodeReply(RoleCodec.encode(.trained(metrics: ["loss": 0.25], version: 4, digests: digests))) else {
             return XCTFail("wrong kind")
         }
         XCTAssertEqual(m, ["loss": 0.25])
         XCTAssertEqual(v, 4)
+        XCTAssertEqual(d, digests)
         guard case .scores(let s) = try RoleCodec.decodeReply(RoleCodec.encode(.scores([1, -2]))) else { return XCTFail("wrong kind") }
         XCTAssertEqual(s, [1, -2])
     }

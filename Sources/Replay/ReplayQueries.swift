@@ -1,0 +1,119 @@
+import Foundation
+import Roles
+import Training
+
+/// One line of `rlhf replay ls`: what an iteration's batch looked like.
+public struct IterationSummary: Sendable, Equatable {
+    public var iteration: Int
+    public var batchID: UInt64
+    public var samples: Int
+    public var meanScore: Double
+    /// Mean over samples of Σ_j (log π_old - log π_ref), the k1 KL of each sequence.
+    public var meanKL: Double
+    public var meanResponseLength: Double
+    public var neverEnded: Int
+    /// The policy version that generated the batch, and how many updates it lagged the trainer.
+    public var policyVersion: Int
+    public var policyLag: Int
+
+    public init(_ r: ExperienceRecord) {
+        let b = r.batch
+        iteration = b.iteration
+        batchID = b.batchID
+        samples = b.B
+        meanScore = b.B == 0 ? 0 : b.scores.reduce(0) { $0 + Double($1) } / Double(b.B)
+        meanKL = b.meanSequenceKL(estimator: .k1)
+        meanResponseLength = b.B == 0 ? 0 : Double(b.responseTokenCount) / Double(b.B)
+        neverEnded = b.ended.filter { $0 == 0 }.count
+        policyVersion = b.policyVersion
+        policyLag = r.policyVersionAfter - 1 - b.policyVersion
+    }
+}
+
+/// One response of a record, field by field, position by position: what `show`, `export`,
+/// `top` and the report read.
+public struct SampleDetail: Sendable {
+    public var iteration: Int
+    public var row: Int
+    public var prompt: [Int32]
+    public var response: [Int32]
+    public var ended: Bool
+    public var score: Float
+    /// Per response token, by field name (`SampleDetail.fields`).
+    public var perToken: [String: [Float]]
+
+    /// The per-token fields, in the order tables show them.
+    public static let fields = ["behaviour_logprob", "logprob", "ref_logprob", "kl", "value", "reward", "kl_reward", "advantage", "return"]
+
+    public init(_ r: ExperienceRecord, row: Int) throws {
+        let b = r.batch
+        guard (0..<b.B).contains(row) else {
+            throw ReplayError(.notFound, "iteration \(b.iteration + 1) has samples 0-\(b.B - 1); there is no sample \(row)")
+        }
+        iteration = b.iteration
+        self.row = row
+        prompt = b.prompt(row)
+        response = b.response(row)
+        ended = b.ended[row] != 0
+        score = b.scores[row]
+        let n = response.count, base = row * b.responseWidth
+        func cut(_ field: [Float]) -> [Float] { Array(field[base..<(base + n)]) }
+        let kl = zip(cut(b.logProbs), cut(b.refLogProbs)).map { $0 - $1 }
+        perToken = [
+            "behaviour_logprob": cut(b.behaviourLogProbs), "logprob": cut(b.logProbs), "ref_logprob": cut(b.refLogProbs),
+            "kl": kl, "value": cut(b.values), "reward": cut(b.rewards), "kl_reward": cut(b.klRewards),
+            "advantage": cut(b.advantages), "return": cut(b.returns),
+        ]
+    }
+
+    /// Σ_j KL_j of the response (k1).
+    public var sequenceKL: Double { perToken["kl"]!.reduce(0) { $0 + Double($1) } }
+    /// The mean advantage over the response's tokens.
+    public var meanAdvantage: Double {
+        let a = perToken["advantage"]!
+        return a.isEmpty ? 0 : a.reduce(0) { $0 + Double($1) } / Double(a.count)
+    }
+
+    /// What `top` ranks by.
+    public enum Ranking: String, CaseIterable, Sendable {
+        case reward, kl, advantage, length
+    }
+
+    public func value(_ ranking: Ranking) -> Double {
+        switch ranking {
+        case .reward: Double(score)
+        case .kl: sequenceKL
+        case .advantage: meanAdvantage
+        case .length: Double(response.count)
+        }
+    }
+
+    /// The sample as the report shows it.
+    public func reportSample(label: String, text: TokenText) -> ReportSample {
+        ReportSample(iteration: iteration, row: row, label: label, prompt: text.text(prompt), tokens: response.map(text.piece),
+                     perToken: ["advantage": perToken["advantage"]!, "kl": perToken["kl"]!, "logprob": perToken["logprob"]!,
+                                "ref_logprob": perToken["ref_logprob"]!, "value": perToken["value"]!, "return": perToken["return"]!],
+                     score: score)
+    }
+}
+
+/// `rlhf replay top`: the highest and lowest samples of a run by one figure.
+public enum SampleRanking {
+    /// The `count` highest and `count` lowest samples over the whole log (ties broken by
+    /// iteration, then row, so the answer is the same every time).
+    public static func extremes(_ reader: ExperienceLogReader, by ranking: SampleDetail.Ranking, count: Int) throws
+        -> (highest: [SampleDetail], lowest: [SampleDetail]) {
+        var all: [(Double, Int, Int, SampleDetail)] = []
+        try reader.forEach { r, _ in
+            for row in 0..<r.batch.B {
+                let s = try SampleDetail(r, row: row)
+                let v = s.value(ranking)
+                all.append((v.isNaN ? -.infinity : v, s.iteration, row, s))
+            }
+            return true
+        }
+        let ordered = all.sorted { ($0.0, -$0.1, -$0.2) > ($1.0, -$1.1, -$1.2) }
+        let n = min(count, ordered.count)
+        return (Array(ordered.prefix(n)).map(\.3), Array(ordered.suffix(n).reversed()).map(\.3))
+    }
+}
