@@ -100,34 +100,34 @@ public actor ExperienceLog: ExperienceRecorder {
     /// `keepingIterationsBelow` is given, every record of a later iteration.
     private func open(keepingIterationsBelow cut: Int?) throws {
         var files = Self.segments(in: directory)
+        if let last = files.last {
+            let scan = try ExperienceLogSegment.scan(last)
+            if scan.validEnd < ExperienceLogSegment.fileHeader.count {
+                // Not even the header survived: the segment holds nothing to keep.
+                report("experience log: \(last): \(scan.stopReason ?? "empty"); starting it again")
+                try remove(last)
+                files.removeLast()
+            } else if scan.trailingBytes > 0 {
+                try truncate(last, to: scan.validEnd)
+                report("experience log: \(last): cut a torn record of \(scan.trailingBytes) bytes at byte \(scan.validEnd) (\(scan.stopReason ?? "")); the \(scan.records.count) records before it are kept")
+            }
+        }
         if let cut {
             // The first record at or past the cut, wherever it is; everything from it on goes.
             search: for (i, file) in files.enumerated() {
                 let scan = try ExperienceLogSegment.scan(file)
-                for location in scan.records where try iteration(at: location) >= cut {
+                for (k, location) in scan.records.enumerated() where try iteration(at: location) >= cut {
                     try truncate(file, to: location.offset)
                     for later in files[(i + 1)...] { try remove(later) }
-                    let dropped = scan.records.count - scan.records.firstIndex(of: location)!
-                    report("experience log: dropped the records from iteration \(cut) on (\(dropped) in \((file as NSString).lastPathComponent)\(files.count > i + 1 ? " and \(files.count - i - 1) later segment(s)" : "")), which the resumed run redoes")
+                    report("experience log: dropped the records from iteration \(cut + 1) on (\(scan.records.count - k) in \((file as NSString).lastPathComponent)\(files.count > i + 1 ? " and \(files.count - i - 1) later segment(s)" : "")), which the resumed run redoes")
                     files = Array(files[...i])
                     break search
                 }
             }
         }
         guard let last = files.last else { return try createSegment(1) }
-        let scan = try ExperienceLogSegment.scan(last)
-        if scan.validEnd < ExperienceLogSegment.fileHeader.count {
-            // Not even the header survived: the segment holds nothing to keep.
-            report("experience log: \(last): \(scan.stopReason ?? "empty"); starting it again")
-            try remove(last)
-            return try createSegment(Self.segmentNumber((last as NSString).lastPathComponent)!)
-        }
-        if scan.trailingBytes > 0 {
-            try truncate(last, to: scan.validEnd)
-            report("experience log: \(last): cut a torn record of \(scan.trailingBytes) bytes at byte \(scan.validEnd) (\(scan.stopReason ?? "")); the \(scan.records.count) records before it are kept")
-        }
         segmentIndex = Self.segmentNumber((last as NSString).lastPathComponent)!
-        segmentSize = scan.validEnd
+        segmentSize = try ExperienceLogSegment.scan(last).validEnd
         do {
             let h = try FileHandle(forWritingTo: URL(fileURLWithPath: last))
             try h.seekToEnd()

@@ -129,6 +129,29 @@ final class LaunchTests: XCTestCase {
         for c in ["checkpoint-2", "checkpoint-3"] {
             XCTAssertEqual(try bytes("\(dir)/multi/\(c)/critic/model.safetensors"), try bytes("\(dir)/single/\(c)/critic/model.safetensors"))
         }
+        try checkReplay(multi: "\(dir)/multi", single: "\(dir)/single")
+    }
+
+    /// `rlhf replay` on the runs above: both logs hold the same bits; a rerun of iteration 3 from
+    /// checkpoint-2 reproduces checkpoint-3's actor and critic; a rerun of iteration 1 from the
+    /// starting models reproduces the recorded digests; ls, show, top and export answer.
+    private func checkReplay(multi: String, single: String) throws {
+        let diff = try run(["replay", "diff", multi, single])
+        XCTAssertTrue(diff.stdout.contains("bit for bit"), diff.stdout)
+        let rerun = try run(["replay", "rerun", single, "--iteration", "3"])
+        XCTAssertTrue(rerun.stdout.contains("started from \(single)/checkpoint-2") && rerun.stdout.contains("identical")
+                      && rerun.stdout.contains("checkpoint-3/critic"), rerun.stdout)
+        let first = try run(["replay", "rerun", multi, "--iteration", "1"])
+        XCTAssertTrue(first.stdout.contains("starting models") && first.stdout.contains("identical"), first.stdout)
+        let ls = try run(["replay", "ls", single])
+        XCTAssertEqual(ls.stdout.split(separator: "\n").count, 5, "a header, 3 iterations and a total: \(ls.stdout)")
+        let show = try run(["replay", "show", single, "--iteration", "2", "--sample", "1"])
+        XCTAssertTrue(show.stdout.contains("advantage") && show.stdout.contains("prompt:   \" Human:"), show.stdout)
+        let top = try run(["replay", "top", single, "--by", "kl", "-n", "2"])
+        XCTAssertTrue(top.stdout.contains("highest kl:") && top.stdout.contains("lowest kl:"), top.stdout)
+        let export = try run(["replay", "export", single, "--format", "jsonl"])
+        XCTAssertEqual(export.stdout.split(separator: "\n").count, 3 * 4, "a line per sample")
+        try CLIProcess.run(["replay", "show", single, "--iteration", "9"]).assertRefused("no record of iteration 9")
     }
 
     /// A run that crashed after its checkpoint (later metrics written, no later checkpoint)
@@ -146,8 +169,17 @@ final class LaunchTests: XCTestCase {
         let lines = try String(contentsOfFile: "\(dir)/crashed/metrics.jsonl", encoding: .utf8).split(separator: "\n")
         try (lines.prefix(3).joined(separator: "\n") + "\n").write(toFile: "\(dir)/crashed/metrics.jsonl", atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: "\(dir)/crashed/.checkpoint-4.tmp-999/actor", withIntermediateDirectories: true)
+        // ... and the experience log with iterations 3-4 recorded and a torn record after them.
+        let segment = "\(dir)/crashed/experiences/segment-000001.rxl"
+        let torn = try FileHandle(forWritingTo: URL(fileURLWithPath: segment))
+        try torn.seekToEnd()
+        try torn.write(contentsOf: Data("RXR1\u{10}\0\0\0partial".utf8))
+        try torn.close()
         let r = try run(["launch", crashed, "--resume"])
         XCTAssertTrue(r.stderr.contains("resumed from"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("cut a torn record") && r.stderr.contains("dropped the records from iteration 3"), r.stderr)
+        let diff = try run(["replay", "diff", "\(dir)/straight", "\(dir)/crashed"])
+        XCTAssertTrue(diff.stdout.contains("bit for bit"), "the resumed run's log is the straight run's: \(diff.stdout)")
         XCTAssertEqual(try bytes("\(dir)/crashed/final/model.safetensors"), try bytes("\(dir)/straight/final/model.safetensors"))
         XCTAssertEqual(try metrics("\(dir)/crashed"), try metrics("\(dir)/straight"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/crashed/.checkpoint-4.tmp-999"), "the torn save is removed")
