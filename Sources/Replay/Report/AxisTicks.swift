@@ -12,9 +12,13 @@ struct AxisTicks: Equatable {
     static func covering(_ min: Double, _ max: Double, count: Int = 5) -> AxisTicks {
         var lo = min, hi = max
         if !(hi > lo) {
-            let pad = lo == 0 ? 1 : abs(lo) * 0.1
-            lo -= pad
-            hi += pad
+            // A flat zero (no clipping, no lag) sits on the floor of a 0...1 axis, not mid-way
+            // down an axis with negative ticks; another flat value in the middle.
+            if lo == 0 { hi = 1 } else {
+                let pad = abs(lo) * 0.1
+                lo -= pad
+                hi += pad
+            }
         }
         let raw = (hi - lo) / Double(Swift.max(1, count - 1))
         let magnitude = pow(10, floor(log10(raw)))

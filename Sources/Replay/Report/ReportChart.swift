@@ -26,6 +26,8 @@ struct ReportChart {
     var series: [Series]
     /// Names of the group's figures this run did not log.
     var missing: [String] = []
+    /// The iterations the x axis spans (the whole run, whatever this chart's series cover).
+    var steps: ClosedRange<Double>? = nil
 
     static let width = 380.0, height = 190.0
     private static let top = 8.0, bottom = 22.0, sideWithAxis = 44.0, sideWithout = 10.0
@@ -57,7 +59,7 @@ struct ReportChart {
         let rightAxisUsed = hasLeft && hasRight
         let left = Self.sideWithAxis, right = W - (rightAxisUsed ? Self.sideWithAxis : Self.sideWithout)
         let top = Self.top, bottom = H - Self.bottom
-        let xs = drawn.flatMap { $0.finite.map(\.x) }
+        let xs = drawn.flatMap { $0.finite.map(\.x) } + (steps.map { [$0.lowerBound, $0.upperBound] } ?? [])
         let xTicks = AxisTicks.covering(xs.min() ?? 0, xs.max() ?? 1, count: 6)
         // The x axis ends at the last step rather than at a rounded tick past it.
         let xLow = xs.min() ?? 0, xHigh = (xs.max() ?? 1) > xLow ? xs.max()! : xLow + 1

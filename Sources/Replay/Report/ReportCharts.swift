@@ -22,9 +22,9 @@ enum ReportCharts {
 
     /// The groups read straight from metric keys.
     static let groups: [Group] = [
+        // reward/total (score + KL part) is in the table: drawn, it hides under the score.
         Group(title: "Reward", caption: "mean per response; the KL part is −β·KL summed over the response",
-              lines: [Line(key: "reward/score", name: "score"), Line(key: "reward/total", name: "score + KL part"),
-                      Line(key: "reward/kl", name: "KL part", axis: .right)]),
+              lines: [Line(key: "reward/score", name: "score"), Line(key: "reward/kl", name: "KL part", axis: .right)]),
         Group(title: "KL to the reference", caption: "per response, and the coefficient β",
               lines: [Line(key: "kl", name: "KL"), Line(key: "kl_coef", name: "β", axis: .right)]),
         Group(title: "Policy loss", caption: "clipped surrogate, and the pre-training loss (PPO-ptx)",
@@ -61,8 +61,10 @@ enum ReportCharts {
             return zip(steps, metrics).compactMap { x, line in line[key].map { (x, $0) } }
         }
         var charts: [ReportChart] = [], notLogged: [String] = []
+        // Every chart spans the whole run, so that one iteration is at the same place in each.
+        let stepRange = (steps.min() ?? 0)...(steps.max() ?? 0)
         for group in groups {
-            var chart = ReportChart(title: group.title, caption: group.caption, series: [])
+            var chart = ReportChart(title: group.title, caption: group.caption, series: [], steps: stepRange)
             for line in group.lines {
                 if let points = column(line.key) {
                     chart.series.append(.init(name: line.name, color: palette[chart.series.count % palette.count], axis: line.axis,
@@ -82,7 +84,8 @@ enum ReportCharts {
     }
 
     static func tokensPerSecond(_ metrics: [[String: Double]], steps: [Double]) -> ReportChart {
-        var chart = ReportChart(title: "Throughput", caption: "response tokens per second of each role's phase", series: [])
+        var chart = ReportChart(title: "Throughput", caption: "response tokens per second of each role's phase", series: [],
+                                steps: (steps.min() ?? 0)...(steps.max() ?? 0))
         for (key, name) in throughput {
             guard metrics.contains(where: { $0[key] != nil }) else { continue }
             let points = zip(steps, metrics).map { x, line -> (x: Double, y: Double) in

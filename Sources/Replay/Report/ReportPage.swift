@@ -33,7 +33,7 @@ enum ReportPage {
         svg path.raw { stroke-width: 1; opacity: .3; }
         .table-box { max-height: 360px; overflow: auto; border: 1px solid var(--rule); border-radius: 6px; }
         table { border-collapse: collapse; font-size: 12px; font-variant-numeric: tabular-nums; width: 100%; }
-        th, td { padding: 2px 8px; text-align: right; white-space: nowrap; }
+        th, td { padding: 2px 6px; text-align: right; white-space: nowrap; }
         th { position: sticky; top: 0; background: var(--panel); border-bottom: 1px solid var(--rule); font-weight: 600; }
         tbody tr:nth-child(even) { background: #fafbfc; }
         tr.eval td { background: #eef6fb; }
@@ -50,7 +50,7 @@ enum ReportPage {
         .prompt { white-space: pre-wrap; color: var(--muted); font-size: 12px; border-left: 3px solid var(--rule);
           padding-left: 8px; margin-bottom: 6px; }
         .tokens { white-space: pre-wrap; font: 13px/1.9 ui-monospace, "DejaVu Sans Mono", monospace; word-break: break-word; }
-        .tokens span { background: var(--a); border-radius: 2px; padding: 1px 0; box-shadow: inset -1px 0 rgba(0,0,0,.08); }
+        .tokens span { background: var(--a); border-radius: 2px; padding: 2px 0; box-shadow: inset -1px 0 0 #fff; }
         body[data-colour="kl"] .tokens span { background: var(--k); }
         .tokens span:hover { outline: 1px solid #1d232a; }
         .inspect { font: 11px ui-monospace, "DejaVu Sans Mono", monospace; color: var(--muted); min-height: 16px; }

@@ -5,7 +5,7 @@ enum ReportTable {
         ("reward/score", "score"), ("reward/kl", "KL part"), ("kl", "KL"), ("kl_coef", "β"), ("entropy", "entropy"),
         ("response_length", "length"), ("never_ended", "never ended"), ("policy_loss", "policy loss"),
         ("value_loss", "value loss"), ("ptx_loss", "ptx loss"), ("policy_clipfrac", "clip"), ("approx_kl", "approx KL"),
-        ("actor_grad_norm", "grad norm"), ("policy_version", "version"), ("policy_lag", "lag"),
+        ("actor_grad_norm", "grad norm"), ("policy_lag", "lag"),
         ("iteration_s", "s/it"), ("eval/task_accuracy", "held-out acc."),
     ]
 
