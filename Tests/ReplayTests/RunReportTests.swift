@@ -132,6 +132,22 @@ final class RunReportTests: XCTestCase {
         XCTAssertTrue(html.contains("</i>generate (actor)<"))
     }
 
+    func testSampleTokens_carryTheirFiguresOnHover_andAColourPerMode() {
+        var s = sample(tokens: ["a", "b", "c"])
+        s.perToken["value"] = [0.25]  // shorter than the tokens: the others have no value
+        s.perToken["kl"] = [0.5, .nan, -0.5]
+        let html = RunReport.html(title: "t", metrics: [], samples: [s])
+        let spans = html.components(separatedBy: "<div class=\"tokens\">")[1].components(separatedBy: "</div>")[0]
+            .components(separatedBy: "<span ").dropFirst()
+        XCTAssertEqual(spans.count, 3)
+        let first = spans.first ?? "", second = spans.dropFirst().first ?? ""
+        XCTAssertTrue(first.contains("title=\"“a”&#10;advantage -1&#10;kl 0.5&#10;logprob -1&#10;ref_logprob -1.1&#10;value 0.25&#10;return 1\""), first)
+        XCTAssertTrue(second.contains("kl nan") && second.contains("value nan"), second)
+        XCTAssertTrue(second.contains("--k:transparent"), "a nan KL is not coloured")
+        XCTAssertTrue(first.contains("--a:rgba(213,94,0,0.80)"), "the most negative advantage is full vermilion: \(first)")
+        XCTAssertTrue(html.contains("<body data-colour=\"advantage\">"), "coloured by advantage without the script")
+    }
+
     func testReport_withoutMetricsOrSamplesStillMakesAPage() {
         let html = RunReport.html(title: "empty", metrics: [], samples: [])
         XCTAssertTrue(svgs(html).isEmpty)

@@ -33,4 +33,21 @@ struct AxisTicks: Equatable {
         }
         return AxisTicks(low: first, high: last, values: values)
     }
+
+    /// Ticks of a log axis, in log10 units: each power of ten from below `min` to above `max`,
+    /// and 2 and 5 times each when the range spans three decades or fewer.
+    static func decades(_ min: Double, _ max: Double) -> AxisTicks {
+        let first = floor(min), last = Swift.max(ceil(max), first + 1)
+        var values: [Double] = []
+        var d = first
+        while d <= last, values.count < 50 {
+            values.append(d)
+            if last - first <= 3, d < last { values += [d + log10(2), d + log10(5)] }
+            d += 1
+        }
+        // Not a whole decade of empty chart above and below the data: start and end at the
+        // nearest tick outside it.
+        let low = values.last { $0 <= min } ?? first, high = values.first { $0 >= max } ?? last
+        return AxisTicks(low: low, high: high, values: values.filter { $0 >= low && $0 <= high })
+    }
 }

@@ -28,6 +28,9 @@ struct ReportChart {
     var missing: [String] = []
     /// The iterations the x axis spans (the whole run, whatever this chart's series cover).
     var steps: ClosedRange<Double>? = nil
+    /// A logarithmic y axis, for figures that differ by orders of magnitude (tokens/s of a rule
+    /// reward against a model's); values at or below zero are gaps there.
+    var logScale = false
 
     static let width = 380.0, height = 190.0
     private static let top = 8.0, bottom = 22.0, sideWithAxis = 44.0, sideWithout = 10.0
@@ -37,7 +40,12 @@ struct ReportChart {
 
     /// The chart as an HTML figure: title, legend, SVG.
     func html() -> String {
-        let drawn = series.filter { !$0.finite.isEmpty }
+        let plotted = !logScale ? series : series.map { s in
+            var s = s
+            s.points = s.points.map { p in (p.x, p.y > 0 ? log10(p.y) : .nan) }
+            return s
+        }
+        let drawn = plotted.filter { !$0.finite.isEmpty }
         let notLogged = missing + series.filter { $0.finite.isEmpty }.map(\.name)
         var out = "<figure class=\"chart\">\n<figcaption><b>\(HTMLText.escape(title))</b> <span class=\"caption\">\(HTMLText.escape(caption))</span></figcaption>\n"
         out += "<div class=\"legend\">"
@@ -67,7 +75,7 @@ struct ReportChart {
         func ticks(_ axis: Axis) -> AxisTicks? {
             let ys = drawn.filter { (rightAxisUsed ? $0.axis : .left) == axis }.flatMap { $0.finite.map(\.y) }
             guard let lo = ys.min(), let hi = ys.max() else { return nil }
-            return AxisTicks.covering(lo, hi, count: 5)
+            return logScale ? AxisTicks.decades(lo, hi) : AxisTicks.covering(lo, hi, count: 5)
         }
         let yLeft = ticks(.left), yRight = rightAxisUsed ? ticks(.right) : nil
         func py(_ y: Double, _ t: AxisTicks) -> Double { bottom - (y - t.low) / (t.high - t.low) * (bottom - top) }
@@ -80,13 +88,13 @@ struct ReportChart {
             for v in yLeft.values {
                 let y = HTMLText.coordinate(py(v, yLeft))
                 out += "<line class=\"grid\" x1=\"\(HTMLText.coordinate(left))\" x2=\"\(HTMLText.coordinate(right))\" y1=\"\(y)\" y2=\"\(y)\"/>"
-                out += "<text class=\"tick\" x=\"\(HTMLText.coordinate(left - 4))\" y=\"\(y)\" text-anchor=\"end\" dy=\"3\">\(HTMLText.escape(Self.label(v, yLeft)))</text>"
+                out += "<text class=\"tick\" x=\"\(HTMLText.coordinate(left - 4))\" y=\"\(y)\" text-anchor=\"end\" dy=\"3\">\(HTMLText.escape(label(v, yLeft)))</text>"
             }
         }
         if let yRight, let color = drawn.first(where: { $0.axis == .right })?.color {
             for v in yRight.values {
                 let y = HTMLText.coordinate(py(v, yRight))
-                out += "<text class=\"tick\" x=\"\(HTMLText.coordinate(right + 4))\" y=\"\(y)\" dy=\"3\" fill=\"\(color)\">\(HTMLText.escape(Self.label(v, yRight)))</text>"
+                out += "<text class=\"tick\" x=\"\(HTMLText.coordinate(right + 4))\" y=\"\(y)\" dy=\"3\" fill=\"\(color)\">\(HTMLText.escape(label(v, yRight)))</text>"
             }
         }
         for v in xTicks.values where v >= xLow && v <= xHigh {
@@ -143,6 +151,17 @@ struct ReportChart {
     }
 
     /// A tick's label with as many decimals as the tick spacing needs.
+    func label(_ v: Double, _ t: AxisTicks) -> String {
+        logScale ? Self.compact(pow(10, v)) : Self.label(v, t)
+    }
+
+    /// 2000 as "2k", 100000 as "100k": short labels for a log axis.
+    static func compact(_ v: Double) -> String {
+        let (scaled, suffix) = v >= 1e9 ? (v / 1e9, "G") : v >= 1e6 ? (v / 1e6, "M") : v >= 1e3 ? (v / 1e3, "k") : (v, "")
+        let rounded = (scaled * 100).rounded() / 100
+        return (rounded == rounded.rounded() ? String(Int(rounded)) : String(format: "%g", rounded)) + suffix
+    }
+
     static func label(_ v: Double, _ t: AxisTicks) -> String {
         let step = t.values.count > 1 ? abs(t.values[1] - t.values[0]) : 1
         if v == 0 { return "0" }

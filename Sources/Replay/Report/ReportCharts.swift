@@ -84,8 +84,8 @@ enum ReportCharts {
     }
 
     static func tokensPerSecond(_ metrics: [[String: Double]], steps: [Double]) -> ReportChart {
-        var chart = ReportChart(title: "Throughput", caption: "response tokens per second of each role's phase", series: [],
-                                steps: (steps.min() ?? 0)...(steps.max() ?? 0))
+        var chart = ReportChart(title: "Throughput", caption: "response tokens per second of each role's phase (log scale)",
+                                series: [], steps: (steps.min() ?? 0)...(steps.max() ?? 0), logScale: true)
         for (key, name) in throughput {
             guard metrics.contains(where: { $0[key] != nil }) else { continue }
             let points = zip(steps, metrics).map { x, line -> (x: Double, y: Double) in
