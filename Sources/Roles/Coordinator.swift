@@ -69,6 +69,7 @@ public final class Coordinator: Sendable {
             throw RoleError(.checkpoint, "\(plan.directory) holds checkpoints of an earlier run; resume it (--resume) or choose another run directory")
         }
         let metrics = try MetricsLog(directory: plan.directory, keepingStepsUpTo: resume ? start : nil)
+        let tensorBoard = plan.reportToTensorBoard ? try TensorBoardLog(directory: plan.directory, resumedAt: resume ? start : nil) : nil
         let buffer = ExperienceBuffer(config: plan.algorithm, capacity: plan.algorithm.maxStaleness + 1,
                                       firstBatch: UInt64(start))
         try await recorder?.start(at: start)
@@ -125,6 +126,7 @@ public final class Coordinator: Sendable {
                 var object: [String: Any] = ["step": i + 1]
                 for (k, v) in line { object[k] = v }
                 try metrics.append(object)
+                try tensorBoard?.append(object)
                 last = line
                 clock.tick()
                 if (i + 1) % max(1, plan.logEvery) == 0 || i + 1 == plan.iterations {

@@ -11,6 +11,8 @@ public struct RunPlan: Sendable {
     public var directory: String
     /// Seeds prompt order and sampling.
     public var seed: UInt64 = 42
+    /// Also write each iteration's metrics as TensorBoard scalars into `<directory>/runs`.
+    public var reportToTensorBoard = false
     public var algorithm = RLAlgorithmConfig()
 
     /// The step-1 model the actor starts from, and LoRA settings when only adapters train.

@@ -72,14 +72,19 @@ public enum TopologyParser {
     }
 
     private static func readRun(_ m: YAMLMapping?, top: YAMLMapping, file: String) -> RunSettings {
-        m?.refuseUnknownKeys(["name", "directory", "seed"])
+        m?.refuseUnknownKeys(["name", "directory", "seed", "report_to"])
         let base = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         let name = m?.string("name") ?? (base.isEmpty ? "run" : base)
         var seed: UInt64 = 42
         if let given = m?.int("seed") {
             if given < 0 { m?.fail(.invalidValue, "seed", "must not be negative, got \(given)") } else { seed = UInt64(given) }
         }
-        return RunSettings(name: name, directory: m?.string("directory") ?? "runs/\(name)", seed: seed)
+        // The recipes' key and values (Docs/training.md): steps 1 to 3 ask for TensorBoard alike.
+        let reportTo = m?.value("report_to")?.scalar != nil ? [m?.string("report_to") ?? ""] : m?.stringList("report_to") ?? []
+        for target in reportTo where !["tensorboard", "all", "none"].contains(target) {
+            m?.fail(.invalidValue, "report_to", "expected tensorboard, all or none, got \"\(target)\"")
+        }
+        return RunSettings(name: name, directory: m?.string("directory") ?? "runs/\(name)", seed: seed, reportTo: reportTo)
     }
 
     private static func readHosts(_ m: YAMLMapping?) -> [String: HostSpec] {

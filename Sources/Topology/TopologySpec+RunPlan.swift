@@ -18,6 +18,7 @@ extension TopologySpec {
                            criticModel: algorithm.usesCritic ? models.criticPath : nil,
                            promptsFile: data.prompts, endpoints: endpoints)
         plan.seed = run.seed
+        plan.reportToTensorBoard = run.reportTo.contains { $0 == "tensorboard" || $0 == "all" }
         plan.algorithm = algorithm
         plan.evalPromptsFile = data.evalPrompts
         plan.ptxFile = data.ptx

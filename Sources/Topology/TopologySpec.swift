@@ -73,10 +73,11 @@ public struct TopologySpec: Sendable, Equatable {
 /// `run:` section.
 public struct RunSettings: Sendable, Equatable {
     /// Memberwise, for specs built in code (validate them with `TopologyValidator.validate`).
-    public init(name: String, directory: String, seed: UInt64 = 42) {
+    public init(name: String, directory: String, seed: UInt64 = 42, reportTo: [String] = []) {
         self.name = name
         self.directory = directory
         self.seed = seed
+        self.reportTo = reportTo
     }
 
     /// `name`: shown in logs and messages (the run id). Default: the file's name without extension.
@@ -85,6 +86,9 @@ public struct RunSettings: Sendable, Equatable {
     public var directory: String
     /// `seed`: the seed every role derives its generators from. Default 42.
     public var seed: UInt64
+    /// `report_to`: where metrics go besides metrics.jsonl, as in recipes: `[tensorboard]` (or
+    /// `all`) writes TensorBoard event files into `<directory>/runs`; `none` or empty: nothing more.
+    public var reportTo: [String]
 }
 
 /// One entry of `hosts:`.

@@ -58,7 +58,8 @@ public final class TensorBoardLog {
             case let v as Int: scalar = Float(v)
             default: continue
             }
-            let tag = key.hasPrefix("eval_") ? "eval/" + key.dropFirst(5) : "train/" + key
+            // Step 3 names its evaluation figures eval/... already.
+            let tag = key.hasPrefix("eval/") ? key : key.hasPrefix("eval_") ? "eval/" + key.dropFirst(5) : "train/" + key
             var value = EventEncoding.field(1, string: tag)
             value += EventEncoding.field(2, float: scalar)
             summary += EventEncoding.field(1, message: value)

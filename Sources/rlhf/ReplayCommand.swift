@@ -8,7 +8,8 @@ struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Inspect and replay the experiences a step-3 run recorded (RUN/experiences).",
-        subcommands: [ReplayList.self, ReplayShow.self, ReplayExport.self, ReplayDiff.self, ReplayRerun.self, ReplayTop.self])
+        subcommands: [ReplayList.self, ReplayShow.self, ReplayExport.self, ReplayDiff.self, ReplayRerun.self, ReplayTop.self,
+                      ReplayReportCommand.self])
 }
 
 /// Reports the state of a log's end when a record is unfinished or torn.

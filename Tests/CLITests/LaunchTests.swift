@@ -40,13 +40,13 @@ final class LaunchTests: XCTestCase {
     /// A topology for the test models; `extra` lines go into `algorithm:`.
     private func topology(_ dir: String, name: String, transport: String, algorithm: String = "ppo", iterations: Int = 3,
                           saveEvery: Int = 2, reward: String? = nil, ptx: String? = nil, extra: [String] = [],
-                          cores: [String: Int] = [:], lora: String? = nil) throws -> String {
+                          cores: [String: Int] = [:], lora: String? = nil, tensorBoard: Bool = false) throws -> String {
         let m = try modelsDirectory()
         let rewardLine = reward ?? "{path: \(m)/rm}"
         var roles = ["actor", "reference", "reward", "buffer"]
         if algorithm == "ppo" { roles.insert("critic", at: 3) }
         let text = """
-            run: {name: \(name), directory: \(dir)/\(name), seed: 7}
+            run: {name: \(name), directory: \(dir)/\(name), seed: 7\(tensorBoard ? ", report_to: [tensorboard]" : "")}
             models:
               actor: {path: \(m)/base\(lora.map { ", lora: \($0)" } ?? "")}
               reward: \(rewardLine)
@@ -87,6 +87,19 @@ final class LaunchTests: XCTestCase {
     }
 
     private func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
+
+    /// The TensorBoard event files of a run (TensorBoardLogTests decodes their records).
+    private func eventFiles(_ run: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: "\(run)/runs").filter { $0.hasPrefix("events.out.tfevents.") }
+    }
+
+    /// How many scalars tagged `tag` an event file holds (tags are stored as plain UTF-8).
+    private func tagCount(_ tag: String, in path: String) throws -> Int {
+        let data = try bytes(path), needle = Data(tag.utf8)
+        var count = 0, from = data.startIndex
+        while let r = data.range(of: needle, in: from..<data.endIndex) { count += 1; from = r.upperBound }
+        return count
+    }
 
     /// `rlhf serve` processes whose command line mentions `marker`.
     private func serveProcesses(_ marker: String) -> [Int32] {
@@ -160,9 +173,13 @@ final class LaunchTests: XCTestCase {
     func testResume_afterACrashPastTheCheckpoint_givesTheSameBits() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let straight = try topology(dir, name: "straight", transport: "inproc", iterations: 4, saveEvery: 2)
+        let straight = try topology(dir, name: "straight", transport: "inproc", iterations: 4, saveEvery: 2, tensorBoard: true)
         try run(["launch", straight])
-        let crashed = try topology(dir, name: "crashed", transport: "inproc", iterations: 4, saveEvery: 2)
+        let events = try eventFiles("\(dir)/straight")
+        XCTAssertEqual(events.count, 1, "run.report_to: [tensorboard] writes one event file")
+        XCTAssertEqual(try tagCount("train/reward/score", in: events.first.map { "\(dir)/straight/runs/\($0)" } ?? ""), 4,
+                       "one scalar per iteration")
+        let crashed = try topology(dir, name: "crashed", transport: "inproc", iterations: 4, saveEvery: 2, tensorBoard: true)
         try FileManager.default.copyItem(atPath: "\(dir)/straight", toPath: "\(dir)/crashed")
         // What a kill during iteration 4 leaves: checkpoint-2, metrics of iterations 1-3, a torn save.
         for gone in ["checkpoint-4", "final"] { try FileManager.default.removeItem(atPath: "\(dir)/crashed/\(gone)") }
@@ -183,6 +200,10 @@ final class LaunchTests: XCTestCase {
         XCTAssertEqual(try bytes("\(dir)/crashed/final/model.safetensors"), try bytes("\(dir)/straight/final/model.safetensors"))
         XCTAssertEqual(try metrics("\(dir)/crashed"), try metrics("\(dir)/straight"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/crashed/.checkpoint-4.tmp-999"), "the torn save is removed")
+        // The resumed run adds an event file with the iterations after the checkpoint only.
+        let resumedEvents = try eventFiles("\(dir)/crashed").filter { !events.contains($0) }
+        XCTAssertEqual(resumedEvents.count, 1)
+        XCTAssertEqual(try tagCount("train/reward/score", in: "\(dir)/crashed/runs/\(resumedEvents.first ?? "")"), 2)
         // Without --resume, a directory with checkpoints is refused rather than overwritten.
         let again = try CLIProcess.run(["launch", crashed])
         again.assertRefused("--resume")

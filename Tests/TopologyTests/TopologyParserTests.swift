@@ -35,6 +35,19 @@ final class TopologyParserTests: XCTestCase {
         XCTAssertEqual(spec.warnings, [])
     }
 
+    func testReportTo_tensorboardTurnsTheEventFilesOn_asInRecipes() throws {
+        XCTAssertFalse(try Self.parse(Self.minimal).runPlan().reportToTensorBoard)
+        for value in ["[tensorboard]", "tensorboard", "[all]"] {
+            let spec = try Self.parse(Self.minimal + "\nrun: {report_to: \(value)}")
+            XCTAssertTrue(try spec.runPlan().reportToTensorBoard, value)
+        }
+        XCTAssertFalse(try Self.parse(Self.minimal + "\nrun: {report_to: [none]}").runPlan().reportToTensorBoard)
+        XCTAssertThrowsError(try Self.parse(Self.minimal + "\nrun: {report_to: [wandb]}")) { error in
+            XCTAssertTrue(String(describing: error).contains("run.report_to: expected tensorboard, all or none, got \"wandb\""),
+                          String(describing: error))
+        }
+    }
+
     func testEndpoints_tcpTakeBasePortPlusRoleIndex_unlessAPortIsGiven() throws {
         let spec = try Self.parse(Self.minimal + """
 
