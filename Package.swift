@@ -66,7 +66,7 @@ let package = Package(
         // it back (replay, diff, rerun) and the run report; where a finished run is looked at.
         .target(
             name: "Replay",
-            dependencies: ["Roles", "Topology", "Training", "Model", "Tokenization", "Tensor"],
+            dependencies: ["Roles", "Topology", "Training", "Model", "Tokenization", "Tensor", "Tasks"],
             swiftSettings: fast
         ),
         // Helpers the test targets share (not part of the tool): the NaN-proof comparison of

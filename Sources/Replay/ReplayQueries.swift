@@ -90,7 +90,9 @@ public struct SampleDetail: Sendable {
 
     /// The sample as the report shows it.
     public func reportSample(label: String, text: TokenText) -> ReportSample {
-        ReportSample(iteration: iteration, row: row, label: label, prompt: text.text(prompt), tokens: response.map(text.piece),
+        let verdict = RuleVerdict.of(prompt: text.text(prompt), response: text.text(response))
+        return ReportSample(iteration: iteration + 1, row: row, label: label + (verdict.map { " · \($0)" } ?? ""),
+                     prompt: text.text(prompt), tokens: response.map(text.piece),
                      perToken: ["advantage": perToken["advantage"]!, "kl": perToken["kl"]!, "logprob": perToken["logprob"]!,
                                 "ref_logprob": perToken["ref_logprob"]!, "value": perToken["value"]!, "return": perToken["return"]!],
                      score: score)

@@ -1,7 +1,7 @@
 /// One response as the run report shows it: its tokens decoded one by one, with the per-token
 /// figures the experience log recorded for them, so the report can colour each token.
 public struct ReportSample: Sendable, Equatable {
-    /// The iteration and the row of its batch the sample is.
+    /// The iteration (1-based, as `rlhf replay ls` shows it) and the row of its batch.
     public var iteration: Int
     public var row: Int
     /// Why it was chosen ("highest reward", "lowest advantage", ...).

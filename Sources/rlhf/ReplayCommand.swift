@@ -25,8 +25,9 @@ struct ReplayList: ParsableCommand {
 
     func run() throws {
         let reader = try ExperienceLogReader(run: directory)
-        let widths = [9, 8, 7, 10, 9, 7, 7, 7, 4]
-        print(zip(["iteration", "batch", "samples", "score", "kl", "length", "ended", "version", "lag"], widths)
+        let text = TokenText(logDirectory: reader.directory)
+        let widths = [9, 8, 7, 10, 9, 7, 7, 7, 4, 6]
+        print(zip(["iteration", "batch", "samples", "score", "kl", "length", "ended", "version", "lag", "right"], widths)
             .map { String(repeating: " ", count: max(0, $1 - $0.count)) + $0 }.joined(separator: " "))
         var count = 0
         let tail = try reader.forEach { r, _ in
@@ -35,13 +36,25 @@ struct ReplayList: ParsableCommand {
             print(String(format: "%9d %8llu %7d %10.4f %9.4f %7.2f ", s.iteration + 1, s.batchID, s.samples, s.meanScore,
                          s.meanKL, s.meanResponseLength)
                   + String(repeating: " ", count: max(0, 7 - ended.count)) + ended
-                  + String(format: " %7d %4d", s.policyVersion, s.policyLag))
+                  + String(format: " %7d %4d ", s.policyVersion, s.policyLag) + rightShare(r, text))
             count += 1
             return true
         }
         print("\(count) iterations recorded in \(reader.directory) (\(reader.segments.count) segment\(reader.segments.count == 1 ? "" : "s"))")
         noteTail(tail, reader)
     }
+}
+
+/// The share of an iteration's answers the demo tasks' rule checker finds right ("-" when the
+/// prompts are not demo tasks): beside a reward model's score, where reward hacking shows.
+private func rightShare(_ r: ExperienceRecord, _ text: TokenText) -> String {
+    var judged = 0, right = 0
+    for row in 0..<r.batch.B {
+        guard let v = RuleVerdict.of(prompt: text.text(r.batch.prompt(row)), response: text.text(r.batch.response(row))) else { continue }
+        judged += 1
+        if v == "right" { right += 1 }
+    }
+    return judged == 0 ? "     -" : String(format: "%6.3f", Double(right) / Double(judged))
 }
 
 struct ReplayShow: ParsableCommand {
@@ -59,7 +72,8 @@ struct ReplayShow: ParsableCommand {
         print("iteration \(iteration), batch \(record.batch.batchID), sample \(sample) of \(record.batch.B) (group \(sample / max(1, record.batch.groupSize)), policy version \(record.batch.policyVersion), kl_coef \(record.klCoef))")
         print("prompt:   \(text.text(s.prompt).debugDescription)")
         print("response: \(text.text(s.response).debugDescription)\(s.ended ? "" : "  (never ended: cut at max_new_tokens)")")
-        print(String(format: "score %.4f   sum KL %.4f   mean advantage %.4f", s.score, s.sequenceKL, s.meanAdvantage))
+        print(String(format: "score %.4f   sum KL %.4f   mean advantage %.4f", s.score, s.sequenceKL, s.meanAdvantage)
+              + (RuleVerdict.of(prompt: text.text(s.prompt), response: text.text(s.response)).map { "   rule checker: \($0)" } ?? ""))
         let columns = ["pos", "token", "id"] + SampleDetail.fields
         print(columns.enumerated().map { $0.offset == 1 ? $0.element.padding(toLength: 12, withPad: " ", startingAt: 0) : pad($0.element, $0.offset == 0 || $0.offset == 2 ? 5 : 11) }.joined(separator: " "))
         for (j, id) in s.response.enumerated() {
@@ -152,7 +166,8 @@ struct ReplayTop: ParsableCommand {
             for s in list {
                 print(String(format: "  %10.4f  iteration %d sample %d  ", s.value(ranking), s.iteration + 1, s.row)
                       + "\(text.text(s.prompt).debugDescription) -> \(text.text(s.response).debugDescription)"
-                      + String(format: "  (score %.3f, kl %.3f)", s.score, s.sequenceKL))
+                      + String(format: "  (score %.3f, kl %.3f", s.score, s.sequenceKL)
+                      + (RuleVerdict.of(prompt: text.text(s.prompt), response: text.text(s.response)).map { ", \($0))" } ?? ")"))
             }
         }
     }

@@ -1,0 +1,33 @@
+import Foundation
+import Tasks
+
+/// The demo tasks' rule checker applied to a recorded sample, so a replay can show beside a
+/// reward model's score whether the answer is right: a high score on a wrong answer is the
+/// reward model being exploited.
+public enum RuleVerdict {
+    private static let checker = TaskChecker()
+
+    /// "right", "wrong (expected X)", or nil when the prompt is not a demo task.
+    /// - Parameters:
+    ///   - prompt: the prompt as decoded, chat template included (" Human: ... Assistant:").
+    ///   - response: the response as decoded.
+    public static func of(prompt: String, response: String) -> String? {
+        for question in [prompt, question(in: prompt)] {
+            switch checker.check(prompt: question, response: response) {
+            case .correct: return "right"
+            case .wrong(let expected): return "wrong (expected \(expected))"
+            case .notATask: continue
+            }
+        }
+        return nil
+    }
+
+    /// The last user turn of a prompt rendered with a Human:/Assistant: template (DeepSpeed-Chat's,
+    /// the demo's), or the prompt unchanged when it has none.
+    static func question(in prompt: String) -> String {
+        var text = prompt
+        if let r = text.range(of: "Human:", options: .backwards) { text = String(text[r.upperBound...]) }
+        if let r = text.range(of: "Assistant:", options: .backwards) { text = String(text[..<r.lowerBound]) }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
