@@ -3,7 +3,7 @@ import Foundation
 import Replay
 import Training
 
-/// `rlhf replay report RUN`: the run's report as one self-contained HTML file (Docs/report.md).
+/// `rlhf replay report RUN`: the run's report as one self-contained HTML file (Docs/replay.md, The run report).
 struct ReplayReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
