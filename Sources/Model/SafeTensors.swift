@@ -329,7 +329,7 @@ public enum SafeTensors {
 }
 
 /// A JSON string literal: quotes, backslashes and control characters escaped.
-func jsonQuoted(_ string: String) -> String {
+public func jsonQuoted(_ string: String) -> String {
     var out = "\""
     for scalar in string.unicodeScalars {
         switch scalar {

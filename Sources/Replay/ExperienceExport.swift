@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import Roles
 import Training
 
@@ -71,27 +72,8 @@ public enum ExperienceExport {
         return "\(x)"
     }
 
-    /// A JSON string literal.
-    static func json(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string literal (the one the safetensors header writer uses).
+    static func json(_ s: String) -> String { jsonQuoted(s) }
 
     /// A CSV field, quoted (RFC 4180): tokens hold commas, quotes and spaces.
     static func csvQuoted(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
