@@ -295,6 +295,9 @@ final class LaunchTests: XCTestCase {
         // The adapters moved the policy: its log-probabilities left the reference's.
         let kl = try metrics("\(dir)/lora").last?["kl"] ?? 0
         XCTAssertNotEqual(kl, 0)
+        // A rerun from checkpoint-2 reproduces the adapters of checkpoint-3, dropout's draws included.
+        let rerun = try run(["replay", "rerun", "\(dir)/lora", "--iteration", "3"])
+        XCTAssertTrue(rerun.stdout.contains("identical") && rerun.stdout.contains("checkpoint-2"), rerun.stdout)
     }
 
     /// An external reward program speaking JSON lines: its scores reach the metrics; when it
