@@ -52,12 +52,12 @@ public struct IncrementalDecoder<Tokenizer: TextTokenizer> {
             while end > emitted.count && scalars[end - 1] == "\u{FFFD}" { end -= 1 }
         }
         // Only text that extends what was shown can be shown: a terminal cannot take text back.
-        // (SentencePiece's decode of a longer sequence keeps the shorter one's text as a prefix,
-        // but for a U+FFFD that a later byte completes, which is never shown before `finish`.)
-        var common = 0
-        while common < min(emitted.count, end) && emitted[common] == scalars[common] { common += 1 }
-        guard common == emitted.count, end > common else { return "" }
-        let new = scalars[common..<end]
+        // SentencePiece's decode of a longer sequence keeps the shorter one's text as a prefix,
+        // but for a trailing U+FFFD that a later byte completes, which is held back above; should
+        // it ever differ, streaming waits and `finish` shows what lies beyond the shown length.
+        guard end > emitted.count else { return "" }
+        if holdingBackIncomplete && !scalars[..<emitted.count].elementsEqual(emitted) { return "" }
+        let new = scalars[emitted.count..<end]
         emitted.append(contentsOf: new)
         var out = ""
         out.unicodeScalars.append(contentsOf: new)

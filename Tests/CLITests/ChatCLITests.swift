@@ -63,7 +63,7 @@ final class ChatCLITests: XCTestCase {
     /// time after the marker appears: the second prompt holds the first exchange, the third
     /// (after /clear) holds nothing before it, and the first answer is `--prompt`'s.
     func testInteractive_throughAPseudoTerminal() throws {
-        let terminal = try PseudoTerminal(Self.chatCommand)
+        let terminal = try PseudoTerminal(Self.chatCommand())
         defer { terminal.stop() }
         try terminal.waitFor(markers: 1)
         for (i, line) in ["What is 2 plus 3?", "and 4 plus 4?", "/bogus", "/clear", "What is 7 minus 2?", "/help"].enumerated() {
@@ -75,15 +75,8 @@ final class ChatCLITests: XCTestCase {
         let screen = terminal.screen.replacingOccurrences(of: "\r\n", with: "\n")
         XCTAssertEqual(status, 0, screen)
 
-        // Each turn shows "[prompt, N tokens] PROMPT\nmodel> ANSWER\nyou> "; a random model's
-        // answer may hold any character, newlines included, so the markers delimit it.
-        var prompts: [String] = [], answers: [String] = []
-        for turn in screen.components(separatedBy: "[prompt, ").dropFirst() {
-            let afterCount = turn.drop { $0 != "]" }.dropFirst(2)
-            guard let split = afterCount.range(of: "\nmodel> "), let end = afterCount.range(of: "\nyou> ") else { continue }
-            prompts.append(String(afterCount[..<split.lowerBound]))
-            answers.append(String(afterCount[split.upperBound..<end.lowerBound]))
-        }
+        let turns = Self.turns(screen)
+        let prompts = turns.map(\.prompt), answers = turns.map(\.answer)
         XCTAssertEqual(prompts.count, 3, screen)
         XCTAssertEqual(answers.count, 3, screen)
         guard prompts.count == 3, answers.count == 3 else { return }
@@ -103,15 +96,47 @@ final class ChatCLITests: XCTestCase {
 
     /// Ctrl-D on an empty line ends the chat like /exit.
     func testInteractive_endOfInputQuits() throws {
-        let terminal = try PseudoTerminal(Self.chatCommand)
+        let terminal = try PseudoTerminal(Self.chatCommand())
         defer { terminal.stop() }
         try terminal.waitFor(markers: 1)
         try terminal.type("\u{04}", newline: false)
         XCTAssertEqual(try terminal.waitForExit(), 0, terminal.screen)
     }
 
-    private static var chatCommand: String {
-        "'\(CLIProcess.executable)' chat --model '\(model)' --max-new-tokens 8 --show-prompt"
+    private static func chatCommand(maxNewTokens: Int = 8) -> String {
+        "'\(CLIProcess.executable)' chat --model '\(model)' --max-new-tokens \(maxNewTokens) --show-prompt"
+    }
+
+    /// The prompt and the answer of each turn on the screen. Each turn shows
+    /// "[prompt, N tokens] PROMPT\nmodel> ANSWER\nyou> "; a random model's answer may hold any
+    /// character, newlines included, so the markers delimit it.
+    private static func turns(_ screen: String) -> [(prompt: String, answer: String)] {
+        screen.components(separatedBy: "[prompt, ").dropFirst().compactMap { turn in
+            let afterCount = turn.drop { $0 != "]" }.dropFirst(2)
+            guard let split = afterCount.range(of: "\nmodel> "), let end = afterCount.range(of: "\nyou> ") else { return nil }
+            return (String(afterCount[..<split.lowerBound]), String(afterCount[split.upperBound..<end.lowerBound]))
+        }
+    }
+
+    /// With room for 28 prompt tokens (128 less 100 for the answer), the second turn no longer
+    /// fits with the first exchange: it is dropped, and the user is told once, not again when the
+    /// third turn drops the second.
+    func testInteractive_dropsTheOldestTurnsAndTellsOnce() throws {
+        let terminal = try PseudoTerminal(Self.chatCommand(maxNewTokens: 100))
+        defer { terminal.stop() }
+        try terminal.waitFor(markers: 1)
+        for (i, line) in ["What is 2 plus 3?", "and 4 plus 4?", "and 5 plus 5?"].enumerated() {
+            try terminal.type(line)
+            try terminal.waitFor(markers: i + 2)
+        }
+        try terminal.type("/exit")
+        XCTAssertEqual(try terminal.waitForExit(), 0, terminal.screen)
+        let screen = terminal.screen.replacingOccurrences(of: "\r\n", with: "\n")
+        XCTAssertEqual(screen.components(separatedBy: "note: the conversation no longer fits in 28 prompt tokens").count, 2, screen)
+        let prompts = Self.turns(screen).map(\.prompt)
+        XCTAssertEqual(prompts.first, "<s> Human: What is 2 plus 3? Assistant:", screen)
+        XCTAssertEqual(prompts.dropFirst().first, "<s> Human: and 4 plus 4? Assistant:", "the first exchange is gone: \(screen)")
+        XCTAssertEqual(prompts.count, 3, screen)
     }
 }
 
