@@ -52,11 +52,15 @@ final class ChatCLITests: XCTestCase {
         let noTokenizer = FileManager.default.temporaryDirectory.appendingPathComponent("chat-notok-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: noTokenizer) }
         try FileManager.default.createDirectory(atPath: noTokenizer, withIntermediateDirectories: true)
+        try CLIProcess.run(["chat", "--model", noTokenizer, "--prompt", "hi"]).assertRefused(noTokenizer, "not a model directory")
         for file in ["config.json", "model.safetensors"] {
             try FileManager.default.copyItem(atPath: "\(Self.model)/\(file)", toPath: "\(noTokenizer)/\(file)")
         }
         try CLIProcess.run(["chat", "--model", noTokenizer, "--prompt", "hi"]).assertRefused("\(noTokenizer)/tokenizer.model")
         try CLIProcess.run(["chat", "--model", Self.model, "--prompt", "hi", "--max-new-tokens", "128"]).assertRefused("no room for a prompt")
+        let long = Array(repeating: "What is 2 plus 3?", count: 20).joined(separator: " ")
+        try CLIProcess.run(["chat", "--model", Self.model, "--prompt", long, "--max-new-tokens", "100"])
+            .assertRefused("--prompt: the message makes a prompt of", "at most 28 fit", "--max-new-tokens 100")
     }
 
     /// Two turns, an unknown command, /clear, a third turn, /help, /exit, typed one line at a
