@@ -166,7 +166,9 @@ private final class PseudoTerminal: @unchecked Sendable {
         process.standardError = out
         out.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
-            guard let self else { return }
+            // End of output: stop watching (Foundation would call again and again at EOF).
+            if data.isEmpty { handle.readabilityHandler = nil }
+            guard let self, !data.isEmpty else { return }
             self.lock.lock()
             self.output.append(data)
             self.lock.unlock()
