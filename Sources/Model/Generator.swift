@@ -82,8 +82,10 @@ public struct Generator {
 
     /// One group's generation, on the calling thread. `firstIndex` is the batch index of its
     /// first prompt (it picks the sampling streams). Inputs are validated by the caller.
+    /// `onToken`, when given, sees each new token (sequence index in the group, token) as soon as
+    /// it is drawn, on this thread (streaming, `stream(prompt:...)`).
     func generateGroup(_ prompts: [[Int]], firstIndex: Int, maxNewTokens: Int, sampling: SamplingParameters,
-                       stopTokens: Set<Int>) -> Output {
+                       stopTokens: Set<Int>, onToken: ((_ sequence: Int, _ token: Int) -> Void)? = nil) -> Output {
         let longest = prompts.map(\.count).max()!
         let cache = cachePool.take(model: model, batch: prompts.count, capacity: longest + maxNewTokens)
         defer { cachePool.giveBack(cache) }
@@ -110,6 +112,7 @@ public struct Generator {
             for (i, s) in active.enumerated() {
                 out[s].append(next[i])
                 generated += 1
+                onToken?(s, next[i])
                 if stopTokens.contains(next[i]) {
                     ended[s] = true
                 } else if out[s].count < maxNewTokens {

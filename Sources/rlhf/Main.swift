@@ -26,7 +26,7 @@ struct RLHF: ParsableCommand {
         abstract: "An RLHF engine: SFT, reward models, PPO, DPO, with roles over ZeroMQ.",
         subcommands: [
             TrainCommand.self, EvalCommand.self, InitCommand.self, LogprobsCommand.self, GenerateCommand.self, TokenizerCommand.self,
-            DataCommand.self, LoRACommand.self,
+            DataCommand.self, LoRACommand.self, ChatCommand.self,
             LaunchCommand.self, ServeCommand.self, ReplayCommand.self, BenchCommand.self, EnvCommand.self,
         ]
     )

@@ -15,6 +15,9 @@ enum ModelLoading {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
             throw UsageError("\(directory): no such model directory")
         }
+        guard FileManager.default.fileExists(atPath: "\(directory)/config.json") else {
+            throw UsageError("\(directory): not a model directory (no config.json; expected the HF layout that rlhf init and rlhf train write)")
+        }
         return try Llama.load(directory: directory)
     }
 
