@@ -34,7 +34,8 @@ public final class Coordinator: Sendable {
         self.messagingClock = messagingClock
         self.log = log
         prompts = try PromptSource(file: plan.promptsFile, modelDirectory: plan.actorModel,
-                                   maxPromptLength: plan.algorithm.maxPromptLength, seed: plan.seed)
+                                   maxPromptLength: plan.algorithm.maxPromptLength, seed: plan.seed,
+                                   userTemplate: plan.promptTemplate)
         evaluation = plan.evalPromptsFile == nil ? nil : try HeldOutEvaluation(plan: plan)
         for role in plan.roles where role != .buffer && channels[role] == nil {
             throw RoleError(.unavailable, "coordinator: no channel to the \(role.rawValue) role")

@@ -14,7 +14,7 @@ struct HeldOutEvaluation: Sendable {
     init(plan: RunPlan) throws {
         guard let file = plan.evalPromptsFile else { throw RoleError(.badInput, "no eval_prompts") }
         prompts = try PromptSource(file: file, modelDirectory: plan.actorModel, maxPromptLength: plan.algorithm.maxPromptLength,
-                                   seed: plan.seed, limit: plan.evalPrompts)
+                                   seed: plan.seed, limit: plan.evalPrompts, userTemplate: plan.promptTemplate)
         tokenizer = try SentencePieceTokenizer(contentsOf: "\(plan.actorModel)/tokenizer.model")
         maxNewTokens = plan.algorithm.maxNewTokens
     }

@@ -24,15 +24,23 @@ public struct PromptSource: Sendable {
     ///   - maxPromptLength: longer prompts are cut from the left (their end, where the answer
     ///     starts, is kept), as DeepSpeed-Chat cuts `max_prompt_seq_len`.
     ///   - limit: the first `limit` prompts only (evaluation).
+    ///   - userTemplate: `data.prompt_template`: frames the last user message (`{prompt}` is
+    ///     where it goes) before the chat template renders the conversation; the rule checker
+    ///     and reward programs still read the user's own text.
     /// - Throws: when the file cannot be read or holds no prompt.
-    public init(file: String, modelDirectory: String, maxPromptLength: Int, seed: UInt64, limit: Int? = nil) throws {
+    public init(file: String, modelDirectory: String, maxPromptLength: Int, seed: UInt64, limit: Int? = nil,
+                userTemplate: String? = nil) throws {
         let records = try DatasetReader().read(file).records
         let template = try ChatTemplate.resolve(name: nil, modelDirectory: modelDirectory)
         let tokenizer = try SentencePieceTokenizer(contentsOf: "\(modelDirectory)/tokenizer.model")
         var out: [Prompt] = []
         for record in records {
             guard let p = record.promptAndReference else { continue }
-            let ids = try tokenizer.encode(template.promptSegments(p.conversation)).ids.suffix(maxPromptLength)
+            var conversation = p.conversation
+            if let userTemplate, let last = conversation.turns.lastIndex(where: { $0.role == .user }) {
+                conversation.turns[last].content = userTemplate.replacingOccurrences(of: "{prompt}", with: conversation.turns[last].content)
+            }
+            let ids = try tokenizer.encode(template.promptSegments(conversation)).ids.suffix(maxPromptLength)
             out.append(Prompt(ids: ids.map { Int32($0) }, text: p.user))
             if let limit, out.count >= limit { break }
         }

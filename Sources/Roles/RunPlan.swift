@@ -27,6 +27,9 @@ public struct RunPlan: Sendable {
     /// Prompts to train on, and held-out prompts to evaluate on (optional).
     public var promptsFile: String
     public var evalPromptsFile: String?
+    /// `data.prompt_template`: frames each prompt's user message (`{prompt}` marks where it goes)
+    /// before the actor's chat template renders it, or nil.
+    public var promptTemplate: String?
     /// Pre-training data for PPO-ptx (`data.ptx`), or nil.
     public var ptxFile: String?
     /// Prompts evaluated at each evaluation (the first N of the eval file).

@@ -61,9 +61,6 @@ public enum TopologyParser {
         let transport = readTransport(top.mapping("transport"), runDirectory: run.directory)
         var warnings: [String] = []
         let roles = readRoles(top.mapping("roles"), top: top, hosts: hosts, algorithm: algorithm, warnings: &warnings)
-        if top.mapping("data")?.has("prompt_template") == true {
-            warnings.append("data.prompt_template is not applied in this version: prompts are rendered with the chat template saved with the actor model (chat_template.json), as training rendered them")
-        }
         let data = readData(top.mapping("data"), top: top)
         let schedule = readSchedule(top.mapping("schedule"))
         guard let models, let data else { return nil }

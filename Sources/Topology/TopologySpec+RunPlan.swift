@@ -22,6 +22,7 @@ extension TopologySpec {
         plan.algorithm = algorithm
         plan.evalPromptsFile = data.evalPrompts
         plan.ptxFile = data.ptx
+        plan.promptTemplate = data.promptTemplate
         plan.iterations = schedule.iterations
         plan.saveEvery = schedule.saveEvery > 0 ? schedule.saveEvery : schedule.iterations
         plan.evalEvery = schedule.evalEvery

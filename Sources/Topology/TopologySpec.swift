@@ -238,8 +238,8 @@ public struct DataSources: Sendable, Equatable {
     public var evalPrompts: String?
     /// `ptx`: pre-training text mixed into the actor's loss (weight `algorithm.ptx_coef`).
     public var ptx: String?
-    /// `prompt_template`: how a prompt is framed before the actor sees it, with `{prompt}`;
-    /// nil uses the data's own format.
+    /// `prompt_template`: frames each prompt's user message, `{prompt}` marking where it goes,
+    /// before the actor's chat template renders the conversation; nil leaves it as it is.
     public var promptTemplate: String?
 }
 

@@ -40,7 +40,8 @@ final class LaunchTests: XCTestCase {
     /// A topology for the test models; `extra` lines go into `algorithm:`.
     private func topology(_ dir: String, name: String, transport: String, algorithm: String = "ppo", iterations: Int = 3,
                           saveEvery: Int = 2, reward: String? = nil, ptx: String? = nil, extra: [String] = [],
-                          cores: [String: Int] = [:], lora: String? = nil, tensorBoard: Bool = false) throws -> String {
+                          cores: [String: Int] = [:], lora: String? = nil, tensorBoard: Bool = false,
+                          promptTemplate: String? = nil) throws -> String {
         let m = try modelsDirectory()
         let rewardLine = reward ?? "{path: \(m)/rm}"
         var roles = ["actor", "reference", "reward", "buffer"]
@@ -64,7 +65,7 @@ final class LaunchTests: XCTestCase {
               critic_learning_rate: 1.0e-3
               warmup_steps: 1
             \(extra.map { "  " + $0 }.joined(separator: "\n"))
-            data: {prompts: \(Self.demo)/heldout_prompts.jsonl\(ptx.map { ", ptx: \($0)" } ?? "")}
+            data: {prompts: \(Self.demo)/heldout_prompts.jsonl\(ptx.map { ", ptx: \($0)" } ?? "")\(promptTemplate.map { ", prompt_template: \"\($0)\"" } ?? "")}
             schedule: {iterations: \(iterations), save_every: \(saveEvery)}
             """
         let path = "\(dir)/\(name).yaml"
@@ -260,8 +261,13 @@ final class LaunchTests: XCTestCase {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = try topology(dir, name: "grpo", transport: "ipc", algorithm: "grpo", iterations: 2, reward: "{rule: demo-tasks}",
-                                ptx: "\(Self.demo)/eval.jsonl", extra: ["samples_per_prompt: 4", "actor_ema: 0.5"])
+                                ptx: "\(Self.demo)/eval.jsonl", extra: ["samples_per_prompt: 4", "actor_ema: 0.5"],
+                                promptTemplate: "Answer in one line. {prompt}")
         let r = try run(["launch", path])
+        XCTAssertFalse(r.stdout.contains("prompt_template is not applied"), r.stdout)
+        // data.prompt_template framed the user's message inside the chat template.
+        let shown = try run(["replay", "show", "\(dir)/grpo", "--iteration", "1"])
+        XCTAssertTrue(shown.stdout.contains("prompt:   \" Human: Answer in one line. "), shown.stdout)
         let actor = try bytes("\(dir)/grpo/final/model.safetensors"), average = try bytes("\(dir)/grpo/final/ema/model.safetensors")
         XCTAssertEqual(actor.count, average.count)
         XCTAssertNotEqual(actor, average, "the moving average of the weights is saved beside the actor")
