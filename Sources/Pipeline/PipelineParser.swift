@@ -50,14 +50,18 @@ public enum PipelineParser {
         let rl = readRL(required(top, "rl", "topology (the step-3 topology file)"))
         let evaluation = readEvaluation(required(top, "evaluation", "eval_file and prompts (held-out data)"))
 
+        if checkFiles {  // also after other faults: every fault of the file at once
+            var named: [(section: String, key: String, path: String?)] = (tokenizer?.input ?? []).map { ("tokenizer", "input", $0) }
+            named += [("model", "config", model?.config), ("pretrain", "recipe", pretrain?.recipe), ("sft", "recipe", sft?.recipe),
+                      ("reward_model", "recipe", rewardModel?.recipe), ("rl", "topology", rl?.topology),
+                      ("evaluation", "eval_file", evaluation?.evalFile), ("evaluation", "prompts", evaluation?.prompts)]
+            checkFilesExist(named, topology: rl?.topology, top: top)
+        }
         guard let output, let tokenizer, let model, let sft, let rewardModel, let rl, let evaluation, diagnostics.errors.isEmpty else {
             throw TopologyErrors(diagnostics.errors)
         }
-        let spec = PipelineSpec(file: file, outputDirectory: output, tokenizer: tokenizer, model: model, pretrain: pretrain,
-                                sft: sft, rewardModel: rewardModel, rl: rl, evaluation: evaluation)
-        if checkFiles { checkFilesExist(spec, top: top) }
-        guard diagnostics.errors.isEmpty else { throw TopologyErrors(diagnostics.errors) }
-        return spec
+        return PipelineSpec(file: file, outputDirectory: output, tokenizer: tokenizer, model: model, pretrain: pretrain,
+                            sft: sft, rewardModel: rewardModel, rl: rl, evaluation: evaluation)
     }
 
     // MARK: - Sections
@@ -149,28 +153,23 @@ public enum PipelineParser {
 
     // MARK: - Files
 
-    /// Records a `missingFile` fault for every named file that does not exist, and the topology's
-    /// own faults (its model paths are the pipeline's, so those are not checked here).
-    private static func checkFilesExist(_ spec: PipelineSpec, top: YAMLMapping) {
-        var named: [(section: String, key: String, path: String)] = spec.tokenizer.input.map { ("tokenizer", "input", $0) }
-        named.append(("model", "config", spec.model.config))
-        for (section, step) in [("pretrain", spec.pretrain), ("sft", spec.sft), ("reward_model", spec.rewardModel)] {
-            if let recipe = step?.recipe { named.append((section, "recipe", recipe)) }
-        }
-        named.append(("rl", "topology", spec.rl.topology))
-        named += [("evaluation", "eval_file", spec.evaluation.evalFile), ("evaluation", "prompts", spec.evaluation.prompts)]
+    /// Records a `missingFile` fault for every named file that does not exist, then the
+    /// topology's own faults (its model paths are the pipeline's, so those are not checked here).
+    private static func checkFilesExist(_ named: [(section: String, key: String, path: String?)], topology: String?, top: YAMLMapping) {
         var missing = false
-        for (section, key, path) in named where !FileManager.default.fileExists(atPath: path) {
-            top.mapping(section)?.fail(.missingFile, key, "\(path) does not exist (relative paths are relative to \(FileManager.default.currentDirectoryPath))")
+        for (section, key, path) in named {
+            guard let path, !FileManager.default.fileExists(atPath: path) else { continue }
+            let node = top.value(section)?.mapping?.first(where: { $0.key.scalar?.string == key })?.value
+            top.diagnostics.add(.missingFile, at: node, key: "\(section).\(key)", "\(path) does not exist (relative paths are relative to \(FileManager.default.currentDirectoryPath))")
             missing = true
         }
-        guard !missing else { return }
+        guard !missing, let topology else { return }
         do {
-            _ = try TopologyParser.load(path: spec.rl.topology, options: .init(checkFiles: false))
+            _ = try TopologyParser.load(path: topology, options: .init(checkFiles: false))
         } catch let errors as TopologyErrors {
             top.diagnostics.append(errors.errors)
         } catch {
-            top.mapping("rl")?.fail(.unreadable, "topology", "\(error)")
+            top.diagnostics.add(.unreadable, at: nil, key: "rl.topology", "\(error)")
         }
     }
 }
