@@ -174,11 +174,20 @@ public final class PipelineRunner {
         let child = ChildSpec(name: step.rawValue, argv: [executable] + argv, environment: ["RLHF_NO_REEXEC": "1"],
                               logFile: command.log, finishesRun: true)
         let supervisor = ProcessSupervisor(terminal: .standardOutput)
+        // The supervisor turns SIGINT/SIGTERM into events through Dispatch signal sources, which
+        // on Linux read a signalfd: a signal reaches it only if no thread takes it first, and
+        // the pool's threads block every signal but this (main) thread does not. Blocked here
+        // while the step runs; afterwards the comparison (in this process) and the time between
+        // steps stop on them as any command does.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
         let outcome = try runSupervised(supervisor, child)
-        // The supervisor turned SIGINT/SIGTERM into events while the step ran; the comparison
-        // (in this process) and the time between steps stop on them as any command does.
         signal(SIGINT, SIG_DFL)
         signal(SIGTERM, SIG_DFL)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         switch outcome.reason {
         case .completed:
             return

@@ -163,6 +163,64 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(steps(resumed.stdout, saying: "done, skipped"), ["tokenizer", "init", "pretrain", "sft", "sft-eval", "rm", "rm-eval"])
     }
 
+    /// Ctrl-C during step 1 stops the pipeline (status 130, the step left `running`, no process
+    /// left behind); the same command then resumes step 1 from its latest checkpoint and finishes.
+    func testInterruptedPipeline_resumesTheStepFromItsCheckpoint() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var file = try tinyPipeline(dir)
+        // A longer step 1 that saves often, so that the interruption lands inside it.
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+            .replacingOccurrences(of: "max_steps: 3, save_steps: 2", with: "max_steps: 600, save_steps: 5")
+        file = "\(dir)/long.yaml"
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        let out = "\(dir)/out"
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLIProcess.executable)
+        process.arguments = ["pipeline", "--config", file]
+        FileManager.default.createFile(atPath: "\(dir)/first.txt", contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(dir)/first.txt"))
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: "\(out)/sft/checkpoint-5/trainer_state.json"), process.isRunning, Date() < deadline {
+            usleep(5_000)
+        }
+        process.interrupt()  // SIGINT, as Ctrl-C
+        process.waitUntilExit()
+        try log.close()
+        let first = try String(contentsOfFile: "\(dir)/first.txt", encoding: .utf8)
+        XCTAssertEqual(process.terminationStatus, 130, first)
+        XCTAssertTrue(first.contains("interrupted during sft"), first)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(out)/sft/\(trainerState)"), "step 1 did not finish")
+        let records = try XCTUnwrap(try json("\(out)/pipeline_state.json")["steps"] as? [String: [String: Any]])
+        XCTAssertEqual(records["sft"]?["status"] as? String, "running")
+        XCTAssertEqual(records["pretrain"]?["status"] as? String, "done")
+        XCTAssertTrue(trainProcesses(out).isEmpty, "the step's process was stopped with the pipeline")
+
+        let second = try CLIProcess.run(["pipeline", "--config", file])
+        second.assertSucceeded("the resumed pipeline")
+        XCTAssertEqual(steps(second.stdout, saying: "done, skipped"), ["tokenizer", "init", "pretrain"], second.stdout)
+        XCTAssertTrue(second.stdout.contains("sft was interrupted; running it again from its checkpoint"), second.stdout)
+        XCTAssertTrue(second.stdout.contains("resumed from \(out)/sft/checkpoint-"), "train sft resumed: \(second.stdout)")
+        let state = try XCTUnwrap(try json("\(out)/sft/\(trainerState)")["global_step"] as? Int)
+        XCTAssertEqual(state, 600)
+    }
+
+    private let trainerState = "trainer_state.json"
+
+    /// `rlhf train` processes writing under `root`.
+    private func trainProcesses(_ root: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.filter { pid in
+            guard let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            let cmd = String(decoding: raw, as: UTF8.self).replacingOccurrences(of: "\0", with: " ")
+            return cmd.contains(" train ") && cmd.contains(root)
+        }
+    }
+
     /// Unknown keys and wrong types are refused with the file and line, all at once, before any step runs.
     func testBadPipelineFile_namesFileAndLine() throws {
         let dir = try temporaryDirectory()
