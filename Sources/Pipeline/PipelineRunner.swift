@@ -62,12 +62,13 @@ public final class PipelineRunner {
             }
             say(header)
             let stepStart = clock.now
+            let resume = resumable(step, fingerprint: command.fingerprint)  // before the record below replaces the old one
             state[step] = PipelineState.Step(status: .running, started: PipelineState.now(), fingerprint: command.fingerprint)
             try state.write(layout.state)
             if step == .compare {
                 comparison = try compare()
             } else {
-                try runChild(step, command)
+                try runChild(step, command, resume: resume)
             }
             let seconds = (clock.now - stepStart).seconds
             state[step]?.status = .done
@@ -91,7 +92,9 @@ public final class PipelineRunner {
     private func skipReason(_ step: PipelineStepName, fingerprint: String) -> String? {
         if forced.contains(step) { return nil }
         guard let record = state[step], record.status == .done else {
-            if state[step]?.status == .running { say("   \(step.rawValue) was interrupted; running it again" + (resumable(step) ? " from its checkpoint" : "")) }
+            if state[step]?.status == .running {
+                say("   \(step.rawValue) was interrupted; running it again" + (resumable(step, fingerprint: fingerprint) ? " from its checkpoint" : ""))
+            }
             return nil
         }
         if let input = step.inputs.first(where: ran.contains) {
@@ -126,10 +129,18 @@ public final class PipelineRunner {
         }
     }
 
-    /// Whether an unfinished `step` continues from a checkpoint of its own rather than anew:
-    /// not forced, none of its inputs made again, and a complete checkpoint there.
-    private func resumable(_ step: PipelineStepName) -> Bool {
-        guard !forced.contains(step), step.inputs.allSatisfy({ !ran.contains($0) }) else { return false }
+    /// Whether an unfinished `step` continues from a checkpoint of its own rather than anew: this
+    /// pipeline started it (`running` in the state, so a checkpoint there is its own, not an
+    /// earlier run's) with the same settings, it is not forced, none of its inputs was made
+    /// again, and a complete checkpoint is there.
+    private func resumable(_ step: PipelineStepName, fingerprint: String) -> Bool {
+        guard let record = state[step], record.status == .running, record.fingerprint == fingerprint,
+              !forced.contains(step), step.inputs.allSatisfy({ !ran.contains($0) }) else { return false }
+        return hasCheckpoint(step)
+    }
+
+    /// Whether `step` has a complete checkpoint of its own (training and step 3 only).
+    private func hasCheckpoint(_ step: PipelineStepName) -> Bool {
         switch step {
         case .pretrain: return !RunDirectory(path: layout.base).checkpoints().isEmpty
         case .sft: return !RunDirectory(path: layout.sft).checkpoints().isEmpty
@@ -142,10 +153,9 @@ public final class PipelineRunner {
     // MARK: - Running
 
     /// Removes what a fresh run of `step` must not find, then runs its command.
-    private func runChild(_ step: PipelineStepName, _ command: StepCommand) throws {
+    private func runChild(_ step: PipelineStepName, _ command: StepCommand, resume: Bool) throws {
         let fm = FileManager.default
         var argv = command.argv
-        let resume = resumable(step)
         switch step {
         case .pretrain, .sft, .rewardModel:
             let dir = step == .pretrain ? layout.base : step == .sft ? layout.sft : layout.rewardModel
@@ -193,7 +203,7 @@ public final class PipelineRunner {
             return
         case .childFailed(let exit):
             throw PipelineError("step \(step.rawValue) failed: \(exit.name) \(exit.status); its output is in \(command.log ?? "-")\n"
-                + "fix the cause and run the same command again: finished steps are skipped" + (resumable(step) ? ", this one resumes from its checkpoint" : ""))
+                + "fix the cause and run the same command again: finished steps are skipped" + (hasCheckpoint(step) ? ", this one resumes from its checkpoint" : ""))
         case .signal(let s):
             throw PipelineInterrupted(signal: s, step: step)
         }

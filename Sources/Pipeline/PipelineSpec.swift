@@ -45,6 +45,13 @@ public struct TokenizerSettings: Sendable, Equatable {
     public var characterCoverage: Double?
     /// `model_type`: bpe or unigram; nil takes the command's default (bpe).
     public var modelType: String?
+
+    public init(input: [String], vocabSize: Int, characterCoverage: Double? = nil, modelType: String? = nil) {
+        self.input = input
+        self.vocabSize = vocabSize
+        self.characterCoverage = characterCoverage
+        self.modelType = modelType
+    }
 }
 
 /// `model:` the arguments of `rlhf init`.
@@ -53,6 +60,11 @@ public struct ModelInit: Sendable, Equatable {
     public var config: String
     /// `seed` of the initial weights. Default 0, as `rlhf init`'s.
     public var seed: UInt64
+
+    public init(config: String, seed: UInt64 = 0) {
+        self.config = config
+        self.seed = seed
+    }
 }
 
 /// `pretrain:`, `sft:`, `reward_model:` a training recipe and keys that override it.
@@ -78,6 +90,8 @@ public struct RLSettings: Sendable, Equatable {
     /// `topology`: the topology file `rlhf launch` runs; the pipeline writes a copy whose model
     /// paths and run directory are its own step outputs.
     public var topology: String
+
+    public init(topology: String) { self.topology = topology }
 }
 
 /// `evaluation:` what every step's evaluation and the final comparison read.
@@ -94,4 +108,13 @@ public struct EvaluationSettings: Sendable, Equatable {
     public var maxNewTokens: Int
     /// `batch_size`: prompts per generation batch. Default 16.
     public var batchSize: Int
+
+    public init(evalFile: String, prompts: String, numPrompts: Int = 300, show: Int = 3, maxNewTokens: Int = 32, batchSize: Int = 16) {
+        self.evalFile = evalFile
+        self.prompts = prompts
+        self.numPrompts = numPrompts
+        self.show = show
+        self.maxNewTokens = maxNewTokens
+        self.batchSize = batchSize
+    }
 }

@@ -4,7 +4,7 @@ import XCTest
 /// `rlhf pipeline` as its users run it: a whole pipeline on tiny settings (a 2-layer model, a
 /// few updates per step, two iterations of step 3 over five processes), a rerun that skips every
 /// step, `--force` of one step, a resumed step 3, and a bad pipeline file.
-final class PipelineTests: XCTestCase {
+final class PipelineCLITests: XCTestCase {
     private static let demo = "\(CLIProcess.repoRoot)/data/demo"
 
     private func temporaryDirectory() throws -> String {
