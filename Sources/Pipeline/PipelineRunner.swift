@@ -56,11 +56,14 @@ public final class PipelineRunner {
         for (k, step) in steps.enumerated() {
             let header = "== step \(k + 1)/\(steps.count): \(step.rawValue) (\(step.title))"
             let command = try self.command(for: step)
-            if let reason = skipReason(step, fingerprint: command.fingerprint) {
+            switch decide(step, fingerprint: command.fingerprint) {
+            case .skip(let reason):
                 say("\(header): done, skipped (\(reason))")
                 continue
+            case .run(let why):
+                say(header)
+                if let why { say("   " + why) }
             }
-            say(header)
             let stepStart = clock.now
             let resume = resumable(step, fingerprint: command.fingerprint)  // before the record below replaces the old one
             state[step] = PipelineState.Step(status: .running, started: PipelineState.now(), fingerprint: command.fingerprint)
@@ -88,29 +91,30 @@ public final class PipelineRunner {
 
     // MARK: - Skipping
 
-    /// Why `step` need not run, or nil when it must.
-    private func skipReason(_ step: PipelineStepName, fingerprint: String) -> String? {
-        if forced.contains(step) { return nil }
+    /// Whether a step runs (and why, when it ran before) or is skipped (and when it was done).
+    enum Decision {
+        case skip(String)
+        case run(String?)
+    }
+
+    private func decide(_ step: PipelineStepName, fingerprint: String) -> Decision {
+        if forced.contains(step) { return .run(nil) }
         guard let record = state[step], record.status == .done else {
-            if state[step]?.status == .running {
-                say("   \(step.rawValue) was interrupted; running it again" + (resumable(step, fingerprint: fingerprint) ? " from its checkpoint" : ""))
-            }
-            return nil
+            guard state[step]?.status == .running else { return .run(nil) }
+            return .run("\(step.rawValue) was interrupted; running it again" + (resumable(step, fingerprint: fingerprint) ? " from its checkpoint" : ""))
         }
         if let input = step.inputs.first(where: ran.contains) {
-            say("   \(step.rawValue) reads \(input.rawValue)'s output, which was just made again: running it again")
-            return nil
+            return .run("\(step.rawValue) reads \(input.rawValue)'s output, which was just made again: running it again")
         }
         if let missing = outputs(step).first(where: { !FileManager.default.fileExists(atPath: $0) }) {
-            say("   \(step.rawValue) was done but \(missing) is gone: running it again")
-            return nil
+            return .run("\(step.rawValue) was done but \(missing) is gone: running it again")
         }
         var reason = "finished \(record.finished ?? "?")"
         if let s = record.seconds { reason += " in \(formatDuration(s))" }
         if record.fingerprint != fingerprint {
             reason += "; note: its settings (command, recipe, config or topology) changed since, --force \(step.rawValue) redoes it"
         }
-        return reason
+        return .skip(reason)
     }
 
     /// The files whose presence shows a step's work is whole (written last, or atomically).
