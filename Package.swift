@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Dependencies point one way: Tensor <- Model <- Training <- Roles <- Topology <- Replay <- rlhf.
+// Dependencies point one way: Tensor <- Model <- Training <- Roles <- Topology <- Replay, Pipeline <- rlhf.
 // Native libraries come from Debian packages found through pkg-config (Scripts/setup installs them).
 let package = Package(
     name: "rlhf",
@@ -69,13 +69,20 @@ let package = Package(
             dependencies: ["Roles", "Topology", "Training", "Model", "Tokenization", "Tensor", "Tasks"],
             swiftSettings: fast
         ),
+        // `rlhf pipeline`: the pipeline file, the steps run as rlhf commands under the process
+        // supervisor, and the SFT-versus-RLHF comparison at the end.
+        .target(
+            name: "Pipeline",
+            dependencies: ["Topology", "Roles", "Training", "Model", "Tasks", "Tokenization", .product(name: "Yams", package: "Yams")],
+            swiftSettings: fast
+        ),
         // Helpers the test targets share (not part of the tool): the NaN-proof comparison of
         // numbers (`Closeness`) and the block gradient check.
         .target(name: "TestSupport", dependencies: ["Model"]),
         .executableTarget(
             name: "rlhf",
             dependencies: [
-                "Tensor", "Model", "Tokenization", "Datasets", "Messaging", "Training", "Tasks", "Roles", "Topology", "Replay",
+                "Tensor", "Model", "Tokenization", "Datasets", "Messaging", "Training", "Tasks", "Roles", "Topology", "Replay", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -91,6 +98,7 @@ let package = Package(
         .executableTarget(name: "supervisor-probe", dependencies: ["Topology"], path: "Tests/SupervisorProbe"),
         .testTarget(name: "TopologyTests", dependencies: ["Topology", "Training", "supervisor-probe"]),
         .testTarget(name: "RolesTests", dependencies: ["Roles", "Training", "Model", "Messaging", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Topology"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Roles", "Training", "Model", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Datasets", "Tokenization", "Tensor", "TestSupport"]),
     ],

@@ -1,37 +1,37 @@
 import Yams
 
-/// Collects the faults of one file while it is read, so that several are reported at once.
-final class Diagnostics {
-    let file: String
-    private(set) var errors: [TopologyError] = []
+/// Collects the faults of one file while it is read (topology and pipeline files), so that several are reported at once.
+public final class Diagnostics {
+    public let file: String
+    public private(set) var errors: [TopologyError] = []
 
-    init(file: String) { self.file = file }
+    public init(file: String) { self.file = file }
 
     /// Records a fault at `node` (its line and column), for the dotted `key`.
-    func add(_ code: TopologyError.Code, at node: Node?, key: String, _ message: String) {
+    public func add(_ code: TopologyError.Code, at node: Node?, key: String, _ message: String) {
         let mark = node?.mark
         errors.append(TopologyError(code, file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, key: key, message))
     }
 
     /// Records faults found elsewhere (the validator's).
-    func append(_ more: [TopologyError]) { errors += more }
+    public func append(_ more: [TopologyError]) { errors += more }
 }
 
 /// A YAML mapping being read: typed getters that record a fault (with the value's line) and
 /// return nil instead of throwing, so one pass reports every bad key.
-struct YAMLMapping {
+public struct YAMLMapping {
     /// The mapping node itself (for faults about the section as a whole).
-    let node: Node
+    public let node: Node
     /// Dotted path of this mapping, e.g. `roles.actor`; empty at the top level.
-    let path: String
-    let diagnostics: Diagnostics
+    public let path: String
+    public let diagnostics: Diagnostics
     /// Key name -> (key node, value node), first occurrence.
     private var entries: [String: (key: Node, value: Node)] = [:]
     /// Key names in file order.
-    private(set) var keys: [String] = []
+    public private(set) var keys: [String] = []
 
     /// Reads `node` as a mapping, recording a fault (and returning nil) when it is not one.
-    init?(_ node: Node, path: String, diagnostics: Diagnostics) {
+    public init?(_ node: Node, path: String, diagnostics: Diagnostics) {
         guard let mapping = node.mapping else {
             diagnostics.add(.wrongType, at: node, key: path, "expected a mapping of keys to values, got \(describe(node))")
             return nil
@@ -54,10 +54,10 @@ struct YAMLMapping {
     }
 
     /// `path.name`.
-    func join(_ name: String) -> String { path.isEmpty ? name : path + "." + name }
+    public func join(_ name: String) -> String { path.isEmpty ? name : path + "." + name }
 
     /// Records an unknown-key fault, with the nearest known key, for every key not in `known`.
-    func refuseUnknownKeys(_ known: [String]) {
+    public func refuseUnknownKeys(_ known: [String]) {
         for name in keys where !known.contains(name) {
             diagnostics.add(.unknownKey, at: entries[name]!.key, key: join(name),
                             "unknown key" + KeySuggestion.hint(for: name, among: known))
@@ -65,34 +65,34 @@ struct YAMLMapping {
     }
 
     /// Whether `name` is present (even with a null value).
-    func has(_ name: String) -> Bool { entries[name] != nil }
+    public func has(_ name: String) -> Bool { entries[name] != nil }
 
     /// The key node of `name` (for faults about the key itself).
-    func keyNode(_ name: String) -> Node? { entries[name]?.key }
+    public func keyNode(_ name: String) -> Node? { entries[name]?.key }
 
     /// The value node of `name`, nil when absent or null.
-    func value(_ name: String) -> Node? {
+    public func value(_ name: String) -> Node? {
         guard let value = entries[name]?.value else { return nil }
         if let scalar = value.scalar, scalar.style == .plain, ["null", "~", ""].contains(scalar.string) { return nil }
         return value
     }
 
     /// Records a fault about the value of `name` (or the mapping, when `name` is absent).
-    func fail(_ code: TopologyError.Code, _ name: String, _ message: String) {
+    public func fail(_ code: TopologyError.Code, _ name: String, _ message: String) {
         diagnostics.add(code, at: entries[name]?.value ?? node, key: join(name), message)
     }
 
     // MARK: - Typed values
 
     /// A scalar as text; numbers and booleans are accepted as their text.
-    func string(_ name: String) -> String? {
+    public func string(_ name: String) -> String? {
         guard let node = value(name) else { return nil }
         guard let scalar = node.scalar else { return wrong(name, "a string", node) }
         return scalar.string
     }
 
     /// A whole number (a plain scalar; `"8"` in quotes is refused like the recipe parser does).
-    func int(_ name: String) -> Int? {
+    public func int(_ name: String) -> Int? {
         guard let node = value(name) else { return nil }
         guard let scalar = node.scalar, scalar.style == .plain, let v = Int(scalar.string.replacingOccurrences(of: "_", with: "")) else {
             return wrong(name, "an integer", node)
@@ -101,7 +101,7 @@ struct YAMLMapping {
     }
 
     /// A number (integers are numbers too).
-    func double(_ name: String) -> Double? {
+    public func double(_ name: String) -> Double? {
         guard let node = value(name) else { return nil }
         guard let scalar = node.scalar, scalar.style == .plain, let v = Double(scalar.string.replacingOccurrences(of: "_", with: "")),
               v.isFinite else {
@@ -111,7 +111,7 @@ struct YAMLMapping {
     }
 
     /// `true` or `false`.
-    func bool(_ name: String) -> Bool? {
+    public func bool(_ name: String) -> Bool? {
         guard let node = value(name) else { return nil }
         guard let scalar = node.scalar, scalar.style == .plain, let v = parseBool(scalar.string) else {
             return wrong(name, "true or false", node)
@@ -120,7 +120,7 @@ struct YAMLMapping {
     }
 
     /// A list of scalars.
-    func stringList(_ name: String) -> [String]? {
+    public func stringList(_ name: String) -> [String]? {
         guard let node = value(name) else { return nil }
         guard let items = node.sequence else { return wrong(name, "a list", node) }
         var out: [String] = []
@@ -135,7 +135,7 @@ struct YAMLMapping {
     }
 
     /// A list of whole numbers.
-    func intList(_ name: String) -> [Int]? {
+    public func intList(_ name: String) -> [Int]? {
         guard let node = value(name) else { return nil }
         guard let items = node.sequence else { return wrong(name, "a list of integers", node) }
         var out: [Int] = []
@@ -150,7 +150,7 @@ struct YAMLMapping {
     }
 
     /// A nested mapping.
-    func mapping(_ name: String) -> YAMLMapping? {
+    public func mapping(_ name: String) -> YAMLMapping? {
         guard let node = value(name) else { return nil }
         return YAMLMapping(node, path: join(name), diagnostics: diagnostics)
     }
@@ -171,7 +171,7 @@ func parseBool(_ text: String) -> Bool? {
 }
 
 /// How a node reads in a message: `"fast"`, `12`, `a list`, `a mapping`.
-func describe(_ node: Node) -> String {
+public func describe(_ node: Node) -> String {
     switch node {
     case .scalar(let scalar):
         if scalar.style == .plain, Double(scalar.string) != nil || parseBool(scalar.string) != nil { return scalar.string }
