@@ -21,6 +21,10 @@ public actor ExperienceLog: ExperienceRecorder {
     let segmentBytes: Int
     let report: @Sendable (String) -> Void
     private var handle: FileHandle?
+    /// An exclusive lock on `.writer.lock` in the directory, held for the log's life: a second
+    /// run writing the same log (two launches of one topology) is refused rather than allowed to
+    /// interleave its records.
+    private let lockDescriptor: Int32
     private var segmentIndex = 0
     private var segmentSize = 0
 
@@ -38,6 +42,36 @@ public actor ExperienceLog: ExperienceRecorder {
         } catch {
             throw ReplayError(.io, "\(directory): cannot create the experience log directory (\(error.localizedDescription))")
         }
+        let lockPath = (directory as NSString).appendingPathComponent(".writer.lock")
+        let fd = Self.openFile(lockPath)
+        guard fd >= 0 else { throw ReplayError(.io, "\(lockPath): cannot open (errno \(errno))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            Self.closeFile(fd)
+            throw ReplayError(.busy, "\(directory): another process is writing this experience log; is a run of the same directory still going? (two runs cannot share a run directory)")
+        }
+        lockDescriptor = fd
+    }
+
+    deinit {
+        // Closing the descriptor releases the lock.
+        Self.closeFile(lockDescriptor)
+    }
+
+    // The actor's own open/close hide the C functions' names.
+    private static func openFile(_ path: String) -> Int32 {
+        #if canImport(Glibc)
+        Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        #else
+        Darwin.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        #endif
+    }
+
+    private static func closeFile(_ fd: Int32) {
+        #if canImport(Glibc)
+        _ = Glibc.close(fd)
+        #else
+        _ = Darwin.close(fd)
+        #endif
     }
 
     /// The segment files of the log in `directory`, in order.

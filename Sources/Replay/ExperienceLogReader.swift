@@ -60,6 +60,42 @@ public struct ExperienceLogReader: Sendable {
         return tail
     }
 
+    /// Records one at a time, a segment in memory at a time: for walking two logs side by side.
+    public func cursor() -> Cursor { Cursor(segments: segments) }
+
+    /// Reads the log's records in order; `next()` is nil after the last whole record.
+    public struct Cursor {
+        let segments: [String]
+        private var segment = -1
+        private var data = Data()
+        private var locations: [ExperienceLogSegment.Location] = []
+        private var index = 0
+
+        init(segments: [String]) { self.segments = segments }
+
+        public mutating func next() throws -> ExperienceRecord? {
+            while index >= locations.count {
+                segment += 1
+                guard segment < segments.count else { return nil }
+                let file = segments[segment]
+                do {
+                    data = try Data(contentsOf: URL(fileURLWithPath: file), options: .alwaysMapped)
+                } catch {
+                    throw ReplayError(.io, "\(file): cannot read (\(error.localizedDescription))")
+                }
+                let scan = data.withUnsafeBytes { ExperienceLogSegment.scan($0, file: file) }
+                if scan.trailingBytes > 0 && segment < segments.count - 1 {
+                    throw ReplayError(.damaged, "\(file): \(scan.stopReason ?? "damaged") (byte \(scan.validEnd) of \(scan.fileSize)); the segments after it cannot be trusted to follow on")
+                }
+                locations = scan.records
+                index = 0
+            }
+            let location = locations[index]
+            index += 1
+            return try data.withUnsafeBytes { try ExperienceLogReader.decode($0, at: location) }
+        }
+    }
+
     /// Every record, in order.
     public func records() throws -> [ExperienceRecord] {
         var out: [ExperienceRecord] = []
@@ -93,7 +129,7 @@ public struct ExperienceLogReader: Sendable {
         }
     }
 
-    private static func decode(_ bytes: UnsafeRawBufferPointer, at location: ExperienceLogSegment.Location) throws -> ExperienceRecord {
+    static func decode(_ bytes: UnsafeRawBufferPointer, at location: ExperienceLogSegment.Location) throws -> ExperienceRecord {
         let start = location.offset + ExperienceLogSegment.frameHeaderBytes
         let payload = UnsafeRawBufferPointer(rebasing: bytes[start..<(location.offset + location.length)])
         do {

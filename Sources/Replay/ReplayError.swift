@@ -12,6 +12,8 @@ public struct ReplayError: Error, CustomStringConvertible, Sendable {
         case io
         /// A rerun or diff found a difference (the message says where).
         case differs
+        /// Another process holds the log for writing.
+        case busy
     }
 
     public var code: Code

@@ -102,20 +102,31 @@ public struct SampleDetail: Sendable {
 /// `rlhf replay top`: the highest and lowest samples of a run by one figure.
 public enum SampleRanking {
     /// The `count` highest and `count` lowest samples over the whole log (ties broken by
-    /// iteration, then row, so the answer is the same every time).
+    /// iteration, then row, so the answer is the same every time). Only the kept samples are
+    /// held, so a long run's log is ranked in constant memory.
     public static func extremes(_ reader: ExperienceLogReader, by ranking: SampleDetail.Ranking, count: Int) throws
         -> (highest: [SampleDetail], lowest: [SampleDetail]) {
-        var all: [(Double, Int, Int, SampleDetail)] = []
+        // Keys order samples from highest to lowest value; NaN ranks lowest.
+        typealias Key = (value: Double, iteration: Int, row: Int)
+        func before(_ a: Key, _ b: Key) -> Bool { (a.value, -a.iteration, -a.row) > (b.value, -b.iteration, -b.row) }
+        var high: [(Key, SampleDetail)] = [], low: [(Key, SampleDetail)] = []
+        let n = max(1, count)
         try reader.forEach { r, _ in
             for row in 0..<r.batch.B {
                 let s = try SampleDetail(r, row: row)
                 let v = s.value(ranking)
-                all.append((v.isNaN ? -.infinity : v, s.iteration, row, s))
+                let key: Key = (v.isNaN ? -.infinity : v, s.iteration, row)
+                if high.count < n || before(key, high[high.count - 1].0) {
+                    high.insert((key, s), at: high.firstIndex { before(key, $0.0) } ?? high.count)
+                    if high.count > n { high.removeLast() }
+                }
+                if low.count < n || before(low[low.count - 1].0, key) {
+                    low.insert((key, s), at: low.firstIndex { before($0.0, key) } ?? low.count)
+                    if low.count > n { low.removeLast() }
+                }
             }
             return true
         }
-        let ordered = all.sorted { ($0.0, -$0.1, -$0.2) > ($1.0, -$1.1, -$1.2) }
-        let n = min(count, ordered.count)
-        return (Array(ordered.prefix(n)).map(\.3), Array(ordered.suffix(n).reversed()).map(\.3))
+        return (high.map(\.1), low.map(\.1))
     }
 }

@@ -27,16 +27,23 @@ public struct RunDifference: Sendable, Equatable, CustomStringConvertible {
 
 public enum RunDiff {
     /// The first difference between the logs, or nil when every record is the same.
+    /// The logs are walked side by side, a segment of each in memory at a time.
     public static func first(_ a: ExperienceLogReader, _ b: ExperienceLogReader) throws -> RunDifference? {
-        let left = try a.records(), right = try b.records()
-        for (ra, rb) in zip(left, right) {
-            if let d = compare(ra, rb) { return d }
+        var left = a.cursor(), right = b.cursor()
+        var count = 0
+        while true {
+            let (x, y) = (try left.next(), try right.next())
+            switch (x, y) {
+            case (nil, nil): return nil
+            case let (x?, y?):
+                if let d = compare(x, y) { return d }
+                count += 1
+            case let (x?, nil), let (nil, x?):
+                let goesOn = "a record of iteration \(x.batch.iteration + 1)", ends = "no record after the first \(count)"
+                return RunDifference(iteration: x.batch.iteration, batchID: x.batch.batchID, sample: nil, field: "records",
+                                     position: nil, a: y == nil ? goesOn : ends, b: y == nil ? ends : goesOn)
+            }
         }
-        guard left.count != right.count else { return nil }
-        let (longer, name) = left.count > right.count ? (left, "A") : (right, "B")
-        let extra = longer[min(left.count, right.count)]
-        return RunDifference(iteration: extra.batch.iteration, batchID: extra.batch.batchID, sample: nil, field: "records",
-                             position: nil, a: "\(left.count) records", b: "\(right.count) records (run \(name) goes on)")
     }
 
     static func compare(_ x: ExperienceRecord, _ y: ExperienceRecord) -> RunDifference? {

@@ -198,6 +198,21 @@ final class ExperienceLogTests: XCTestCase {
         return [UInt8(u.count & 255), UInt8(u.count >> 8 & 255), UInt8(u.count >> 16 & 255), 0] + u
     }
 
+    /// Two writers of one log (two runs in one directory) cannot interleave: the second is
+    /// refused while the first lives, and may write once it is gone.
+    func testSecondWriter_isRefusedWhileTheFirstHoldsTheLog() async throws {
+        var first: ExperienceLog? = try ExperienceLog(directory: directory)
+        try await first?.record(Self.record(iteration: 0))
+        XCTAssertThrowsError(try ExperienceLog(directory: directory)) { error in
+            XCTAssertTrue("\(error)".contains("another process is writing this experience log"), "\(error)")
+        }
+        first = nil
+        let second = try ExperienceLog(directory: directory)
+        try await second.record(Self.record(iteration: 1))
+        try await second.close()
+        XCTAssertEqual(try read().map(\.batch.iteration), [0, 1])
+    }
+
     func testNoLog_isNamedClearly() {
         XCTAssertThrowsError(try ExperienceLogReader(run: "\(directory)/nowhere")) { error in
             XCTAssertTrue("\(error)".contains("no experience log"), "\(error)")
