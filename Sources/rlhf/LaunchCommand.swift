@@ -27,6 +27,9 @@ struct LaunchCommand: ParsableCommand {
     var printCommands = false
 
     func run() throws {
+        // Line by line even into a pipe (rlhf pipeline, tee): the launcher's lines interleave
+        // with the roles' in the order they happened.
+        setvbuf(stdout, nil, _IOLBF, 0)
         let spec = try TopologyParser.load(path: topology)
         for warning in spec.warnings { print("note: \(warning)") }
         var plan = try spec.runPlan()
