@@ -27,9 +27,6 @@ struct LaunchCommand: ParsableCommand {
     var printCommands = false
 
     func run() throws {
-        // Line by line even into a pipe (rlhf pipeline, tee): the launcher's lines interleave
-        // with the roles' in the order they happened.
-        setvbuf(stdout, nil, _IOLBF, 0)
         let spec = try TopologyParser.load(path: topology)
         for warning in spec.warnings { print("note: \(warning)") }
         var plan = try spec.runPlan()
@@ -65,6 +62,8 @@ struct LaunchCommand: ParsableCommand {
             return
         }
         print("launching \(children.map(\.name).joined(separator: ", ")) on \(hostName); logs in \(logs)")
+        // Out now, even into a pipe (rlhf pipeline, tee): the roles' lines follow it.
+        fflush(nil)
         let supervisor = ProcessSupervisor(terminal: .standardError)
         let toStart = children
         let outcome = try runAsync {
