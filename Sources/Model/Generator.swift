@@ -83,9 +83,11 @@ public struct Generator {
     /// One group's generation, on the calling thread. `firstIndex` is the batch index of its
     /// first prompt (it picks the sampling streams). Inputs are validated by the caller.
     /// `onToken`, when given, sees each new token (sequence index in the group, token) as soon as
-    /// it is drawn, on this thread (streaming, `stream(prompt:...)`).
+    /// it is drawn, on this thread (streaming, `stream(prompt:...)`); `shouldStop`, asked before
+    /// each decoding step, ends the generation early (an interrupted chat answer).
     func generateGroup(_ prompts: [[Int]], firstIndex: Int, maxNewTokens: Int, sampling: SamplingParameters,
-                       stopTokens: Set<Int>, onToken: ((_ sequence: Int, _ token: Int) -> Void)? = nil) -> Output {
+                       stopTokens: Set<Int>, onToken: ((_ sequence: Int, _ token: Int) -> Void)? = nil,
+                       shouldStop: (() -> Bool)? = nil) -> Output {
         let longest = prompts.map(\.count).max()!
         let cache = cachePool.take(model: model, batch: prompts.count, capacity: longest + maxNewTokens)
         defer { cachePool.giveBack(cache) }
@@ -98,7 +100,7 @@ public struct Generator {
         var segments = prompts.enumerated().map { TokenSegment(sequence: $0.offset, tokens: $0.element.map(Int32.init)) }
         var steps = 0, generated = 0
         var next: [Int] = []
-        while !active.isEmpty && steps < maxNewTokens {
+        while !active.isEmpty && steps < maxNewTokens && !(shouldStop?() ?? false) {
             let logits = model.inferenceLogits(segments, cache: cache)
             steps += 1
             next.removeAll(keepingCapacity: true)

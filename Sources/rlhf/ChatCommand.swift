@@ -1,8 +1,28 @@
 import ArgumentParser
 import Foundation
 import Model
+import Synchronization
 import Tensor
 import Tokenization
+
+/// Set by Ctrl-C in an interactive chat. A lock-free atomic store is all the signal handler does
+/// (async-signal-safe); the chat reads it between decoding steps and after a read is interrupted.
+private let chatInterrupted = Atomic<Bool>(false)
+
+/// Ctrl-C in an interactive chat stops the answer being written (it is kept, marked cut) or, at
+/// the prompt, clears the line, instead of ending the program and its history. `sigaction`
+/// without SA_RESTART, so a read waiting at the prompt returns and the loop sees the flag.
+private func catchInterrupts() {
+    var action = sigaction()
+    #if canImport(Glibc)
+    action.__sigaction_handler.sa_handler = { _ in chatInterrupted.store(true, ordering: .relaxed) }
+    #else
+    action.__sigaction_u.__sa_handler = { _ in chatInterrupted.store(true, ordering: .relaxed) }
+    #endif
+    sigemptyset(&action.sa_mask)
+    action.sa_flags = 0
+    sigaction(SIGINT, &action, nil)
+}
 
 /// `rlhf chat`: a conversation with a model in the chat template it was trained with, the answer
 /// printed as it is generated; `--prompt` for one answer. The history, its rendering and its
@@ -58,6 +78,7 @@ private struct Chat {
     let tokenizer: SentencePieceTokenizer
     let stops: Set<Int>
     var session: ChatSession<SentencePieceTokenizer>
+    var input = TerminalLines()
 
     init(command: ChatCommand) throws {
         self.command = command
@@ -92,10 +113,18 @@ private struct Chat {
     mutating func converse() throws {
         let sampling = command.temperature > 0 ? "temperature \(command.temperature), seed \(command.seed)" : "greedy"
         Terminal.out("rlhf chat with \(command.model): \(session.template.rawValue) template, prompts up to \(session.promptBudget) tokens, "
-                     + "answers up to \(command.maxNewTokens), \(sampling). /help lists the commands.\n")
+                     + "answers up to \(command.maxNewTokens), \(sampling). /help lists the commands; Ctrl-C stops an answer.\n")
+        catchInterrupts()
         while true {
             Terminal.out(Self.userMarker)
-            guard let line = readLine(strippingNewline: true) else {
+            chatInterrupted.store(false, ordering: .relaxed)
+            let line: String
+            switch input.next() {
+            case .text(let text): line = text
+            case .interrupted:
+                Terminal.out("\n(/exit or Ctrl-D to quit)\n")
+                continue
+            case .end:
                 Terminal.out("\n")
                 return
             }
@@ -111,7 +140,11 @@ private struct Chat {
             case .message(let text):
                 do {
                     let answer = try answer(text, marker: Self.answerMarker)
-                    if !answer.ended { Terminal.out(" [cut at --max-new-tokens \(command.maxNewTokens)]") }
+                    if answer.interrupted {
+                        Terminal.out(" [stopped]")
+                    } else if !answer.ended {
+                        Terminal.out(" [cut at --max-new-tokens \(command.maxNewTokens)]")
+                    }
                 } catch let error as ChatSessionError {
                     Terminal.out("(not sent: \(error.description): \(budgetHint))")
                 }
@@ -129,7 +162,7 @@ private struct Chat {
 
     /// Renders the prompt for `message`, streams the answer to stdout after `marker` and records
     /// the exchange.
-    mutating func answer(_ message: String, marker: String) throws -> (text: String, ended: Bool) {
+    mutating func answer(_ message: String, marker: String) throws -> (text: String, ended: Bool, interrupted: Bool) {
         let prompt: ChatSession<SentencePieceTokenizer>.Prompt
         do {
             prompt = try session.prompt(for: message)
@@ -141,18 +174,61 @@ private struct Chat {
         let sampling = SamplingParameters(temperature: command.temperature, topK: command.topK, topP: command.topP,
                                           seed: command.seed &+ UInt64(session.answersRecorded))
         var decoder = IncrementalDecoder(tokenizer: tokenizer, hidden: stops)
+        let pieceCount = tokenizer.pieceCount
         Terminal.out(marker)
         var failure: (any Error)?
-        let out = try generator.stream(prompt: prompt.ids, maxNewTokens: command.maxNewTokens, sampling: sampling, stopTokens: stops) { token in
+        chatInterrupted.store(false, ordering: .relaxed)
+        let out = try generator.stream(prompt: prompt.ids, maxNewTokens: command.maxNewTokens, sampling: sampling, stopTokens: stops,
+                                       until: { chatInterrupted.load(ordering: .relaxed) }) { token in
             guard failure == nil else { return }
-            do { Terminal.out(try decoder.append(token)) } catch { failure = error }
+            // A model whose vocabulary is padded past its tokenizer's pieces can draw an id the
+            // tokenizer has no piece for: it shows as SentencePiece's unknown piece, not a crash.
+            let shown = token < pieceCount ? token : max(0, tokenizer.unkID)
+            do { Terminal.out(try decoder.append(shown)) } catch { failure = error }
         }
         if let failure { throw failure }
         Terminal.out(try decoder.finish())
         if command.prompt != nil { Terminal.out("\n") }
         let text = try decoder.text()
         session.record(question: message, answer: text)
-        return (text, out.ended[0])
+        return (text, out.ended[0], chatInterrupted.load(ordering: .relaxed) && !out.ended[0])
+    }
+}
+
+/// Lines typed at the terminal, read from descriptor 0 directly rather than through stdio, so a
+/// read that Ctrl-C interrupts says so (stdio would report it as the end of input).
+private struct TerminalLines {
+    enum Line {
+        case text(String)
+        case interrupted
+        case end
+    }
+
+    private var buffer: [UInt8] = []
+
+    mutating func next() -> Line {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = buffer[..<newline]
+                buffer.removeSubrange(...newline)
+                return .text(String(decoding: line.last == UInt8(ascii: "\r") ? line.dropLast() : line, as: UTF8.self))
+            }
+            let n = chunk.withUnsafeMutableBytes { Foundation.read(0, $0.baseAddress, $0.count) }
+            if n > 0 {
+                buffer += chunk[..<n]
+            } else if n < 0 && errno == EINTR {
+                if chatInterrupted.load(ordering: .relaxed) {
+                    buffer.removeAll()  // what was typed on the interrupted line is dropped, as a shell does
+                    return .interrupted
+                }
+            } else if buffer.isEmpty {
+                return .end
+            } else {
+                defer { buffer.removeAll() }
+                return .text(String(decoding: buffer, as: UTF8.self))
+            }
+        }
     }
 }
 

@@ -98,6 +98,39 @@ final class ChatCLITests: XCTestCase {
         XCTAssertTrue(screen.contains("/clear   forget"), "/help lists the commands: \(screen)")
     }
 
+    /// Ctrl-C while an answer is written stops that answer (kept, marked) and the chat goes on
+    /// with its history; Ctrl-C at the prompt says how to quit instead of quitting. A wider
+    /// random model with room for 900 tokens writes for seconds, so the interrupt lands mid-answer.
+    func testInteractive_ctrlCStopsTheAnswerNotTheChat() throws {
+        let dir = URL(fileURLWithPath: Self.model).deletingLastPathComponent().appendingPathComponent("wide").path
+        if !FileManager.default.fileExists(atPath: "\(dir)/model.safetensors") {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: "\(Self.model)/tokenizer.model", toPath: "\(dir)/tokenizer.model")
+            let config: [String: Any] = [
+                "architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 400, "hidden_size": 256,
+                "intermediate_size": 512, "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 4,
+                "max_position_embeddings": 1024, "rms_norm_eps": 1e-5, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 3,
+            ]
+            try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: "\(dir)/wide.json"))
+            let made = try CLIProcess.run(["init", "--config", "\(dir)/wide.json", "--out", dir, "--seed", "2", "--std", "0.2"])
+            made.assertSucceeded("init")
+        }
+        let terminal = try PseudoTerminal("'\(CLIProcess.executable)' chat --model '\(dir)' --max-new-tokens 900 --threads 1 --temperature 1 --template deepspeed-chat")
+        defer { terminal.stop() }
+        try terminal.waitFor(markers: 1)
+        try terminal.type("Tell me everything")
+        let deadline = Date().addingTimeInterval(30)
+        while !terminal.screen.contains("model> ") && Date() < deadline { usleep(5_000) }
+        try terminal.type("\u{03}", newline: false)
+        try terminal.waitFor(markers: 2)
+        XCTAssertTrue(terminal.screen.contains(" [stopped]"), "the answer is stopped, not cut at 900 tokens: \(terminal.screen.suffix(400))")
+        try terminal.type("\u{03}", newline: false)
+        try terminal.waitFor(markers: 3)
+        XCTAssertTrue(terminal.screen.contains("(/exit or Ctrl-D to quit)"), terminal.screen.suffix(400).description)
+        try terminal.type("/exit")
+        XCTAssertEqual(try terminal.waitForExit(), 0, "the chat survived both Ctrl-C: \(terminal.screen.suffix(400))")
+    }
+
     /// Ctrl-D on an empty line ends the chat like /exit.
     func testInteractive_endOfInputQuits() throws {
         let terminal = try PseudoTerminal(Self.chatCommand())

@@ -31,6 +31,18 @@ final class StreamingTests: XCTestCase {
         }
     }
 
+    /// `until` ends the answer between decoding steps (a chat's Ctrl-C): the tokens so far are
+    /// the unstopped answer's first ones, and the answer counts as not ended.
+    func testStream_stopsWhenAsked() throws {
+        let gen = Generator(model: RolloutTests.makeModel(), threads: 1)
+        let full = try gen.generate(prompts: [[1, 2, 3]], maxNewTokens: 10).newTokens[0]
+        var seen: [Int] = []
+        let out = try gen.stream(prompt: [1, 2, 3], maxNewTokens: 10, until: { seen.count >= 4 }) { seen.append($0) }
+        XCTAssertEqual(seen, Array(full.prefix(4)))
+        XCTAssertEqual(out.newTokens[0], seen)
+        XCTAssertEqual(out.ended, [false])
+    }
+
     func testStream_refusesBadInputBeforeAnyToken() {
         let gen = Generator(model: RolloutTests.makeModel(), threads: 1)
         var calls = 0
