@@ -136,6 +136,9 @@ public actor ExperienceLog: ExperienceRecorder {
         var files = Self.segments(in: directory)
         if let last = files.last {
             let scan = try ExperienceLogSegment.scan(last)
+            guard scan.isSegment else {
+                throw ReplayError(.damaged, "\(last): \(scan.stopReason ?? "not a segment"); move it out of the log directory (nothing was changed)")
+            }
             if scan.validEnd < ExperienceLogSegment.fileHeader.count {
                 // Not even the header survived: the segment holds nothing to keep.
                 report("experience log: \(last): \(scan.stopReason ?? "empty"); starting it again")

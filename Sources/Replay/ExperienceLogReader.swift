@@ -43,6 +43,7 @@ public struct ExperienceLogReader: Sendable {
             let last = i == segments.count - 1
             let keepGoing = try ExperienceLogSegment.withContents(of: file) { bytes -> Bool in
                 let scan = ExperienceLogSegment.scan(bytes, file: file)
+                guard scan.isSegment else { throw ReplayError(.damaged, "\(file): \(scan.stopReason ?? "not a segment")") }
                 if scan.trailingBytes > 0 {
                     guard last else {
                         throw ReplayError(.damaged, "\(file): \(scan.stopReason ?? "damaged") (byte \(scan.validEnd) of \(scan.fileSize)); the segments after it cannot be trusted to follow on")
@@ -84,6 +85,7 @@ public struct ExperienceLogReader: Sendable {
                     throw ReplayError(.io, "\(file): cannot read (\(error.localizedDescription))")
                 }
                 let scan = data.withUnsafeBytes { ExperienceLogSegment.scan($0, file: file) }
+                guard scan.isSegment else { throw ReplayError(.damaged, "\(file): \(scan.stopReason ?? "not a segment")") }
                 if scan.trailingBytes > 0 && segment < segments.count - 1 {
                     throw ReplayError(.damaged, "\(file): \(scan.stopReason ?? "damaged") (byte \(scan.validEnd) of \(scan.fileSize)); the segments after it cannot be trusted to follow on")
                 }

@@ -34,6 +34,9 @@ public enum ExperienceLogSegment {
         public var fileSize: Int
         /// Why the bytes past `validEnd` are not a record, when there are any.
         public var stopReason: String?
+        /// False when the file is not a segment at all (another header): it is never cut or
+        /// overwritten, and reading it is an error.
+        public var isSegment = true
         /// Bytes past the last whole record (a torn tail, or a record still being written).
         public var trailingBytes: Int { fileSize - validEnd }
     }
@@ -66,12 +69,14 @@ public enum ExperienceLogSegment {
 
     static func scan(_ bytes: UnsafeRawBufferPointer, file: String) -> Scan {
         var result = Scan(validEnd: 0, fileSize: bytes.count)
-        guard bytes.count >= fileHeader.count else {
-            result.stopReason = "the segment header is incomplete (\(bytes.count) of \(fileHeader.count) bytes)"
+        let present = min(bytes.count, fileHeader.count)
+        guard Array(bytes[0..<present]) == Array(fileHeader[0..<present]) else {
+            result.stopReason = "the file does not start with \(String(decoding: fileHeader, as: UTF8.self)): not an experience log segment"
+            result.isSegment = false
             return result
         }
-        guard Array(bytes[0..<fileHeader.count]) == fileHeader else {
-            result.stopReason = "the file does not start with \(String(decoding: fileHeader, as: UTF8.self)): not an experience log segment"
+        guard bytes.count >= fileHeader.count else {
+            result.stopReason = "the segment header is incomplete (\(bytes.count) of \(fileHeader.count) bytes)"
             return result
         }
         var at = fileHeader.count

@@ -213,6 +213,22 @@ final class ExperienceLogTests: XCTestCase {
         XCTAssertEqual(try read().map(\.batch.iteration), [0, 1])
     }
 
+    /// A file named like a segment that is not one (another header) is an error for readers and
+    /// for the writer, which leaves it as it is rather than cutting or replacing it.
+    func testForeignFileNamedLikeASegment_isRefusedAndLeftAlone() async throws {
+        let junk = Data("not a segment, some other file".utf8)
+        try junk.write(to: URL(fileURLWithPath: segment()))
+        XCTAssertThrowsError(try read()) { XCTAssertTrue("\($0)".contains("not an experience log segment"), "\($0)") }
+        let log = try ExperienceLog(directory: directory)
+        do {
+            try await log.record(Self.record(iteration: 0))
+            XCTFail("the writer appended to a foreign file")
+        } catch {
+            XCTAssertTrue("\(error)".contains("nothing was changed"), "\(error)")
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: segment())), junk)
+    }
+
     func testNoLog_isNamedClearly() {
         XCTAssertThrowsError(try ExperienceLogReader(run: "\(directory)/nowhere")) { error in
             XCTAssertTrue("\(error)".contains("no experience log"), "\(error)")
