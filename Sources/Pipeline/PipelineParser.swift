@@ -28,16 +28,8 @@ public enum PipelineParser {
     ///   topology parses).
     public static func parse(yaml text: String, file: String, checkFiles: Bool = true) throws -> PipelineSpec {
         let diagnostics = Diagnostics(file: file)
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch {
-            throw TopologyErrors([TopologyError(.syntax, file: file, "not valid YAML: \(error)")])
-        }
-        guard let root else {
-            throw TopologyErrors([TopologyError(.missing, file: file, "the file is empty; a pipeline needs " + sections.joined(separator: ", "))])
-        }
-        guard let top = YAMLMapping(root, path: "", diagnostics: diagnostics) else { throw TopologyErrors(diagnostics.errors) }
+        let top = try YAMLMapping.document(text, file: file, diagnostics: diagnostics,
+                                           needs: "a pipeline needs " + sections.joined(separator: ", "))
         top.refuseUnknownKeys(sections)
 
         let output = top.string("output_dir")

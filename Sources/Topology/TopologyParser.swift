@@ -31,16 +31,7 @@ public enum TopologyParser {
     /// - Throws: `TopologyErrors`.
     public static func parse(yaml text: String, file: String, options: TopologyValidator.Options = .init()) throws -> TopologySpec {
         let diagnostics = Diagnostics(file: file)
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch {
-            throw TopologyErrors([TopologyError(.syntax, file: file, "not valid YAML: \(error)")])
-        }
-        guard let root, let top = YAMLMapping(root, path: "", diagnostics: diagnostics) else {
-            if root == nil { throw TopologyErrors([TopologyError(.missing, file: file, "the file is empty; a topology needs at least models and data")]) }
-            throw TopologyErrors(diagnostics.errors)
-        }
+        let top = try YAMLMapping.document(text, file: file, diagnostics: diagnostics, needs: "a topology needs at least models and data")
         top.refuseUnknownKeys(sections)
         let spec = resolve(top, file: file)
         if let spec {  // also after parse faults: more faults at once, on the values that did parse

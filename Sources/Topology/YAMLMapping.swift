@@ -31,6 +31,22 @@ public struct YAMLMapping {
     public private(set) var keys: [String] = []
 
     /// Reads `node` as a mapping, recording a fault (and returning nil) when it is not one.
+    /// The top-level mapping of a YAML document (a topology or pipeline file).
+    /// - Parameter needs: what an empty file lacks, for its message ("at least models and data").
+    /// - Throws: `TopologyErrors` for text that is not YAML, an empty file, or a top level that is
+    ///   not a mapping.
+    public static func document(_ text: String, file: String, diagnostics: Diagnostics, needs: String) throws -> YAMLMapping {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw TopologyErrors([TopologyError(.syntax, file: file, "not valid YAML: \(error)")])
+        }
+        guard let root else { throw TopologyErrors([TopologyError(.missing, file: file, "the file is empty; \(needs)")]) }
+        guard let top = YAMLMapping(root, path: "", diagnostics: diagnostics) else { throw TopologyErrors(diagnostics.errors) }
+        return top
+    }
+
     public init?(_ node: Node, path: String, diagnostics: Diagnostics) {
         guard let mapping = node.mapping else {
             diagnostics.add(.wrongType, at: node, key: path, "expected a mapping of keys to values, got \(describe(node))")
