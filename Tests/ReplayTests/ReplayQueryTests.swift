@@ -109,6 +109,14 @@ final class ReplayQueryTests: XCTestCase {
         XCTAssertEqual(rows.count - 1, recs.reduce(0) { $0 + $1.batch.responseTokenCount })
     }
 
+    /// The rule verdict replay shows beside a score reads the question out of the rendered prompt.
+    func testRuleVerdict_readsTheQuestionOutOfTheTemplate() {
+        XCTAssertEqual(RuleVerdict.of(prompt: " Human: Compute 19 - 5. Assistant:", response: " 1"), "wrong (expected 14)")
+        XCTAssertEqual(RuleVerdict.of(prompt: " Human: Compute 19 - 5. Assistant:", response: " 14"), "right")
+        XCTAssertEqual(RuleVerdict.of(prompt: "Sort these words alphabetically: sun cat", response: "cat sun"), "right")
+        XCTAssertNil(RuleVerdict.of(prompt: " Human: Tell me a joke. Assistant:", response: " no"))
+    }
+
     func testTop_ranksSamplesAtBothEnds() async throws {
         let recs = records()
         let reader = try await log("a", recs)
