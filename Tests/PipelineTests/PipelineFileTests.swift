@@ -23,6 +23,20 @@ final class PipelineFileTests: XCTestCase {
         XCTAssertEqual(spec.evaluation.show, 3)
     }
 
+    /// The GRPO variant differs in its output directory and its step 3 only.
+    func testDemoGRPOPipeline_isTheDemoWithGRPOAsStep3() throws {
+        let demo = try PipelineParser.parse(yaml: String(contentsOfFile: "\(Self.root)/pipelines/demo.yaml", encoding: .utf8),
+                                            file: "demo.yaml", checkFiles: false)
+        var grpo = try PipelineParser.parse(yaml: String(contentsOfFile: "\(Self.root)/pipelines/demo-grpo.yaml", encoding: .utf8),
+                                            file: "demo-grpo.yaml", checkFiles: false)
+        XCTAssertEqual(grpo.outputDirectory, "runs-grpo")
+        XCTAssertEqual(grpo.rl, RLSettings(topology: "topologies/grpo-rules.yaml"))
+        grpo.outputDirectory = demo.outputDirectory
+        grpo.rl = demo.rl
+        grpo.file = demo.file
+        XCTAssertEqual(grpo, demo)
+    }
+
     /// Every fault at once, each at its line and column, with the nearest known key.
     func testFaults_areCollectedWithTheirPlaces() throws {
         let text = """
