@@ -138,5 +138,7 @@ final class TopologyParserTests: XCTestCase {
         XCTAssertEqual(grpo.algorithm.algorithm, .grpo)
         XCTAssertEqual(grpo.models.reward, .rule("demo-tasks"))
         XCTAssertFalse(grpo.activeRoles.contains(.critic))
+        XCTAssertEqual(grpo.algorithm.lrSchedulerType, .constantWithWarmup)
+        XCTAssertEqual(grpo.schedule.iterations, 2000)
     }
 }
