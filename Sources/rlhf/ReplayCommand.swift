@@ -49,8 +49,12 @@ struct ReplayList: ParsableCommand {
 /// prompts are not demo tasks): beside a reward model's score, where reward hacking shows.
 private func rightShare(_ r: ExperienceRecord, _ text: TokenText) -> String {
     var judged = 0, right = 0
+    var prompt = (group: -1, text: "")
     for row in 0..<r.batch.B {
-        guard let v = RuleVerdict.of(prompt: text.text(r.batch.prompt(row)), response: text.text(r.batch.response(row))) else { continue }
+        // The rows of a group answer one prompt: decode it once.
+        let group = row / max(1, r.batch.groupSize)
+        if group != prompt.group { prompt = (group, text.text(r.batch.prompt(row))) }
+        guard let v = RuleVerdict.of(prompt: prompt.text, response: text.text(r.batch.response(row))) else { continue }
         judged += 1
         if v == "right" { right += 1 }
     }
