@@ -166,6 +166,17 @@ final class LaunchTests: XCTestCase {
         let export = try run(["replay", "export", single, "--format", "jsonl"])
         XCTAssertEqual(export.stdout.split(separator: "\n").count, 3 * 4, "a line per sample")
         try CLIProcess.run(["replay", "show", single, "--iteration", "9"]).assertRefused("no record of iteration 9")
+
+        // A rerun that cannot match says where: one bit flipped in checkpoint-3's actor weights
+        // is found as the tensor and element that differ (exit status 1).
+        let weights = "\(single)/checkpoint-3/actor/model.safetensors"
+        var data = try bytes(weights)
+        let headerLength = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        data[8 + headerLength + 2] ^= 0x01
+        try data.write(to: URL(fileURLWithPath: weights))
+        let differs = try CLIProcess.run(["replay", "rerun", single, "--iteration", "3"])
+        XCTAssertEqual(differs.status, 1, differs.stderr)
+        XCTAssertTrue(differs.stdout.contains("differs: actor: tensor ") && differs.stdout.contains("element 0"), differs.stdout)
     }
 
     /// A run that crashed after its checkpoint (later metrics written, no later checkpoint)
