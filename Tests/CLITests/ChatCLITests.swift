@@ -192,7 +192,10 @@ private final class PseudoTerminal: @unchecked Sendable {
         }
         process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
         // -q no banner, -f flush at once, -e the command's exit status, /dev/null no typescript.
-        process.arguments = ["-qfec", command, "/dev/null"]
+        // `exec`: `script` runs the command through $SHELL -c, and dash (Debian's /bin/sh, used
+        // when SHELL is unset as under CI) stays as its parent; Ctrl-C then kills that shell
+        // and `script` reports 130 although the chat itself went on.
+        process.arguments = ["-qfec", "exec \(command)", "/dev/null"]
         let out = Pipe()
         process.standardInput = input
         process.standardOutput = out
