@@ -145,12 +145,17 @@ public final class PipelineRunner {
 
     /// Whether `step` has a complete checkpoint of its own (training and step 3 only).
     private func hasCheckpoint(_ step: PipelineStepName) -> Bool {
+        if let dir = trainingDirectory(step) { return !RunDirectory(path: dir).checkpoints().isEmpty }
+        return step == .rl && CheckpointState.latest(in: layout.rl) != nil
+    }
+
+    /// The output directory of a training step (pre-training, SFT, reward model), nil for others.
+    private func trainingDirectory(_ step: PipelineStepName) -> String? {
         switch step {
-        case .pretrain: return !RunDirectory(path: layout.base).checkpoints().isEmpty
-        case .sft: return !RunDirectory(path: layout.sft).checkpoints().isEmpty
-        case .rewardModel: return !RunDirectory(path: layout.rewardModel).checkpoints().isEmpty
-        case .rl: return CheckpointState.latest(in: layout.rl) != nil
-        default: return false
+        case .pretrain: layout.base
+        case .sft: layout.sft
+        case .rewardModel: layout.rewardModel
+        default: nil
         }
     }
 
@@ -162,7 +167,7 @@ public final class PipelineRunner {
         var argv = command.argv
         switch step {
         case .pretrain, .sft, .rewardModel:
-            let dir = step == .pretrain ? layout.base : step == .sft ? layout.sft : layout.rewardModel
+            let dir = trainingDirectory(step)!
             if resume {
                 let latest = RunDirectory(path: dir).checkpoints().last!
                 say("   resuming from \(latest.path)")
