@@ -1,4 +1,5 @@
 import Foundation
+import Roles
 import Tasks
 
 /// The demo tasks' rule checker applied to a recorded sample, so a replay can show beside a
@@ -20,6 +21,24 @@ public enum RuleVerdict {
             }
         }
         return nil
+    }
+
+    /// The share of a record's answers the rule checker finds right, over those whose prompt is
+    /// a demo task; nil when none is. Beside the reward model's mean score it is where reward
+    /// hacking shows (`rlhf replay ls`).
+    public static func shareRight(in record: ExperienceRecord, text: TokenText) -> Double? {
+        let b = record.batch
+        var judged = 0, right = 0
+        var prompt = (group: -1, text: "")
+        for row in 0..<b.B {
+            // The rows of a group answer one prompt: decode it once.
+            let group = row / max(1, b.groupSize)
+            if group != prompt.group { prompt = (group, text.text(b.prompt(row))) }
+            guard let v = of(prompt: prompt.text, response: text.text(b.response(row))) else { continue }
+            judged += 1
+            if v == "right" { right += 1 }
+        }
+        return judged == 0 ? nil : Double(right) / Double(judged)
     }
 
     /// The last user turn of a prompt rendered with a Human:/Assistant: template (DeepSpeed-Chat's,

@@ -45,20 +45,9 @@ struct ReplayList: ParsableCommand {
     }
 }
 
-/// The share of an iteration's answers the demo tasks' rule checker finds right ("-" when the
-/// prompts are not demo tasks): beside a reward model's score, where reward hacking shows.
+/// The "right" column: the rule checker's share of right answers, "-" when it knows none of the prompts.
 private func rightShare(_ r: ExperienceRecord, _ text: TokenText) -> String {
-    var judged = 0, right = 0
-    var prompt = (group: -1, text: "")
-    for row in 0..<r.batch.B {
-        // The rows of a group answer one prompt: decode it once.
-        let group = row / max(1, r.batch.groupSize)
-        if group != prompt.group { prompt = (group, text.text(r.batch.prompt(row))) }
-        guard let v = RuleVerdict.of(prompt: prompt.text, response: text.text(r.batch.response(row))) else { continue }
-        judged += 1
-        if v == "right" { right += 1 }
-    }
-    return judged == 0 ? "     -" : String(format: "%6.3f", Double(right) / Double(judged))
+    RuleVerdict.shareRight(in: r, text: text).map { String(format: "%6.3f", $0) } ?? "     -"
 }
 
 struct ReplayShow: ParsableCommand {
