@@ -151,15 +151,22 @@ public actor ExperienceLog: ExperienceRecorder {
         }
         if let cut {
             // The first record at or past the cut, wherever it is; everything from it on goes.
-            search: for (i, file) in files.enumerated() {
-                let scan = try ExperienceLogSegment.scan(file)
-                for (k, location) in scan.records.enumerated() where try iteration(at: location) >= cut {
-                    try truncate(file, to: location.offset)
-                    for later in files[(i + 1)...] { try remove(later) }
-                    report("experience log: dropped the records from iteration \(cut + 1) on (\(scan.records.count - k) in \((file as NSString).lastPathComponent)\(files.count > i + 1 ? " and \(files.count - i - 1) later segment(s)" : "")), which the resumed run redoes")
-                    files = Array(files[...i])
-                    break search
+            for (i, file) in files.enumerated() {
+                // Each segment is read once; its records' iterations say where the cut falls.
+                let found = try ExperienceLogSegment.withContents(of: file) { bytes -> (offset: Int, dropped: Int)? in
+                    let records = ExperienceLogSegment.scan(bytes, file: file).records
+                    for (k, location) in records.enumerated()
+                    where try ExperienceLogReader.decode(bytes, at: location).batch.iteration >= cut {
+                        return (location.offset, records.count - k)
+                    }
+                    return nil
                 }
+                guard let found else { continue }
+                try truncate(file, to: found.offset)
+                for later in files[(i + 1)...] { try remove(later) }
+                report("experience log: dropped the records from iteration \(cut + 1) on (\(found.dropped) in \((file as NSString).lastPathComponent)\(files.count > i + 1 ? " and \(files.count - i - 1) later segment(s)" : "")), which the resumed run redoes")
+                files = Array(files[...i])
+                break
             }
         }
         guard let last = files.last else { return try createSegment(1) }
@@ -172,11 +179,6 @@ public actor ExperienceLog: ExperienceRecorder {
         } catch {
             throw ReplayError(.io, "\(last): cannot open for appending (\(error.localizedDescription))")
         }
-    }
-
-    /// The iteration of the record at `location`, read from its header only.
-    private func iteration(at location: ExperienceLogSegment.Location) throws -> Int {
-        try ExperienceLogReader.record(at: location).batch.iteration
     }
 
     private func createSegment(_ n: Int) throws {

@@ -121,16 +121,6 @@ public struct ExperienceLogReader: Sendable {
         return found
     }
 
-    /// The record at `location`, read on its own.
-    public static func record(at location: ExperienceLogSegment.Location) throws -> ExperienceRecord {
-        try ExperienceLogSegment.withContents(of: location.file) { bytes in
-            guard location.offset + location.length <= bytes.count else {
-                throw ReplayError(.damaged, "\(location.file): the record at byte \(location.offset) is cut short")
-            }
-            return try decode(bytes, at: location)
-        }
-    }
-
     static func decode(_ bytes: UnsafeRawBufferPointer, at location: ExperienceLogSegment.Location) throws -> ExperienceRecord {
         let start = location.offset + ExperienceLogSegment.frameHeaderBytes
         let payload = UnsafeRawBufferPointer(rebasing: bytes[start..<(location.offset + location.length)])

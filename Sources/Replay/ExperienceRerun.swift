@@ -114,14 +114,13 @@ public enum ExperienceRerun {
                       figures: figures)
     }
 
-    /// The run's plan rebuilt from the log's copy of its topology, read from the directory the
-    /// run was launched in (its relative paths are relative to it).
+    /// The run's plan rebuilt from the log's copy of its topology, its relative paths read from
+    /// the directory the run was launched in (this process's own directory is left alone).
     static func plan(of recorded: RecordedRun, log: String, runDirectory: String) throws -> RunPlan {
-        guard FileManager.default.changeCurrentDirectoryPath(recorded.workingDirectory) else {
-            throw ReplayError(.notFound, "\(recorded.workingDirectory): the directory the run was launched from is gone; the topology's relative paths are read from it")
-        }
         let topology = (log as NSString).appendingPathComponent(RecordedRun.topologyCopy)
-        var plan = try TopologyParser.load(path: topology, options: .init(localHosts: [])).runPlan()
+        let options = TopologyValidator.Options(baseDirectory: recorded.workingDirectory, localHosts: [])
+        var plan = try TopologyParser.load(path: topology, options: options).runPlan()
+            .resolvingRelativePaths(against: recorded.workingDirectory)
         if let n = recorded.iterations { plan.iterations = n }
         plan.directory = runDirectory
         return plan
