@@ -19,7 +19,7 @@ public enum ExperienceExport {
     /// The CSV header line.
     public static var csvHeader: String {
         (["iteration", "batch_id", "sample", "policy_version", "score", "ended", "position", "token_id", "token"]
-            + SampleDetail.fields).joined(separator: ",")
+            + PerTokenFigures.Field.allCases.map(\.rawValue)).joined(separator: ",")
     }
 
     /// Writes every sample of the log in `format`, a line at a time, to `write`.
@@ -47,8 +47,8 @@ public enum ExperienceExport {
             "\"response_ids\":[\(s.response.map(String.init).joined(separator: ","))]",
             "\"tokens\":[\(s.response.map { json(text.piece($0)) }.joined(separator: ","))]",
         ]
-        for field in SampleDetail.fields {
-            parts.append("\"\(field)\":[\(s.perToken[field]!.map(json).joined(separator: ","))]")
+        for field in PerTokenFigures.Field.allCases {
+            parts.append("\"\(field.rawValue)\":[\(s.perToken[field].map(json).joined(separator: ","))]")
         }
         return "{" + parts.joined(separator: ",") + "}"
     }
@@ -58,7 +58,7 @@ public enum ExperienceExport {
         let lead = "\(s.iteration + 1),\(record.batch.batchID),\(s.row),\(record.batch.policyVersion),\(csv(s.score)),\(s.ended ? 1 : 0)"
         for (j, id) in s.response.enumerated() {
             out += lead + ",\(j),\(id),\(csvQuoted(text.piece(id)))"
-            for field in SampleDetail.fields { out += "," + csv(s.perToken[field]![j]) }
+            for field in PerTokenFigures.Field.allCases { out += "," + csv(s.perToken[field][j]) }
             out += "\n"
         }
         return out

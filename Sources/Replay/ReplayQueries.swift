@@ -30,6 +30,34 @@ public struct IterationSummary: Sendable, Equatable {
     }
 }
 
+/// The per-token figures of one response, each as long as the response.
+public struct PerTokenFigures: Sendable, Equatable {
+    /// The figures by the names `show`, `export` and the report use, in the order tables show them.
+    public enum Field: String, CaseIterable, Sendable {
+        case behaviourLogprob = "behaviour_logprob", logprob, refLogprob = "ref_logprob", kl, value, reward
+        case klReward = "kl_reward", advantage, `return`
+    }
+
+    public var behaviourLogprob: [Float], logprob: [Float], refLogprob: [Float]
+    /// log π_θold − log π_ref per token (k1).
+    public var kl: [Float]
+    public var value: [Float], reward: [Float], klReward: [Float], advantage: [Float], returns: [Float]
+
+    public subscript(field: Field) -> [Float] {
+        switch field {
+        case .behaviourLogprob: behaviourLogprob
+        case .logprob: logprob
+        case .refLogprob: refLogprob
+        case .kl: kl
+        case .value: value
+        case .reward: reward
+        case .klReward: klReward
+        case .advantage: advantage
+        case .return: returns
+        }
+    }
+}
+
 /// One response of a record, field by field, position by position: what `show`, `export`,
 /// `top` and the report read.
 public struct SampleDetail: Sendable {
@@ -39,11 +67,7 @@ public struct SampleDetail: Sendable {
     public var response: [Int32]
     public var ended: Bool
     public var score: Float
-    /// Per response token, by field name (`SampleDetail.fields`).
-    public var perToken: [String: [Float]]
-
-    /// The per-token fields, in the order tables show them.
-    public static let fields = ["behaviour_logprob", "logprob", "ref_logprob", "kl", "value", "reward", "kl_reward", "advantage", "return"]
+    public var perToken: PerTokenFigures
 
     public init(_ r: ExperienceRecord, row: Int) throws {
         let b = r.batch
@@ -58,19 +82,17 @@ public struct SampleDetail: Sendable {
         score = b.scores[row]
         let n = response.count, base = row * b.responseWidth
         func cut(_ field: [Float]) -> [Float] { Array(field[base..<(base + n)]) }
-        let kl = zip(cut(b.logProbs), cut(b.refLogProbs)).map { $0 - $1 }
-        perToken = [
-            "behaviour_logprob": cut(b.behaviourLogProbs), "logprob": cut(b.logProbs), "ref_logprob": cut(b.refLogProbs),
-            "kl": kl, "value": cut(b.values), "reward": cut(b.rewards), "kl_reward": cut(b.klRewards),
-            "advantage": cut(b.advantages), "return": cut(b.returns),
-        ]
+        perToken = PerTokenFigures(
+            behaviourLogprob: cut(b.behaviourLogProbs), logprob: cut(b.logProbs), refLogprob: cut(b.refLogProbs),
+            kl: zip(cut(b.logProbs), cut(b.refLogProbs)).map { $0 - $1 }, value: cut(b.values), reward: cut(b.rewards),
+            klReward: cut(b.klRewards), advantage: cut(b.advantages), returns: cut(b.returns))
     }
 
     /// Σ_j KL_j of the response (k1).
-    public var sequenceKL: Double { perToken["kl"]!.reduce(0) { $0 + Double($1) } }
+    public var sequenceKL: Double { perToken.kl.reduce(0) { $0 + Double($1) } }
     /// The mean advantage over the response's tokens.
     public var meanAdvantage: Double {
-        let a = perToken["advantage"]!
+        let a = perToken.advantage
         return a.isEmpty ? 0 : a.reduce(0) { $0 + Double($1) } / Double(a.count)
     }
 
@@ -93,8 +115,8 @@ public struct SampleDetail: Sendable {
         let verdict = RuleVerdict.of(prompt: text.text(prompt), response: text.text(response))
         return ReportSample(iteration: iteration + 1, row: row, label: label + (verdict.map { " · \($0)" } ?? ""),
                      prompt: text.text(prompt), tokens: response.map(text.piece),
-                     perToken: ["advantage": perToken["advantage"]!, "kl": perToken["kl"]!, "logprob": perToken["logprob"]!,
-                                "ref_logprob": perToken["ref_logprob"]!, "value": perToken["value"]!, "return": perToken["return"]!],
+                     perToken: Dictionary(uniqueKeysWithValues: [PerTokenFigures.Field.advantage, .kl, .logprob, .refLogprob, .value, .return]
+                                            .map { ($0.rawValue, perToken[$0]) }),
                      score: score)
     }
 }

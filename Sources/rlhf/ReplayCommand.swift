@@ -67,11 +67,11 @@ struct ReplayShow: ParsableCommand {
         print("response: \(text.text(s.response).debugDescription)\(s.ended ? "" : "  (never ended: cut at max_new_tokens)")")
         print(String(format: "score %.4f   sum KL %.4f   mean advantage %.4f", s.score, s.sequenceKL, s.meanAdvantage)
               + (RuleVerdict.of(prompt: text.text(s.prompt), response: text.text(s.response)).map { "   rule checker: \($0)" } ?? ""))
-        let columns = ["pos", "token", "id"] + SampleDetail.fields
+        let columns = ["pos", "token", "id"] + PerTokenFigures.Field.allCases.map(\.rawValue)
         print(columns.enumerated().map { $0.offset == 1 ? $0.element.padding(toLength: 12, withPad: " ", startingAt: 0) : pad($0.element, $0.offset == 0 || $0.offset == 2 ? 5 : 11) }.joined(separator: " "))
         for (j, id) in s.response.enumerated() {
             var row = [pad("\(j)", 5), text.piece(id).debugDescription.padding(toLength: 12, withPad: " ", startingAt: 0), pad("\(id)", 5)]
-            for field in SampleDetail.fields { row.append(pad(String(format: "%.4f", s.perToken[field]![j]), 11)) }
+            for field in PerTokenFigures.Field.allCases { row.append(pad(String(format: "%.4f", s.perToken[field][j]), 11)) }
             print(row.joined(separator: " "))
         }
     }
