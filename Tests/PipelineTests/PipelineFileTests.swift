@@ -18,7 +18,7 @@ final class PipelineFileTests: XCTestCase {
         XCTAssertEqual(spec.pretrain, RecipeStep(recipe: "recipes/pt-demo.yaml"))
         XCTAssertEqual(spec.sft, RecipeStep(recipe: "recipes/sft-demo.yaml"))
         XCTAssertEqual(spec.rewardModel, RecipeStep(recipe: "recipes/rm-demo.yaml"))
-        XCTAssertEqual(spec.rl, RLSettings(topology: "topologies/quickstart.yaml"))
+        XCTAssertEqual(spec.rl, RLSettings(topology: "topologies/grpo-rules-quick.yaml"))
         XCTAssertEqual(spec.evaluation.numPrompts, 300)
         XCTAssertEqual(spec.evaluation.show, 3)
     }

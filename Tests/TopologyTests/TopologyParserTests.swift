@@ -119,7 +119,7 @@ final class TopologyParserTests: XCTestCase {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let directory = root.appendingPathComponent("topologies").path
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".yaml") }.sorted()
-        XCTAssertEqual(files, ["grpo-rules.yaml", "pipelined.yaml", "quickstart.yaml", "single-process.yaml"])
+        XCTAssertEqual(files, ["grpo-rules-quick.yaml", "grpo-rules.yaml", "pipelined.yaml", "quickstart.yaml", "single-process.yaml"])
         var specs: [String: TopologySpec] = [:]
         for file in files {
             // Models are not trained on a test machine: skip the file checks, keep the rest.
@@ -140,5 +140,11 @@ final class TopologyParserTests: XCTestCase {
         XCTAssertFalse(grpo.activeRoles.contains(.critic))
         XCTAssertEqual(grpo.algorithm.lrSchedulerType, .constantWithWarmup)
         XCTAssertEqual(grpo.schedule.iterations, 2000)
+        // The quickstart's step 3: grpo-rules.yaml's algorithm, fewer iterations, the actor on both cores.
+        let quick = try XCTUnwrap(specs["grpo-rules-quick.yaml"])
+        XCTAssertEqual(quick.algorithm, grpo.algorithm)
+        XCTAssertEqual(quick.models.reward, .rule("demo-tasks"))
+        XCTAssertEqual(quick.data, grpo.data)
+        XCTAssertEqual(quick.schedule.iterations, 600)
     }
 }
