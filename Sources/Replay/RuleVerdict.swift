@@ -13,14 +13,7 @@ public enum RuleVerdict {
     ///   - prompt: the prompt as decoded, chat template included (" Human: ... Assistant:").
     ///   - response: the response as decoded.
     public static func of(prompt: String, response: String) -> String? {
-        for question in [prompt, question(in: prompt)] {
-            switch checker.check(prompt: question, response: response) {
-            case .correct: return "right"
-            case .wrong(let expected): return "wrong (expected \(expected))"
-            case .notATask: continue
-            }
-        }
-        return nil
+        task(in: prompt).map { describe($0.check(response: response)) }
     }
 
     /// The share of a record's answers the rule checker finds right, over those whose prompt is
@@ -29,16 +22,30 @@ public enum RuleVerdict {
     public static func shareRight(in record: ExperienceRecord, text: TokenText) -> Double? {
         let b = record.batch
         var judged = 0, right = 0
-        var prompt = (group: -1, text: "")
+        var prompt: (group: Int, task: TaskChecker.Task?) = (-1, nil)
         for row in 0..<b.B {
-            // The rows of a group answer one prompt: decode it once.
+            // The rows of a group answer one prompt: decode and parse it once.
             let group = row / max(1, b.groupSize)
-            if group != prompt.group { prompt = (group, text.text(b.prompt(row))) }
-            guard let v = of(prompt: prompt.text, response: text.text(b.response(row))) else { continue }
+            if group != prompt.group { prompt = (group, task(in: text.text(b.prompt(row)))) }
+            guard let task = prompt.task else { continue }
             judged += 1
-            if v == "right" { right += 1 }
+            if task.check(response: text.text(b.response(row))).isCorrect { right += 1 }
         }
         return judged == 0 ? nil : Double(right) / Double(judged)
+    }
+
+    /// The demo task of a prompt as recorded: the whole prompt, or the question inside its chat
+    /// template.
+    static func task(in prompt: String) -> TaskChecker.Task? {
+        checker.task(prompt: prompt) ?? checker.task(prompt: question(in: prompt))
+    }
+
+    static func describe(_ verdict: TaskVerdict) -> String {
+        switch verdict {
+        case .correct: "right"
+        case .wrong(let expected): "wrong (expected \(expected))"
+        case .notATask: "not a task"
+        }
     }
 
     /// The last user turn of a prompt rendered with a Human:/Assistant: template (DeepSpeed-Chat's,

@@ -17,12 +17,12 @@
 /// ```
 public struct TaskChecker: Sendable {
     /// A task recognised in a prompt, with its right answer.
-    private struct ParsedTask {
+    fileprivate struct ParsedTask: Sendable {
         var kind: TaskKind
         var answer: Answer
     }
 
-    private enum Answer {
+    fileprivate enum Answer: Sendable {
         case integer(Int)
         case words([String])
 
@@ -48,15 +48,27 @@ public struct TaskChecker: Sendable {
     /// - Returns: `.correct`, `.wrong(expected:)` with the right answer, or `.notATask` when the
     ///   prompt is none of the tasks.
     public func check(prompt: String, response: String) -> TaskVerdict {
-        guard let task = parse(prompt) else { return .notATask }
-        let text = TaskText.normalizedResponse(response)
-        let right: Bool
-        switch task.answer {
-        case .integer(let n): right = TaskText.integer(text) == n
-        case .words(let w): right = TaskText.words(text) == w
-        }
-        return right ? .correct : .wrong(expected: task.answer.text)
+        task(prompt: prompt)?.check(response: response) ?? .notATask
     }
+
+    /// A prompt's task, parsed once, for judging many responses to it (the samples of a group).
+    public struct Task: Sendable {
+        fileprivate let parsed: ParsedTask
+
+        /// Judges one response: `.correct` or `.wrong(expected:)`.
+        public func check(response: String) -> TaskVerdict {
+            let text = TaskText.normalizedResponse(response)
+            let right: Bool
+            switch parsed.answer {
+            case .integer(let n): right = TaskText.integer(text) == n
+            case .words(let w): right = TaskText.words(text) == w
+            }
+            return right ? .correct : .wrong(expected: parsed.answer.text)
+        }
+    }
+
+    /// The task a prompt asks for, or nil when it is none of them.
+    public func task(prompt: String) -> Task? { parse(prompt).map(Task.init) }
 
     /// The right answer in canonical form (the form of the demo data's `chosen`): an integer in
     /// decimal, or lower-case words separated by single spaces.
