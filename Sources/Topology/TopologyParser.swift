@@ -122,12 +122,13 @@ public enum TopologyParser {
     }
 
     private static func readSchedule(_ m: YAMLMapping?) -> Schedule {
-        m?.refuseUnknownKeys(["iterations", "save_every", "eval_every", "log_every"])
+        m?.refuseUnknownKeys(["iterations", "save_every", "eval_every", "eval_size", "log_every"])
         let s = Schedule(iterations: m?.int("iterations") ?? 100, saveEvery: m?.int("save_every") ?? 50,
-                         evalEvery: m?.int("eval_every") ?? 0, logEvery: m?.int("log_every") ?? 1)
+                         evalEvery: m?.int("eval_every") ?? 0, evalSize: m?.int("eval_size") ?? 100, logEvery: m?.int("log_every") ?? 1)
         if s.iterations < 1 { m?.fail(.invalidValue, "iterations", "must be at least 1, got \(s.iterations)") }
         if s.saveEvery < 0 { m?.fail(.invalidValue, "save_every", "must not be negative (0 saves only at the end), got \(s.saveEvery)") }
         if s.evalEvery < 0 { m?.fail(.invalidValue, "eval_every", "must not be negative (0 never evaluates), got \(s.evalEvery)") }
+        if s.evalSize < 1 { m?.fail(.invalidValue, "eval_size", "must be at least 1 (the first N of data.eval_prompts), got \(s.evalSize)") }
         if s.logEvery < 1 { m?.fail(.invalidValue, "log_every", "must be at least 1, got \(s.logEvery)") }
         return s
     }

@@ -26,6 +26,7 @@ extension TopologySpec {
         plan.iterations = schedule.iterations
         plan.saveEvery = schedule.saveEvery > 0 ? schedule.saveEvery : schedule.iterations
         plan.evalEvery = schedule.evalEvery
+        plan.evalPrompts = schedule.evalSize
         plan.logEvery = max(1, schedule.logEvery)
         if let lora = models.actorLoRA {
             let targets: [LoRATarget] = lora.targetModules == ["all-linear"]

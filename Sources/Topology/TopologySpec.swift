@@ -246,10 +246,11 @@ public struct DataSources: Sendable, Equatable {
 /// `schedule:` section.
 public struct Schedule: Sendable, Equatable {
     /// Memberwise, for specs built in code (validate them with `TopologyValidator.validate`).
-    public init(iterations: Int = 100, saveEvery: Int = 50, evalEvery: Int = 0, logEvery: Int = 1) {
+    public init(iterations: Int = 100, saveEvery: Int = 50, evalEvery: Int = 0, evalSize: Int = 100, logEvery: Int = 1) {
         self.iterations = iterations
         self.saveEvery = saveEvery
         self.evalEvery = evalEvery
+        self.evalSize = evalSize
         self.logEvery = logEvery
     }
 
@@ -259,6 +260,9 @@ public struct Schedule: Sendable, Equatable {
     public var saveEvery: Int
     /// `eval_every`: iterations between evaluations (0 = never). Default 0.
     public var evalEvery: Int
+    /// `eval_size`: how many prompts each evaluation answers, the first of `data.eval_prompts`.
+    /// Default 100.
+    public var evalSize: Int
     /// `log_every`: iterations between metric lines. Default 1.
     public var logEvery: Int
 }

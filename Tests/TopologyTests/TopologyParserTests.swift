@@ -146,5 +146,6 @@ final class TopologyParserTests: XCTestCase {
         XCTAssertEqual(quick.models.reward, .rule("demo-tasks"))
         XCTAssertEqual(quick.data, grpo.data)
         XCTAssertEqual(quick.schedule.iterations, 600)
+        XCTAssertEqual(quick.schedule.evalSize, 300, "the held-out curve ends at the pipeline table's figure")
     }
 }

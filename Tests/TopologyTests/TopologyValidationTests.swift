@@ -144,6 +144,15 @@ final class TopologyValidationTests: XCTestCase {
         ])
     }
 
+    func testScheduleValues_outOfRange() {
+        let errors = faults(minimal + "\nschedule: {iterations: 0, eval_every: -1, eval_size: 0}")
+        XCTAssertEqual(errors.map(\.description), [
+            "bad.yaml:6:24: schedule.iterations: must be at least 1, got 0",
+            "bad.yaml:6:39: schedule.eval_every: must not be negative (0 never evaluates), got -1",
+            "bad.yaml:6:54: schedule.eval_size: must be at least 1 (the first N of data.eval_prompts), got 0",
+        ])
+    }
+
     func testDuplicateKeys_syntax_andMissingSections() {
         XCTAssertEqual(faults(minimal + "\nrun: {seed: 1, seed: 2}").map(\.description),
                        ["bad.yaml:6:16: run.seed: given twice (first at line 6)"])
