@@ -99,7 +99,7 @@ public final class Coordinator: Sendable {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 let batch = try await buffer.take()
                 let t1 = DispatchTime.now().uptimeNanoseconds
-                let (trained, digests) = try await train(batch)
+                let (trained, digests) = try await train(batch, phases: phases)
                 await phases.record(batch.batchID, "train_s", since: t1)
                 let version = Int(trained["policy_version"] ?? 0)
                 let klCoefOfBatch = await kl.value(for: i)
@@ -166,7 +166,7 @@ public final class Coordinator: Sendable {
         var batch = try await channel(.actor).call(.generate(request), expecting: "a rollout") {
             if case .experiences(let b) = $0 { b } else { nil }
         }
-        await phases.record(request.batchID, "generate_s", since: t0)
+        await phases.recordGeneration(request.batchID, version: version, since: t0)
         guard batch.batchID == request.batchID, batch.B == chosen.count * request.samplesPerPrompt,
               batch.groupSize == request.samplesPerPrompt else {
             throw RoleError(.badInput, "actor answered batch \(request.batchID) with batch \(batch.batchID) of \(batch.B) rows in groups of \(batch.groupSize)")
@@ -212,10 +212,15 @@ public final class Coordinator: Sendable {
 
     /// Trains the actor (and the critic) on one batch, concurrently.
     /// - Returns: the trainers' figures, and the digests of each trainer's weights after the update.
-    private func train(_ batch: ExperienceBatch) async throws -> ([String: Double], [String: [TensorDigest]]) {
-        async let policy = channel(.actor).call(.trainPolicy(batch), expecting: "training figures") {
-            if case .trained(let m, let v, let d) = $0 { (m, v, d) } else { nil }
-        }
+    private func train(_ batch: ExperienceBatch, phases: PhaseTimes) async throws -> ([String: Double], [String: [TensorDigest]]) {
+        let actorChannel = channel(.actor)
+        async let policy = {
+            let reply = try await actorChannel.call(.trainPolicy(batch), expecting: "training figures") {
+                if case .trained(let m, let v, let d) = $0 { (m, v, d) } else { nil }
+            }
+            await phases.generatorHolds(version: reply.1)
+            return reply
+        }()
         var out: [String: Double] = [:]
         var digests: [String: [TensorDigest]] = [:]
         if plan.algorithm.usesCritic {
@@ -262,9 +267,27 @@ public final class Coordinator: Sendable {
 /// with its iteration: where an iteration's time goes, role by role.
 actor PhaseTimes {
     private var times: [UInt64: [String: Double]] = [:]
+    /// When the coordinator heard that the actor's generator holds each policy version (the
+    /// actor hands the weights over before it answers `trainPolicy`).
+    private var versionReady: [Int: UInt64] = [:]
 
     func record(_ batchID: UInt64, _ name: String, since start: UInt64) {
         times[batchID, default: [:]][name] = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    func generatorHolds(version: Int) {
+        versionReady[version] = DispatchTime.now().uptimeNanoseconds
+        versionReady = versionReady.filter { $0.key >= version - 8 }
+    }
+
+    /// `generate_s`, the generation itself, and `generate_wait_s`, the part of the request spent
+    /// waiting for the generator to hold `version` (a request for the next batch goes out before
+    /// the update that makes its weights, unless `max_staleness` lets it use older ones).
+    func recordGeneration(_ batchID: UInt64, version: Int, since start: UInt64) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let began = min(now, max(start, versionReady[version] ?? start))
+        times[batchID, default: [:]]["generate_wait_s"] = Double(began - start) / 1e9
+        times[batchID, default: [:]]["generate_s"] = Double(now - began) / 1e9
     }
 
     func take(_ batchID: UInt64) -> [String: Double] {

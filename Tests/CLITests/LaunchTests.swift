@@ -136,6 +136,17 @@ final class LaunchTests: XCTestCase {
                        "the final actor differs between one process and five")
         XCTAssertEqual(try metrics("\(dir)/multi"), try metrics("\(dir)/single"))
         XCTAssertEqual(try metrics("\(dir)/multi").count, 3)
+        // Generation is timed apart from its wait for the weights: strictly on-policy, the request
+        // for batch i+1 waits while batch i trains.
+        let timings = try String(contentsOfFile: "\(dir)/multi/metrics.jsonl", encoding: .utf8).split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        let waits = try timings.map { line in
+            XCTAssertGreaterThan(try XCTUnwrap(line["generate_s"] as? Double), 0)
+            return try XCTUnwrap(line["generate_wait_s"] as? Double)
+        }
+        XCTAssertEqual(waits.first, 0, "the first batch's weights are there from the start")
+        XCTAssertTrue(waits.allSatisfy { $0 >= 0 } && waits.dropFirst().contains { $0 > 0 }, "\(waits)")
         // And over tcp:// on loopback, from a port picked at random (CI machines run other things).
         let tcp = try topology(dir, name: "tcp", transport: "tcp, base_port: \(Int.random(in: 20_000...60_000))")
         try run(["launch", tcp])
