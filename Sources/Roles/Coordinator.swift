@@ -215,11 +215,11 @@ public final class Coordinator: Sendable {
     private func train(_ batch: ExperienceBatch, phases: PhaseTimes) async throws -> ([String: Double], [String: [TensorDigest]]) {
         let actorChannel = channel(.actor)
         async let policy = {
-            let reply = try await actorChannel.call(.trainPolicy(batch), expecting: "training figures") {
+            let (m, version, d) = try await actorChannel.call(.trainPolicy(batch), expecting: "training figures") {
                 if case .trained(let m, let v, let d) = $0 { (m, v, d) } else { nil }
             }
-            await phases.generatorHolds(version: reply.1)
-            return reply
+            await phases.generatorHolds(version: version)
+            return (m, version, d)
         }()
         var out: [String: Double] = [:]
         var digests: [String: [TensorDigest]] = [:]
@@ -277,6 +277,8 @@ actor PhaseTimes {
 
     func generatorHolds(version: Int) {
         versionReady[version] = DispatchTime.now().uptimeNanoseconds
+        // Only recent versions can still be waited for; an older one missing from the table
+        // counts as held from the start of the request, which it was.
         versionReady = versionReady.filter { $0.key >= version - 8 }
     }
 
