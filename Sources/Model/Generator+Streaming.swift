@@ -14,7 +14,7 @@ extension Generator {
         try model.validate(prompts: [prompt], maxNewTokens: maxNewTokens)
         return withoutActuallyEscaping(onToken) { onToken in
             context.run {
-                generateGroup([prompt], firstIndex: 0, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens,
+                generateGroup([prompt], firstIndex: 0, slot: 0, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens,
                               onToken: { _, token in onToken(token) }, shouldStop: shouldStop)
             }
         }

@@ -64,14 +64,14 @@ public struct Generator {
                                           stopTokens: Set<Int>) -> Output {
         let groups = min(threads, prompts.count)
         if groups <= 1 {
-            return generateGroup(prompts, firstIndex: 0, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens)
+            return generateGroup(prompts, firstIndex: 0, slot: 0, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens)
         }
         // Chunks run inline (one part) when called from inside another parallel region.
         var results = [Output?](repeating: nil, count: groups)
         // Each group's products run on its own thread (a chunk never splits further).
         results.withUnsafeMutableBufferPointer { slots in
             Parallel.forChunks(prompts.count, maxParts: groups) { (part: Int, range: Range<Int>) in
-                slots[part] = generateGroup(Array(prompts[range]), firstIndex: range.lowerBound, maxNewTokens: maxNewTokens,
+                slots[part] = generateGroup(Array(prompts[range]), firstIndex: range.lowerBound, slot: part, maxNewTokens: maxNewTokens,
                                             sampling: sampling, stopTokens: stopTokens)
             }
         }
@@ -81,16 +81,18 @@ public struct Generator {
     }
 
     /// One group's generation, on the calling thread. `firstIndex` is the batch index of its
-    /// first prompt (it picks the sampling streams). Inputs are validated by the caller.
+    /// first prompt (it picks the sampling streams); `slot`, the part it is of the call (it picks
+    /// the KV cache). Inputs are validated by the caller.
     /// `onToken`, when given, sees each new token (sequence index in the group, token) as soon as
     /// it is drawn, on this thread (streaming, `stream(prompt:...)`); `shouldStop`, asked before
     /// each decoding step, ends the generation early (an interrupted chat answer).
-    func generateGroup(_ prompts: [[Int]], firstIndex: Int, maxNewTokens: Int, sampling: SamplingParameters,
+    func generateGroup(_ prompts: [[Int]], firstIndex: Int, slot: Int, maxNewTokens: Int, sampling: SamplingParameters,
                        stopTokens: Set<Int>, onToken: ((_ sequence: Int, _ token: Int) -> Void)? = nil,
                        shouldStop: (() -> Bool)? = nil) -> Output {
         let longest = prompts.map(\.count).max()!
-        let cache = cachePool.take(model: model, batch: prompts.count, capacity: longest + maxNewTokens)
-        defer { cachePool.giveBack(cache) }
+        let lease = cachePool.take(slot: slot, model: model, batch: prompts.count, capacity: longest + maxNewTokens)
+        defer { cachePool.giveBack(lease) }
+        let cache = lease.cache
         var samplers = (0..<prompts.count).map { Sampler(sampling, stream: firstIndex + $0) }
         let V = model.config.vocabSize
         var out = [[Int]](repeating: [], count: prompts.count)

@@ -4,13 +4,16 @@ import Foundation
 /// iteration of a run that lasts hours allocates its caches (and their inference workspaces)
 /// once, not once per call.
 ///
-/// Each decoding group takes a free cache that fits its batch and capacity and gives it back at
-/// the end; when none fits, the largest free one is replaced by a cache big enough for both, so
-/// the pool holds as many caches as groups ever ran at once, each grown only when a bigger batch
-/// or a longer sequence is asked for.
+/// One cache per slot: slot p serves part p of a generation, and part p always decodes the same
+/// rows of a batch of a given size. Which cache serves which rows therefore does not depend on
+/// which thread got there first (a shared free list did: two parts run one after the other under
+/// load merged their caches into one, and the next call, run side by side, had to allocate).
+/// A slot's cache is replaced, by one big enough for both shapes, only when a bigger batch or a
+/// longer sequence is asked of it.
 public final class KVCachePool {
     private let lock = NSLock()
-    private var free: [KVCache] = []
+    private var slots: [Int: KVCache] = [:]
+    private var inUse: Set<Int> = []
     private var allocations = 0
 
     public init() {}
@@ -22,32 +25,42 @@ public final class KVCachePool {
         return allocations
     }
 
+    /// A cache taken from a slot, to give back when the part is done.
+    struct Lease {
+        let cache: KVCache
+        /// Nil when the slot was busy (the generator used from two threads at once): the cache
+        /// is then the caller's alone and is not kept.
+        let slot: Int?
+    }
+
     /// A cache of at least `batch` sequences and `capacity` positions for `model`, emptied.
     /// Sizes must have been validated (capacity within max_position_embeddings).
-    func take(model: Llama, batch: Int, capacity: Int) -> KVCache {
+    func take(slot: Int, model: Llama, batch: Int, capacity: Int) -> Lease {
         lock.lock()
-        let fits = free.indices.filter { free[$0].batch >= batch && free[$0].capacity >= capacity }
-        if let i = fits.min(by: { free[$0].batch * free[$0].capacity < free[$1].batch * free[$1].capacity }) {
-            let cache = free.remove(at: i)
+        guard !inUse.contains(slot) else {
+            allocations += 1
             lock.unlock()
-            cache.reset()
-            return cache
+            return Lease(cache: KVCache(validatedModel: model, batch: batch, capacity: capacity), slot: nil)
         }
-        // None fits: replace the largest free cache (if any) by one that holds both shapes.
-        var shape = (batch: batch, capacity: capacity)
-        if let i = free.indices.max(by: { free[$0].batch * free[$0].capacity < free[$1].batch * free[$1].capacity }) {
-            let old = free.remove(at: i)
-            shape = (max(batch, old.batch), max(capacity, old.capacity))
+        inUse.insert(slot)
+        let held = slots[slot]
+        if let held, held.batch >= batch, held.capacity >= capacity {
+            lock.unlock()
+            held.reset()
+            return Lease(cache: held, slot: slot)
         }
         allocations += 1
         lock.unlock()
-        return KVCache(validatedModel: model, batch: shape.batch, capacity: shape.capacity)
+        let shape = (batch: max(batch, held?.batch ?? 0), capacity: max(capacity, held?.capacity ?? 0))
+        return Lease(cache: KVCache(validatedModel: model, batch: shape.batch, capacity: shape.capacity), slot: slot)
     }
 
-    /// Returns a cache taken with `take` for later calls.
-    func giveBack(_ cache: KVCache) {
+    /// Returns a lease taken with `take`; its cache serves the slot's later calls.
+    func giveBack(_ lease: Lease) {
+        guard let slot = lease.slot else { return }
         lock.lock()
-        free.append(cache)
+        slots[slot] = lease.cache
+        inUse.remove(slot)
         lock.unlock()
     }
 }
