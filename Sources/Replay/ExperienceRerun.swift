@@ -119,8 +119,7 @@ public enum ExperienceRerun {
     static func plan(of recorded: RecordedRun, log: String, runDirectory: String) throws -> RunPlan {
         let topology = (log as NSString).appendingPathComponent(RecordedRun.topologyCopy)
         let options = TopologyValidator.Options(baseDirectory: recorded.workingDirectory, localHosts: [])
-        var plan = try TopologyParser.load(path: topology, options: options).runPlan()
-            .resolvingRelativePaths(against: recorded.workingDirectory)
+        var plan = try TopologyParser.load(path: topology, options: options).runPlan(baseDirectory: recorded.workingDirectory)
         if let n = recorded.iterations { plan.iterations = n }
         plan.directory = runDirectory
         return plan

@@ -1,4 +1,3 @@
-import Foundation
 import Model
 import Training
 
@@ -67,24 +66,6 @@ public struct RunPlan: Sendable {
     /// seed and the iteration only, so any process (or a replay) derives the same one.
     public func generationSeed(iteration: Int) -> UInt64 {
         seed &+ UInt64(iteration) &* 0x2545_F491_4F6C_DD1D
-    }
-
-    /// The plan with every relative file path (models, data) read as relative to `base`: what a
-    /// process started elsewhere than the launch (a replay) needs to find the same files.
-    public func resolvingRelativePaths(against base: String) -> RunPlan {
-        func resolve(_ path: String) -> String {
-            path.hasPrefix("/") ? path : (base as NSString).appendingPathComponent(path)
-        }
-        var plan = self
-        plan.directory = resolve(directory)
-        plan.actorModel = resolve(actorModel)
-        plan.referenceModel = resolve(referenceModel)
-        plan.criticModel = criticModel.map(resolve)
-        if case .model(let path) = reward { plan.reward = .model(path: resolve(path)) }
-        plan.promptsFile = resolve(promptsFile)
-        plan.evalPromptsFile = evalPromptsFile.map(resolve)
-        plan.ptxFile = ptxFile.map(resolve)
-        return plan
     }
 
     /// The roles this run has: no critic for GRPO and RLOO.

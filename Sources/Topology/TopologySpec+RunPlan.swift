@@ -4,24 +4,26 @@ import Roles
 
 extension TopologySpec {
     /// The plan every process of the run builds from this topology: the same endpoints, seeds
-    /// and settings in each, so they agree without talking.
-    public func runPlan() throws -> RunPlan {
+    /// and settings in each, so they agree without talking. Paths are read as the validator
+    /// reads them (`~` expanded, relative ones from `baseDirectory`, nil: the current directory).
+    public func runPlan(baseDirectory: String? = nil) throws -> RunPlan {
+        func path(_ p: String) -> String { TopologyPath.resolve(p, against: baseDirectory) }
         var endpoints: [RoleName: String] = [:]
         for role in activeRoles { endpoints[role] = endpoint(for: role) }
         let reward: RunPlan.Reward = switch models.reward {
-        case .model(let path): .model(path: path)
+        case .model(let p): .model(path: path(p))
         case .rule: .demoRules
         case .program(let command, let timeout): .program(command: command, timeoutSeconds: timeout)
         }
-        var plan = RunPlan(runID: run.name, directory: run.directory, actorModel: models.actorPath,
-                           referenceModel: models.referencePath, reward: reward,
-                           criticModel: algorithm.usesCritic ? models.criticPath : nil,
-                           promptsFile: data.prompts, endpoints: endpoints)
+        var plan = RunPlan(runID: run.name, directory: path(run.directory), actorModel: path(models.actorPath),
+                           referenceModel: path(models.referencePath), reward: reward,
+                           criticModel: algorithm.usesCritic ? models.criticPath.map(path) : nil,
+                           promptsFile: path(data.prompts), endpoints: endpoints)
         plan.seed = run.seed
         plan.reportToTensorBoard = run.reportTo.contains { $0 == "tensorboard" || $0 == "all" }
         plan.algorithm = algorithm
-        plan.evalPromptsFile = data.evalPrompts
-        plan.ptxFile = data.ptx
+        plan.evalPromptsFile = data.evalPrompts.map(path)
+        plan.ptxFile = data.ptx.map(path)
         plan.promptTemplate = data.promptTemplate
         plan.iterations = schedule.iterations
         plan.saveEvery = schedule.saveEvery > 0 ? schedule.saveEvery : schedule.iterations

@@ -129,11 +129,7 @@ public struct TopologyValidator: Sendable {
         }
     }
 
-    private func resolve(_ path: String) -> String {
-        let expanded = NSString(string: path).expandingTildeInPath
-        guard !expanded.hasPrefix("/"), let base = options.baseDirectory else { return expanded }
-        return base + "/" + expanded
-    }
+    private func resolve(_ path: String) -> String { TopologyPath.resolve(path, against: options.baseDirectory) }
 
     /// The deepest node along `path` (so a default that breaks a rule points at its section).
     private func locate(_ path: [String], in root: Node) -> Node? {

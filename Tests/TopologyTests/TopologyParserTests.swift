@@ -35,6 +35,24 @@ final class TopologyParserTests: XCTestCase {
         XCTAssertEqual(spec.warnings, [])
     }
 
+    /// The plan reads paths as the validator checks them: relative ones from the base directory
+    /// given (a replay run elsewhere than the launch), `~` expanded, absolute ones as they are.
+    func testRunPlan_readsPathsAsTheValidatorDoes() throws {
+        let spec = try Self.parse(Self.minimal.replacingOccurrences(of: "{path: runs/rm}", with: "{path: ~/models/rm}")
+                                  + "\n  ptx: /abs/ptx.jsonl")
+        let here = try spec.runPlan()
+        XCTAssertEqual(here.actorModel, "runs/sft")
+        XCTAssertEqual(here.criticModel, NSString(string: "~/models/rm").expandingTildeInPath)
+        let there = try spec.runPlan(baseDirectory: "/launch/dir")
+        XCTAssertEqual(there.actorModel, "/launch/dir/runs/sft")
+        XCTAssertEqual(there.referenceModel, "/launch/dir/runs/sft")
+        XCTAssertEqual(there.promptsFile, "/launch/dir/data/demo/train.jsonl")
+        XCTAssertEqual(there.directory, "/launch/dir/runs/t")
+        XCTAssertEqual(there.criticModel, here.criticModel, "a path from home is not relative")
+        XCTAssertFalse(there.criticModel?.hasPrefix("/launch") ?? true)
+        XCTAssertEqual(there.ptxFile, "/abs/ptx.jsonl")
+    }
+
     func testReportTo_tensorboardTurnsTheEventFilesOn_asInRecipes() throws {
         XCTAssertFalse(try Self.parse(Self.minimal).runPlan().reportToTensorBoard)
         for value in ["[tensorboard]", "tensorboard", "[all]"] {
