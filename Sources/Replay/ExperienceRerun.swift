@@ -57,8 +57,8 @@ public enum ExperienceRerun {
         let critic = plan.algorithm.usesCritic ? try criticContext.run { try CriticLogic(plan: plan) } : nil
         if let checkpoint {
             progress("restoring \(checkpoint.path)")
-            try actorContext.run { _ = try actor.handle(.restore(directory: "\(checkpoint.path)/actor")) }
-            try criticContext.run { _ = try critic?.handle(.restore(directory: "\(checkpoint.path)/critic")) }
+            try actorContext.run { try actor.restore(from: "\(checkpoint.path)/actor") }
+            try criticContext.run { try critic?.restore(from: "\(checkpoint.path)/critic", iteration: first) }
         }
 
         var figures: [(name: String, recorded: Double, rerun: Double)] = []
@@ -92,7 +92,7 @@ public enum ExperienceRerun {
         if FileManager.default.fileExists(atPath: "\(after)/\(CheckpointState.fileName)") {
             progress("comparing every weight with \(after)")
             let saved = try actorContext.run { try PolicyTrainerLogic(plan: plan) }
-            try actorContext.run { _ = try saved.handle(.restore(directory: "\(after)/actor")) }
+            try actorContext.run { try saved.restore(from: "\(after)/actor") }
             compared = "every weight of \(after)/actor"
             if let d = firstValueDifference(actor.trainable, saved.trainable) {
                 return Result(startedFrom: checkpoint?.path, applied: (first + 1)...(target + 1), comparedWith: compared,
@@ -100,7 +100,7 @@ public enum ExperienceRerun {
             }
             if let critic {
                 let savedCritic = try criticContext.run { try CriticLogic(plan: plan) }
-                try criticContext.run { _ = try savedCritic.handle(.restore(directory: "\(after)/critic")) }
+                try criticContext.run { try savedCritic.restore(from: "\(after)/critic", iteration: target + 1) }
                 compared += " and \(after)/critic"
                 if let d = firstValueDifference(critic.trainable, savedCritic.trainable) {
                     return Result(startedFrom: checkpoint?.path, applied: (first + 1)...(target + 1), comparedWith: compared,

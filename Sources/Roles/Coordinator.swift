@@ -62,7 +62,7 @@ public final class Coordinator: Sendable {
         try run.removeInterruptedSaves()
         var start = 0, klCoef = plan.algorithm.klCoef
         if resume, let latest = CheckpointState.latest(in: plan.directory) {
-            try await restore(latest.path)
+            try await restore(iteration: latest.state.iteration)
             start = latest.state.iteration
             klCoef = latest.state.klCoef
             log("resumed from \(latest.path) (iteration \(start), policy version \(latest.state.policyVersion))")
@@ -120,9 +120,9 @@ public final class Coordinator: Sendable {
                 if let clock = messagingClock { line["messaging_s"] = clock.take() }
                 let evaluates = plan.evalEvery > 0 && ((i + 1) % plan.evalEvery == 0 || i + 1 == plan.iterations)
                 if let evaluation, evaluates {
-                    // Generation of the next batch may be running: the answers wait their turn on
-                    // the actor's generator thread, and use the weights it holds (this version).
-                    for (k, v) in try await evaluation.run(channel(.actor)) { line[k] = v }
+                    // The trainer answers, by the version it just made: generation of the next
+                    // batches goes on meanwhile on the generator's thread, with older weights.
+                    for (k, v) in try await evaluation.run(channel(.actor), policyVersion: version) { line[k] = v }
                 }
                 var object: [String: Any] = ["step": i + 1]
                 for (k, v) in line { object[k] = v }
@@ -146,12 +146,12 @@ public final class Coordinator: Sendable {
             Task { await buffer.fail(CancellationError()) }
         }
         try await producer.value
-        let final = (plan.directory as NSString).appendingPathComponent("final")
-        try await run.writeAtomically(final) { tmp in
-            _ = try await self.channel(.actor).call(.save(directory: tmp))
+        let layout = CheckpointLayout(runDirectory: plan.directory)
+        try await layout.save(.final) { _ in
+            _ = try await self.channel(.actor).call(.save(.final))
         }
-        log("final actor saved in \(final)")
-        return Summary(iterations: plan.iterations, lastMetrics: last, finalModel: final)
+        log("final actor saved in \(layout.final)")
+        return Summary(iterations: plan.iterations, lastMetrics: last, finalModel: layout.final)
     }
 
     // MARK: - One batch
@@ -199,7 +199,7 @@ public final class Coordinator: Sendable {
             }
             if plan.algorithm.usesCritic {
                 group.addTask {
-                    let v = try await self.channel(.critic).call(.values(scored), expecting: "values") {
+                    let v = try await self.channel(.critic).call(.values(scored, version: version), expecting: "values") {
                         if case .perToken(let v) = $0 { v } else { nil }
                     }
                     await phases.record(id, "critic_s", since: t1)
@@ -239,26 +239,25 @@ public final class Coordinator: Sendable {
 
     // MARK: - Checkpoints
 
-    /// `checkpoint-N/` with `actor/`, `critic/` and `coordinator_state.json`, written under a
-    /// temporary name and renamed whole.
+    /// `checkpoint-N/` with `actor/`, `critic/` and `coordinator_state.json`, staged under a
+    /// temporary name the roles derive from the iteration and renamed whole.
     private func checkpoint(iteration: Int, policyVersion: Int, klCoef: Double) async throws {
-        let run = RunDirectory(path: plan.directory)
-        let final = (plan.directory as NSString).appendingPathComponent("checkpoint-\(iteration)")
-        try await run.writeAtomically(final) { tmp in
-            _ = try await self.channel(.actor).call(.save(directory: "\(tmp)/actor"))
+        let layout = CheckpointLayout(runDirectory: plan.directory)
+        try await layout.save(.checkpoint(iteration: iteration)) { staging in
+            _ = try await self.channel(.actor).call(.save(.checkpoint(iteration: iteration)))
             if self.plan.algorithm.usesCritic {
-                _ = try await self.channel(.critic).call(.save(directory: "\(tmp)/critic"))
+                _ = try await self.channel(.critic).call(.save(.checkpoint(iteration: iteration)))
             }
-            try CheckpointState(iteration: iteration, policyVersion: policyVersion, klCoef: klCoef, runID: plan.runID).write(to: tmp)
+            try CheckpointState(iteration: iteration, policyVersion: policyVersion, klCoef: klCoef, runID: plan.runID).write(to: staging)
         }
         try await recorder?.checkpointed(iteration: iteration)
-        log("checkpoint \(final)")
+        log("checkpoint \(layout.checkpoint(iteration: iteration))")
     }
 
-    private func restore(_ directory: String) async throws {
-        _ = try await channel(.actor).call(.restore(directory: "\(directory)/actor"))
+    private func restore(iteration: Int) async throws {
+        _ = try await channel(.actor).call(.restore(iteration: iteration))
         if plan.algorithm.usesCritic {
-            _ = try await channel(.critic).call(.restore(directory: "\(directory)/critic"))
+            _ = try await channel(.critic).call(.restore(iteration: iteration))
         }
     }
 }

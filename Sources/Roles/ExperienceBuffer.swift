@@ -75,7 +75,11 @@ public actor ExperienceBuffer {
         batch.scores = scores
         if let values = p.values { batch.values = values }
         batch.computeAdvantages(config: config, klCoef: p.klCoef)
-        while ready.count >= capacity { await withCheckedContinuation { spaceWaiters.append($0) } }
+        while ready.count >= capacity {
+            // After `fail` nobody takes batches any more: waiting for room would be forever.
+            if let failure { throw failure }
+            await withCheckedContinuation { spaceWaiters.append($0) }
+        }
         if let waiter = batchWaiters.removeValue(forKey: batchID) {
             nextToServe = batchID + 1
             waiter.resume(returning: batch)

@@ -57,10 +57,6 @@ public final class GeneratorLogic: RoleLogic {
         switch request {
         case .generate(let r):
             return .experiences(try generate(r))
-        case .answer(let prompts, let maxNewTokens):
-            try validate(prompts)
-            let out = try generator.generate(prompts: prompts.map { $0.map(Int.init) }, maxNewTokens: maxNewTokens, stopTokens: [eosID])
-            return .responses(out.newTokens.map { $0.filter { $0 != eosID }.map(Int32.init) })
         default:
             throw RoleError(.badInput, "the actor's generator does not answer \(request.kind)")
         }

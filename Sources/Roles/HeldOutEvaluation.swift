@@ -19,10 +19,11 @@ struct HeldOutEvaluation: Sendable {
         maxNewTokens = plan.algorithm.maxNewTokens
     }
 
-    /// `eval/task_accuracy` over the prompts the checker recognises, and how many it checked
+    /// `eval/task_accuracy` of the policy of `policyVersion` over the prompts the checker recognises, and how many it checked
     /// (none when the prompts are not demo tasks).
-    func run(_ actor: any RoleChannel) async throws -> [String: Double] {
-        let answers = try await actor.call(.answer(prompts: prompts.prompts.map(\.ids), maxNewTokens: maxNewTokens),
+    func run(_ actor: any RoleChannel, policyVersion: Int) async throws -> [String: Double] {
+        let answers = try await actor.call(.answer(prompts: prompts.prompts.map(\.ids), maxNewTokens: maxNewTokens,
+                                                   policyVersion: policyVersion),
                                            expecting: "answers") {
             if case .responses(let r) = $0 { r } else { nil }
         }

@@ -5,7 +5,8 @@ import Tokenization
 import Training
 
 /// The actor's trainer: the policy update on experience batches, checkpoints of the policy and
-/// its optimizer, and the weights it sends the generator after each update.
+/// its optimizer, the weights it sends the generator after each update, and the greedy answers
+/// of the held-out evaluation (by the weights it holds, whose version the request names).
 public final class PolicyTrainerLogic: RoleLogic {
     public let role = RoleName.actor
     let trainer: PolicyTrainer
@@ -13,6 +14,10 @@ public final class PolicyTrainerLogic: RoleLogic {
     let lora: Bool
     /// The moving average of the weights when `actor_ema` is set, saved in `ema/` beside the actor.
     let ema: WeightEMA?
+    let layout: CheckpointLayout
+    let eosID: Int
+    /// Greedy answers for evaluations, on the trainer's own weights.
+    let answerer: Generator
     public private(set) var version = 0
 
     public init(plan: RunPlan) throws {
@@ -23,6 +28,8 @@ public final class PolicyTrainerLogic: RoleLogic {
             FullParameters(model: loaded.model)
         }
         lora = plan.actorLoRA != nil
+        layout = CheckpointLayout(runDirectory: plan.directory)
+        eosID = loaded.eosID
         let ptx = try plan.ptxFile.map {
             try PTXData(file: $0, modelDirectory: plan.actorModel,
                         maxLength: min(loaded.model.config.maxPositionEmbeddings, plan.algorithm.maxPromptLength + plan.algorithm.maxNewTokens),
@@ -32,6 +39,7 @@ public final class PolicyTrainerLogic: RoleLogic {
         trainer = PolicyTrainer(model: loaded.model, trainable: trainable, config: plan.algorithm, padID: loaded.padID,
                                 totalUpdates: plan.plannedUpdates * (ptx == nil ? 1 : 2), ptx: ptx)
         companions = CompanionFiles(tokenizerPath: loaded.tokenizerPath, template: try ChatTemplate.load(fromDirectory: plan.actorModel))
+        answerer = Generator(model: loaded.model, context: .current)
         let trained = trainer.trainable
         ema = plan.algorithm.actorEMA.map { WeightEMA(trainable: trained, decay: $0) }
     }
@@ -52,29 +60,49 @@ public final class PolicyTrainerLogic: RoleLogic {
             ema?.update()
             version += 1
             return .trained(metrics: metrics, version: version, digests: WeightDigest.of(trainer.trainable))
-        case .save(let directory):
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try trainer.trainable.save(to: directory)
-            try companions.save(to: directory)
-            try trainer.optimizer.save(toDirectory: directory)
-            try String(version).write(toFile: "\(directory)/policy_version", atomically: true, encoding: .utf8)
-            if let ema {
-                try ema.save(to: "\(directory)/ema")
-                try companions.save(to: "\(directory)/ema")
+        case .answer(let prompts, let maxNewTokens, let policyVersion):
+            guard policyVersion == version else {
+                throw RoleError(.failed, "actor: asked for answers by policy version \(policyVersion) but the trainer holds version \(version)")
             }
+            guard !prompts.isEmpty, prompts.count <= RoleCodec.maxRows else {
+                throw RoleError(.badInput, "actor: \(prompts.count) prompts to answer; expected 1 to \(RoleCodec.maxRows)")
+            }
+            let out = try answerer.generate(prompts: prompts.map { $0.map(Int.init) }, maxNewTokens: maxNewTokens, stopTokens: [eosID])
+            return .responses(out.newTokens.map { $0.filter { $0 != eosID }.map(Int32.init) })
+        case .save(let target):
+            try save(to: try layout.stagedPart(target, role: .actor))
             return .done
-        case .restore(let directory):
-            try trainer.trainable.restore(from: directory)
-            try trainer.optimizer.restore(fromDirectory: directory)
-            let text = try String(contentsOfFile: "\(directory)/policy_version", encoding: .utf8)
-            guard let v = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-                throw RoleError(.checkpoint, "\(directory)/policy_version: expected an integer, found \(text.prefix(20))")
-            }
-            version = v
-            try ema?.restore(from: "\(directory)/ema")
+        case .restore(let iteration):
+            try restore(from: try layout.savedPart(iteration: iteration, role: .actor))
             return .done
         default:
             throw RoleError(.badInput, "the actor's trainer does not answer \(request.kind)")
         }
+    }
+
+    /// Writes the policy (HF layout, or the PEFT adapter), its tokenizer and chat template, the
+    /// optimizer state, the policy version and the EMA weights into `directory`.
+    public func save(to directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try trainer.trainable.save(to: directory)
+        try companions.save(to: directory)
+        try trainer.optimizer.save(toDirectory: directory)
+        try String(version).write(toFile: "\(directory)/policy_version", atomically: true, encoding: .utf8)
+        if let ema {
+            try ema.save(to: "\(directory)/ema")
+            try companions.save(to: "\(directory)/ema")
+        }
+    }
+
+    /// Loads what `save(to:)` wrote.
+    public func restore(from directory: String) throws {
+        try trainer.trainable.restore(from: directory)
+        try trainer.optimizer.restore(fromDirectory: directory)
+        let text = try String(contentsOfFile: "\(directory)/policy_version", encoding: .utf8)
+        guard let v = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), v >= 0 else {
+            throw RoleError(.checkpoint, "\(directory)/policy_version: expected a non-negative integer, found \(text.prefix(20))")
+        }
+        version = v
+        try ema?.restore(from: "\(directory)/ema")
     }
 }

@@ -17,11 +17,15 @@ public enum RoleCodec {
                           "samples_per_prompt": r.samplesPerPrompt, "policy_version": r.policyVersion,
                           "seed": Int(truncatingIfNeeded: r.seed)]
             putRagged(r.prompts, as: "prompts", into: &p)
-        case .answer(let prompts, let maxNewTokens):
+        case .answer(let prompts, let maxNewTokens, let version):
             p.integers["max_new_tokens"] = maxNewTokens
+            p.integers["policy_version"] = version
             putRagged(prompts, as: "prompts", into: &p)
-        case .referenceLogProbs(let b), .values(let b):
+        case .referenceLogProbs(let b):
             putBatch(b, into: &p, full: false)
+        case .values(let b, let version):
+            putBatch(b, into: &p, full: false)
+            p.integers["value_version"] = version
         case .score(let b, let texts):
             putBatch(b, into: &p, full: false)
             let utf8 = texts.map { Array($0.utf8) }
@@ -29,8 +33,13 @@ public enum RoleCodec {
             p.arrays["texts_lengths"] = .i32(utf8.map { Int32($0.count) }, shape: [utf8.count])
         case .trainPolicy(let b), .trainValue(let b):
             putBatch(b, into: &p, full: true)
-        case .save(let d), .restore(let d):
-            p.strings["directory"] = d
+        case .save(.checkpoint(let i)):
+            p.strings["target"] = "checkpoint"
+            p.integers["iteration"] = i
+        case .save(.final):
+            p.strings["target"] = "final"
+        case .restore(let i):
+            p.integers["iteration"] = i
         }
         return p
     }
@@ -43,9 +52,10 @@ public enum RoleCodec {
                 prompts: try ragged("prompts", p), samplesPerPrompt: try p.integer("samples_per_prompt"),
                 seed: UInt64(truncatingIfNeeded: try p.integer("seed")), policyVersion: try p.integer("policy_version")))
         case "answer":
-            return .answer(prompts: try ragged("prompts", p), maxNewTokens: try p.integer("max_new_tokens"))
+            return .answer(prompts: try ragged("prompts", p), maxNewTokens: try p.integer("max_new_tokens"),
+                           policyVersion: try p.integer("policy_version"))
         case "reference_logprobs": return .referenceLogProbs(try batch(p, full: false))
-        case "values": return .values(try batch(p, full: false))
+        case "values": return .values(try batch(p, full: false), version: try p.integer("value_version"))
         case "score":
             let b = try batch(p, full: false)
             let lengths = try p.ints("texts_lengths", count: b.B)
@@ -61,8 +71,16 @@ public enum RoleCodec {
             return .score(b, texts: texts)
         case "train_policy": return .trainPolicy(try batch(p, full: true))
         case "train_value": return .trainValue(try batch(p, full: true))
-        case "save": return .save(directory: try p.string("directory"))
-        case "restore": return .restore(directory: try p.string("directory"))
+        case "save":
+            try onlyFields(p, strings: ["target"], integers: ["iteration"])
+            switch try p.string("target") {
+            case "checkpoint": return .save(.checkpoint(iteration: try p.integer("iteration")))
+            case "final": return .save(.final)
+            case let other: throw RoleError(.badInput, "save: target \(other.prefix(40)) is neither checkpoint nor final")
+            }
+        case "restore":
+            try onlyFields(p, strings: [], integers: ["iteration"])
+            return .restore(iteration: try p.integer("iteration"))
         default: throw RoleError(.badInput, "unknown request kind \(p.kind.prefix(40))")
         }
     }
@@ -115,6 +133,17 @@ public enum RoleCodec {
     }
 
     // MARK: - Pieces
+
+    /// Refuses a payload with fields beyond `strings` and `integers`: a save or restore names an
+    /// iteration, and a field such as `directory` (an older wire format, or a peer trying to
+    /// choose where a role writes) is an error, not something to ignore.
+    private static func onlyFields(_ p: RolePayload, strings: Set<String>, integers: Set<String>) throws {
+        let extra = Set(p.strings.keys).subtracting(strings).union(Set(p.integers.keys).subtracting(integers))
+            .union(p.numbers.keys).union(p.arrays.keys)
+        guard extra.isEmpty else {
+            throw RoleError(.badInput, "\(p.kind): unexpected field\(extra.count == 1 ? "" : "s") \(extra.sorted().map { String($0.prefix(40)) }.joined(separator: ", ")); a \(p.kind) names only an iteration (no request carries a path)")
+        }
+    }
 
     private static func digests(_ p: RolePayload) throws -> [TensorDigest] {
         let names = (p.strings["digest_names"] ?? "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

@@ -21,13 +21,11 @@ public enum RoleProcess {
                            logger: Logger) async throws -> Coordinator.Summary? {
         let node = try MessagingNode(MessagingNode.Configuration(runID: RunIdentity.number(plan.runID)))
         var handlers: [any RoleHandler] = []
-        var actorRole: ActorRole?
         do {
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
             for role in roles.sorted() where role != .buffer {
                 let handler = try await makeHandler(role, plan: plan)
                 handlers.append(handler)
-                if let a = handler as? ActorRole { actorRole = a }
                 let server = try await node.server(bind: plan.endpoints[role]!)
                 logger.info("\(role.rawValue): serving at \(server.endpoint)")
                 services.append(.init(service: RoleServer(role: role, server: server, handler: handler, logger: logger)))
@@ -51,21 +49,18 @@ public enum RoleProcess {
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
                 services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
-            await stop(handlers, actorRole)
+            await stop(handlers)
             await node.shutdown()
             return summary.value
         } catch {
-            await stop(handlers, actorRole)
+            await stop(handlers)
             await node.shutdown()
             throw error
         }
     }
 
-    private static func stop(_ handlers: [any RoleHandler], _ actorRole: ActorRole?) async {
-        for h in handlers {
-            if let w = h as? RoleWorker { await w.stop() }
-        }
-        await actorRole?.stop()
+    private static func stop(_ handlers: [any RoleHandler]) async {
+        for h in handlers { await h.stop() }
     }
 
     /// The role's actor, its logic built on its own thread.
@@ -86,7 +81,7 @@ public enum RoleProcess {
         case .reward:
             return try await RoleWorker.start(name: "reward", context: context) { try RewardLogic(plan: plan) }
         case .critic:
-            return try await RoleWorker.start(name: "critic", context: context) { try CriticLogic(plan: plan) }
+            return CriticRole(worker: try await RoleWorker.start(name: "critic", context: context) { try CriticLogic(plan: plan) })
         case .buffer:
             throw RoleError(.failed, "the buffer role is the coordinator, not a request handler")
         }

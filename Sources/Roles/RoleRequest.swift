@@ -24,28 +24,39 @@ public struct GenerateRequest: Sendable, Equatable {
     }
 }
 
+/// What a `save` writes: a checkpoint's share of a role, or the final actor.
+public enum SaveTarget: Sendable, Equatable {
+    /// The role's part of `checkpoint-N`, staged in the checkpoint's temporary directory, which
+    /// the coordinator renames into place once every part is written.
+    case checkpoint(iteration: Int)
+    /// The actor's final model, staged for `final/`.
+    case final
+}
+
 /// The requests roles answer. Each role answers the kinds of its own job and refuses the rest
 /// with `RoleError(.badInput)`.
 public enum RoleRequest: Sendable {
     /// actor: sample responses; the reply is a rollout (`RoleReply.experiences`).
     case generate(GenerateRequest)
-    /// actor: greedy answers for evaluation.
-    case answer(prompts: [[Int32]], maxNewTokens: Int)
+    /// actor: greedy answers for evaluation, by the trainer's weights of `policyVersion` (the
+    /// trainer holds exactly that version when asked, whatever the generator holds).
+    case answer(prompts: [[Int32]], maxNewTokens: Int, policyVersion: Int)
     /// reference: log π_ref of each response token (`RoleReply.perToken`).
     case referenceLogProbs(ExperienceBatch)
     /// reward: one score per response (`RoleReply.scores`); `texts` are the prompts' user texts.
     case score(ExperienceBatch, texts: [String])
-    /// critic: V(s_j) of each response token.
-    case values(ExperienceBatch)
+    /// critic: V(s_j) of each response token, by the critic's weights after `version` updates
+    /// (the schedule names it, so which weights value which batch never depends on timing).
+    case values(ExperienceBatch, version: Int)
     /// actor: a policy update on a batch of experiences (`RoleReply.trained`).
     case trainPolicy(ExperienceBatch)
     /// critic: a value update.
     case trainValue(ExperienceBatch)
-    /// actor, critic: save weights and optimizer state into `directory` (a checkpoint's
-    /// subdirectory for this role).
-    case save(directory: String)
-    /// actor, critic: load what `save` wrote.
-    case restore(directory: String)
+    /// actor, critic: save weights and optimizer state into the role's own run directory, where
+    /// `target` says (`CheckpointLayout`). A request never names a path.
+    case save(SaveTarget)
+    /// actor, critic: load what `save(.checkpoint(iteration))` wrote into `checkpoint-N/`.
+    case restore(iteration: Int)
 
     /// The kind's name in message envelopes and logs.
     public var kind: String {

@@ -3,6 +3,13 @@ import Tensor
 /// Something that answers role requests: a role's actor.
 public protocol RoleHandler: Actor {
     func handle(_ request: RoleRequest) async -> Result<RoleReply, RoleError>
+    /// Ends the role: requests waiting in it fail, its threads end.
+    func stop() async
+}
+
+extension RoleHandler {
+    /// Nothing to end.
+    public func stop() async {}
 }
 
 /// The thin actor around a role's logic: every call runs on the role's own thread (its

@@ -48,14 +48,32 @@ public struct RunDirectory: Sendable {
         try commit(tmp, as: final)
     }
 
+    /// As the async `writeAtomically`, in a temporary directory the caller names (it must
+    /// start with `.NAME.tmp-` so that `removeInterruptedSaves` knows it): other processes fill it
+    /// (step 3's roles derive the name themselves, as no request may carry a path).
+    public func writeAtomically(_ final: String, staging tmp: String, _ body: (String) async throws -> Void) async throws {
+        try freshDirectory(tmp)
+        do {
+            try await body(tmp)
+        } catch {
+            try? FileManager.default.removeItem(atPath: tmp)
+            throw error
+        }
+        try commit(tmp, as: final)
+    }
+
     /// A fresh, empty `.NAME.tmp-PID` directory beside `final`.
     private func temporaryDirectory(for final: String) throws -> String {
-        let fm = FileManager.default
         let name = (final as NSString).lastPathComponent
         let tmp = (path as NSString).appendingPathComponent(".\(name).tmp-\(getpid())")
+        try freshDirectory(tmp)
+        return tmp
+    }
+
+    private func freshDirectory(_ tmp: String) throws {
+        let fm = FileManager.default
         if fm.fileExists(atPath: tmp) { try fm.removeItem(atPath: tmp) }
         try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-        return tmp
     }
 
     /// Renames the filled temporary directory to `final`, moving an older `final` aside first.

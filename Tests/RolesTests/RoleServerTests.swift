@@ -11,10 +11,10 @@ import XCTest
 final class RoleServerTests: XCTestCase {
     /// A role that answers `save` and refuses the rest, as a real role refuses kinds not its own.
     actor SaveOnly: RoleHandler {
-        var saved: [String] = []
+        var saved: [SaveTarget] = []
         func handle(_ request: RoleRequest) async -> Result<RoleReply, RoleError> {
-            guard case .save(let d) = request else { return .failure(RoleError(.badInput, "not mine: \(request.kind)")) }
-            saved.append(d)
+            guard case .save(let target) = request else { return .failure(RoleError(.badInput, "not mine: \(request.kind)")) }
+            saved.append(target)
             return .success(.done)
         }
     }
@@ -38,11 +38,18 @@ final class RoleServerTests: XCTestCase {
             Message(kind: RoleMessages.roleRequest, metadata: ["kind": .int(3)]),
             Message(kind: RoleMessages.roleReply, metadata: ["kind": .string("save")]),  // a reply sent as a request
             Message(kind: RoleMessages.roleRequest, metadata: ["kind": .string("save"), "integers": .object(["x": .string("y")])]),
+            // A save or restore never carries a path: the wire format before paths were removed.
+            Message(kind: RoleMessages.roleRequest, metadata: ["kind": .string("save"), "strings": .object(["directory": .string(dir)])]),
+            Message(kind: RoleMessages.roleRequest, metadata: [
+                "kind": .string("save"), "strings": .object(["target": .string("checkpoint"), "directory": .string(dir)]),
+                "integers": .object(["iteration": .int(2)])]),
+            Message(kind: RoleMessages.roleRequest, metadata: ["kind": .string("restore"), "strings": .object(["directory": .string(dir)])]),
+            Message(kind: RoleMessages.roleRequest, metadata: ["kind": .string("save"), "strings": .object(["target": .string("/etc")])]),
         ]
         var truncated = RoleCodec.encode(.trainPolicy(RoleCodecTests.sampleBatch()))
         truncated.arrays["logprobs"] = .f32([1], shape: [1])
         hostile.append(try RoleMessages.message(truncated, kind: RoleMessages.roleRequest))
-        var huge = RoleCodec.encode(.values(RoleCodecTests.sampleBatch()))
+        var huge = RoleCodec.encode(.values(RoleCodecTests.sampleBatch(), version: 0))
         huge.integers["rows"] = Int(Int32.max)
         hostile.append(try RoleMessages.message(huge, kind: RoleMessages.roleRequest))
         for message in hostile {
@@ -58,14 +65,14 @@ final class RoleServerTests: XCTestCase {
 
         // A request the role refuses comes back as a RoleError naming it; a good one is served.
         do {
-            _ = try await channel.call(.values(RoleCodecTests.sampleBatch()))
+            _ = try await channel.call(.values(RoleCodecTests.sampleBatch(), version: 0))
             XCTFail("refused kinds must fail")
         } catch let error as RoleError {
             XCTAssertTrue(error.message.contains("not mine: values"), error.message)
         }
-        guard case .done = try await channel.call(.save(directory: "/tmp/x")) else { return XCTFail("save not served") }
+        guard case .done = try await channel.call(.save(.checkpoint(iteration: 4))) else { return XCTFail("save not served") }
         let saved = await handler.saved
-        XCTAssertEqual(saved, ["/tmp/x"])
+        XCTAssertEqual(saved, [.checkpoint(iteration: 4)])
         serving.cancel()
         await server.close()
         _ = await serving.result
