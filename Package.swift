@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "CZeroMQ"]),
         // Runs the built rlhf executable as a subprocess (Scripts/test builds it first).
-        .testTarget(name: "CLITests", dependencies: ["rlhf", "Model", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["rlhf", "Model", "TestSupport", "Roles", "Messaging", "Topology"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenization"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tensor", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks"]),
