@@ -138,6 +138,8 @@ public final class Coordinator: Sendable {
                 }
             }
           } catch {
+            // The producer may be waiting for room in the buffer: failing it wakes that wait.
+            await buffer.fail(error)
             producer.cancel()
             throw error
           }

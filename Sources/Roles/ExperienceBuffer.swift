@@ -112,4 +112,7 @@ public actor ExperienceBuffer {
 
     /// Complete batches waiting for the trainers.
     public var readyCount: Int { ready.count }
+
+    /// Producers waiting for room.
+    public var waitingForRoom: Int { spaceWaiters.count }
 }
