@@ -77,32 +77,22 @@ public final class CriticLogic: RoleLogic {
         return try trainer.values(of: batch)
     }
 
+    private var files: TrainerCheckpointFiles {
+        TrainerCheckpointFiles(trainable: trainer.trainable, optimizer: trainer.optimizer, companions: companions,
+                               versionFile: "value_version")
+    }
+
     /// Writes the critic (HF layout), its tokenizer and chat template, the optimizer state and
     /// its version into `directory`.
     public func save(to directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try trainer.trainable.save(to: directory)
-        try companions.save(to: directory)
-        try trainer.optimizer.save(toDirectory: directory)
-        try String(version).write(toFile: "\(directory)/value_version", atomically: true, encoding: .utf8)
+        try files.save(to: directory, version: version)
     }
 
     /// Loads what `save(to:)` wrote. A checkpoint written before the critic kept its version
     /// has none: the critic updates once per iteration, so it is the checkpoint's iteration.
     public func restore(from directory: String, iteration: Int) throws {
-        try trainer.trainable.restore(from: directory)
-        try trainer.optimizer.restore(fromDirectory: directory)
+        version = try files.restore(from: directory) ?? iteration
         snapshots = [:]
-        let file = "\(directory)/value_version"
-        guard FileManager.default.fileExists(atPath: file) else {
-            version = iteration
-            return
-        }
-        let text = try String(contentsOfFile: file, encoding: .utf8)
-        guard let v = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), v >= 0 else {
-            throw RoleError(.checkpoint, "\(file): expected a non-negative integer, found \(text.prefix(20))")
-        }
-        version = v
     }
 }
 

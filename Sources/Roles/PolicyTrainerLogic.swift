@@ -80,14 +80,15 @@ public final class PolicyTrainerLogic: RoleLogic {
         }
     }
 
+    private var files: TrainerCheckpointFiles {
+        TrainerCheckpointFiles(trainable: trainer.trainable, optimizer: trainer.optimizer, companions: companions,
+                               versionFile: "policy_version")
+    }
+
     /// Writes the policy (HF layout, or the PEFT adapter), its tokenizer and chat template, the
     /// optimizer state, the policy version and the EMA weights into `directory`.
     public func save(to directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try trainer.trainable.save(to: directory)
-        try companions.save(to: directory)
-        try trainer.optimizer.save(toDirectory: directory)
-        try String(version).write(toFile: "\(directory)/policy_version", atomically: true, encoding: .utf8)
+        try files.save(to: directory, version: version)
         if let ema {
             try ema.save(to: "\(directory)/ema")
             try companions.save(to: "\(directory)/ema")
@@ -96,11 +97,8 @@ public final class PolicyTrainerLogic: RoleLogic {
 
     /// Loads what `save(to:)` wrote.
     public func restore(from directory: String) throws {
-        try trainer.trainable.restore(from: directory)
-        try trainer.optimizer.restore(fromDirectory: directory)
-        let text = try String(contentsOfFile: "\(directory)/policy_version", encoding: .utf8)
-        guard let v = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), v >= 0 else {
-            throw RoleError(.checkpoint, "\(directory)/policy_version: expected a non-negative integer, found \(text.prefix(20))")
+        guard let v = try files.restore(from: directory) else {
+            throw RoleError(.checkpoint, "\(directory)/policy_version: missing; an actor checkpoint always has one")
         }
         version = v
         try ema?.restore(from: "\(directory)/ema")

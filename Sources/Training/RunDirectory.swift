@@ -38,14 +38,7 @@ public struct RunDirectory: Sendable {
 
     /// As `writeAtomically`, for a `body` that awaits (roles in other processes writing their share).
     public func writeAtomically(_ final: String, _ body: (String) async throws -> Void) async throws {
-        let tmp = try temporaryDirectory(for: final)
-        do {
-            try await body(tmp)
-        } catch {
-            try? FileManager.default.removeItem(atPath: tmp)
-            throw error
-        }
-        try commit(tmp, as: final)
+        try await writeAtomically(final, staging: temporaryName(for: final), body)
     }
 
     /// As the async `writeAtomically`, in a temporary directory the caller names (it must
@@ -64,10 +57,13 @@ public struct RunDirectory: Sendable {
 
     /// A fresh, empty `.NAME.tmp-PID` directory beside `final`.
     private func temporaryDirectory(for final: String) throws -> String {
-        let name = (final as NSString).lastPathComponent
-        let tmp = (path as NSString).appendingPathComponent(".\(name).tmp-\(getpid())")
+        let tmp = temporaryName(for: final)
         try freshDirectory(tmp)
         return tmp
+    }
+
+    private func temporaryName(for final: String) -> String {
+        (path as NSString).appendingPathComponent(".\((final as NSString).lastPathComponent).tmp-\(getpid())")
     }
 
     private func freshDirectory(_ tmp: String) throws {
