@@ -21,11 +21,14 @@ enum AlgorithmSection {
     static let fields: [Field] = Mirror(reflecting: RLAlgorithmConfig()).children.compactMap { child in
         guard let label = child.label else { return nil }
         let kind: Field.Kind
+        // An optional set by default (reward_clip's 5) casts as a plain Double: ask the mirror.
+        if Mirror(reflecting: child.value).displayStyle == .optional, child.value is Double? {
+            return Field(property: label, key: snakeCase(label), kind: .optionalDouble)
+        }
         switch child.value {
         case is Double: kind = .double
         case is Int: kind = .int
         case is Bool: kind = .bool
-        case is Double?: kind = .optionalDouble
         default: kind = .text  // the String-backed enums (algorithm, kl_estimator)
         }
         return Field(property: label, key: snakeCase(label), kind: kind)
@@ -130,7 +133,7 @@ enum AlgorithmSection {
         require(c.klCoef >= 0, "kl_coef", "must not be negative, got \(c.klCoef)")
         require(c.policyClip > 0, "policy_clip", "must be above 0, got \(c.policyClip)")
         require(c.valueClip > 0, "value_clip", "must be above 0, got \(c.valueClip)")
-        require(c.rewardClip > 0, "reward_clip", "must be above 0, got \(c.rewardClip)")
+        if let clip = c.rewardClip { require(clip > 0, "reward_clip", "must be above 0 (null turns it off), got \(clip)") }
         require(c.actorLearningRate > 0, "actor_learning_rate", "must be above 0, got \(c.actorLearningRate)")
         require(c.criticLearningRate > 0, "critic_learning_rate", "must be above 0, got \(c.criticLearningRate)")
         require(c.maxGradNorm >= 0, "max_grad_norm", "must not be negative (0 disables clipping), got \(c.maxGradNorm)")

@@ -66,8 +66,8 @@ public enum Advantages {
 
     /// Per-token rewards of PPO with the KL penalty folded in (InstructGPT arXiv 2203.02155 Eq. 2;
     /// DeepSpeed-Chat `compute_rewards`):
-    /// `reward_t = -β KL_t` at every real response token, plus `clip(score, -c, c)` at the row's
-    /// last real token. A row without real tokens gets nothing.
+    /// `reward_t = -β KL_t` at every real response token, plus `clip(score, -c, c)` (the raw score
+    /// when c is nil) at the row's last real token. A row without real tokens gets nothing.
     ///
     /// DeepSpeed-Chat adds the score one position past the last real token (its `ends` points
     /// right of the end, DeepSpeedExamples PR #672), where GAE still carries it back with
@@ -77,12 +77,12 @@ public enum Advantages {
     ///   - logProbs, refLogProbs: (B, T) log π_θ_old and log π_ref of each sampled token.
     ///   - mask: (B, T) 1 at real response tokens.
     ///   - klCoef: β (DeepSpeed-Chat `kl_ctl`).
-    ///   - rewardClip: c (DeepSpeed-Chat `clip_reward_value`).
+    ///   - rewardClip: c (DeepSpeed-Chat `clip_reward_value`), or nil for no clipping.
     /// - Returns: (B, T) the rewards; (B, T) their KL part `-β KL_t` (0 at padding); (B) the
-    ///   clipped scores as added (the score part).
+    ///   scores as added, clipped when c is given (the score part).
     public static func klShapedRewards(
         scores: [Float], logProbs: [Float], refLogProbs: [Float], mask: [Float], B: Int, T: Int,
-        klCoef: Double, estimator: KLEstimator, rewardClip: Double
+        klCoef: Double, estimator: KLEstimator, rewardClip: Double?
     ) -> (rewards: [Float], klPart: [Float], scorePart: [Float]) {
         precondition(scores.count == B, "one score per row")
         checkShapes([logProbs, refLogProbs, mask], B: B, T: T)
@@ -97,7 +97,7 @@ public enum Advantages {
                 rewards[i] = Float(lastKL)
                 last = i
             }
-            let score = min(max(Double(scores[b]), -rewardClip), rewardClip)
+            let score = rewardClip.map { min(max(Double(scores[b]), -$0), $0) } ?? Double(scores[b])
             scorePart[b] = Float(score)
             if last >= 0 { rewards[last] = Float(lastKL + score) }
         }
@@ -199,7 +199,7 @@ public enum Advantages {
 
     /// RLOO's leave-one-out baseline (Ahmadian et al. 2024, arXiv 2402.14740, after Kool et al.
     /// 2019), as trl's RLOOTrainer: `A_i = r_i - (Σ_{j≠i} r_j) / (G - 1)` within each group.
-    /// trl first subtracts β times the sequence's summed k1 KL from each score (`sequenceKL`).
+    /// trl first subtracts β times the sequence's summed k1 KL from each raw score.
     /// A group of one has advantage 0.
     public static func leaveOneOut(scores: [Float], groupSize: Int) -> [Float] {
         precondition(groupSize >= 1 && scores.count % groupSize == 0, "whole groups of groupSize responses")

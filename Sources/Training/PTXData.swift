@@ -15,16 +15,24 @@ public final class PTXData {
     /// Reads `file` as pre-training data (text records as documents, other records rendered with
     /// the model's chat template, loss on every token), with the model's tokenizer.
     /// - Throws: the reader's error naming the file, or `TrainingError(.data)` when nothing is left.
-    public init(file: String, modelDirectory: String, maxLength: Int, batchSize: Int, seed: UInt64) throws {
+    public convenience init(file: String, modelDirectory: String, maxLength: Int, batchSize: Int, seed: UInt64) throws {
         var recipe = TrainingRecipe()
         recipe.modelNameOrPath = modelDirectory
         recipe.trainFile = [file]
         recipe.maxSeqLength = maxLength
         var data = try TrainingData(recipe: recipe, stage: .pt)
-        sequences = try data.languageModelSequences(data.records.train, stage: .pt, packing: false, what: "ptx")
+        let sequences = try data.languageModelSequences(data.records.train, stage: .pt, packing: false, what: "ptx")
+        try self.init(sequences: sequences, batchSize: batchSize, seed: seed, file: file)
+    }
+
+    /// Sequences already tokenised (a test's fixture, or a caller with its own tokenizer).
+    /// - Parameter file: where they came from, for messages.
+    /// - Throws: `TrainingError(.data)` when there is none.
+    public init(sequences: [TokenSequence], batchSize: Int, seed: UInt64, file: String) throws {
         guard !sequences.isEmpty else {
             throw TrainingError(.data, path: file, "no pre-training sequence with a target for the ptx loss")
         }
+        self.sequences = sequences
         self.batchSize = max(1, batchSize)
         self.seed = seed
         self.file = file

@@ -42,8 +42,11 @@ public struct RLAlgorithmConfig: Sendable, Equatable, Codable {
     /// `target_kl`, `kl_horizon`: the adaptive controller's target and horizon (Ziegler's 6 and 10000).
     public var targetKL = 6.0
     public var klHorizon = 10_000.0
-    /// `reward_clip`: the reward model's score is clipped to ±this. DeepSpeed-Chat `clip_reward_value = 5`.
-    public var rewardClip = 5.0
+    /// `reward_clip`: the score is clipped to ±this before it enters the reward; nil (`null`)
+    /// leaves it raw. PPO: DeepSpeed-Chat `clip_reward_value = 5`. RLOO: off by default, as trl's
+    /// RLOOTrainer (`reward_clip_range=None`), and applied when set. GRPO never reads it: its
+    /// advantage is already normalised within each group.
+    public var rewardClip: Double? = 5.0
     /// `missing_eos_penalty`: subtracted from the score of a response that never ended
     /// (trl's option of the same name); nil leaves such responses alone.
     public var missingEOSPenalty: Double?
@@ -137,7 +140,8 @@ public struct RLAlgorithmConfig: Sendable, Equatable, Codable {
     /// The defaults of `algorithm`. GRPO: trl's `num_generations = 8` answers per prompt and a k3
     /// KL in the loss with DeepSeekMath's β = 0.04 (arXiv 2402.03300 Sec. 4.2; trl's `beta`
     /// default until it became 0.0). RLOO: trl's `num_generations = 2` and `beta = 0.05` (the old
-    /// RLOOConfig's `rloo_k = 2`, `kl_coef = 0.05`), the KL subtracted from the score as k1.
+    /// RLOOConfig's `rloo_k = 2`, `kl_coef = 0.05`), the KL subtracted from the raw score as k1
+    /// (trl's `reward_clip_range` is None by default, so neither method clips the score).
     public init(algorithm: Algorithm) {
         self.init()
         self.algorithm = algorithm
@@ -148,9 +152,11 @@ public struct RLAlgorithmConfig: Sendable, Equatable, Codable {
             samplesPerPrompt = 8
             klEstimator = .k3
             klCoef = 0.04
+            rewardClip = nil
         case .rloo:
             samplesPerPrompt = 2
             klCoef = 0.05
+            rewardClip = nil
         }
     }
 
