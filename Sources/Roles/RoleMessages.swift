@@ -85,6 +85,11 @@ public struct MessagingRoleChannel: RoleChannel {
             if case .remote = error.code {
                 throw RoleError(.failed, "\(role.rawValue) refused \(request.kind): \(error.detail)")
             }
+            if case .timeout = error.code {
+                // Names the setting, so whoever reads it knows what waited and what to change.
+                throw RoleError(.unavailable, "\(role.rawValue) (\(client.endpoint)) did not answer \(request.kind) within \(timeout) "
+                                + "(transport.request_timeout_seconds); the role is hung or slower than that: see its log")
+            }
             throw RoleError(.unavailable, "\(role.rawValue) (\(client.endpoint)) did not answer \(request.kind): \(error)")
         }
         if reply.kind == .error {

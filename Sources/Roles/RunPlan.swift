@@ -47,7 +47,8 @@ public struct RunPlan: Sendable {
     public var threads: [RoleName: Int] = [:]
     /// Cores each role's compute thread is pinned to, when given.
     public var cores: [RoleName: [Int]] = [:]
-    /// How long a request to a role may take before the run stops with that role named.
+    /// How long a request to a role may take before the run stops with that role named
+    /// (`transport.request_timeout_seconds` of the topology).
     public var requestTimeoutSeconds = 600.0
 
     public init(runID: String, directory: String, actorModel: String, referenceModel: String? = nil, reward: Reward,

@@ -92,7 +92,7 @@ public enum TopologyParser {
     }
 
     private static func readTransport(_ m: YAMLMapping?, runDirectory: String) -> TransportSpec {
-        m?.refuseUnknownKeys(["kind", "base_port", "directory"])
+        m?.refuseUnknownKeys(["kind", "base_port", "directory", "request_timeout_seconds"])
         var kind = TransportSpec.Kind.ipc
         if let text = m?.string("kind") {
             if let k = TransportSpec.Kind(rawValue: text) { kind = k } else {
@@ -101,7 +101,14 @@ public enum TopologyParser {
         }
         let basePort = m?.int("base_port") ?? 5555
         if !(1...65535).contains(basePort) { m?.fail(.invalidValue, "base_port", "must be a port number (1...65535), got \(basePort)") }
-        return TransportSpec(kind: kind, basePort: basePort, directory: m?.string("directory") ?? runDirectory + "/sockets")
+        // `double` already refuses what is not a finite number (.inf, nan, text).
+        let timeout = m?.double("request_timeout_seconds") ?? TransportSpec.defaultRequestTimeoutSeconds
+        if !(timeout > 0 && timeout <= TransportSpec.maxRequestTimeoutSeconds) {
+            m?.fail(.invalidValue, "request_timeout_seconds",
+                    "must be above 0 and at most \(Int(TransportSpec.maxRequestTimeoutSeconds)) (a day), got \(timeout)")
+        }
+        return TransportSpec(kind: kind, basePort: basePort, directory: m?.string("directory") ?? runDirectory + "/sockets",
+                             requestTimeoutSeconds: timeout)
     }
 
     private static func readData(_ m: YAMLMapping?, top: YAMLMapping) -> DataSources? {

@@ -30,6 +30,7 @@ extension TopologySpec {
         plan.evalEvery = schedule.evalEvery
         plan.evalPrompts = schedule.evalSize
         plan.logEvery = max(1, schedule.logEvery)
+        plan.requestTimeoutSeconds = transport.requestTimeoutSeconds
         if let lora = models.actorLoRA {
             let targets: [LoRATarget] = lora.targetModules == ["all-linear"]
                 ? LoRATarget.allCases : lora.targetModules.compactMap(LoRATarget.init(rawValue:))

@@ -198,11 +198,20 @@ public struct RoleSpec: Sendable, Equatable {
 /// `transport:` section.
 public struct TransportSpec: Sendable, Equatable {
     /// Memberwise, for specs built in code (validate them with `TopologyValidator.validate`).
-    public init(kind: Kind = .ipc, basePort: Int = 5555, directory: String) {
+    public init(kind: Kind = .ipc, basePort: Int = 5555, directory: String,
+                requestTimeoutSeconds: Double = TransportSpec.defaultRequestTimeoutSeconds) {
         self.kind = kind
         self.basePort = basePort
         self.directory = directory
+        self.requestTimeoutSeconds = requestTimeoutSeconds
     }
+
+    /// 600 s: long enough for the slowest request of a real run (a generation or an update of a
+    /// large batch on CPU), short enough that a hung role stops the run the same hour.
+    public static let defaultRequestTimeoutSeconds = 600.0
+    /// The largest `request_timeout_seconds` taken: one day. A request longer than that is a
+    /// hung role, and a bound keeps the value inside what `Duration` holds.
+    public static let maxRequestTimeoutSeconds = 86_400.0
 
     /// `kind`.
     public enum Kind: String, Sendable, CaseIterable {
@@ -220,6 +229,9 @@ public struct TransportSpec: Sendable, Equatable {
     public var basePort: Int
     /// `directory`: where ipc sockets live. Default `<run directory>/sockets`.
     public var directory: String
+    /// `request_timeout_seconds`: how long the coordinator waits for a role's answer to one
+    /// request before it stops the run naming the role and its endpoint. Default 600.
+    public var requestTimeoutSeconds: Double
 }
 
 /// `data:` section.
