@@ -3,6 +3,7 @@ import Tensor
 import Logging
 import Messaging
 import ServiceLifecycle
+import Synchronization
 
 /// The roles of one process, run as services under one `ServiceGroup`: a `RoleServer` for each
 /// role hosted here, and the coordinator when the buffer role is here. SIGINT and SIGTERM stop
@@ -49,18 +50,34 @@ public enum RoleProcess {
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
                 services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
-            await stop(handlers)
+            await stop(handlers, logger: logger)
             await node.shutdown()
             return summary.value
         } catch {
-            await stop(handlers)
+            await stop(handlers, logger: logger)
             await node.shutdown()
             throw error
         }
     }
 
-    private static func stop(_ handlers: [any RoleHandler]) async {
-        for h in handlers { await h.stop() }
+    /// Stops the roles, waiting at most `limit`: a role's thread busy with a request that never
+    /// ends (a hung reward program, a stuck forward) cannot take the stop, and the process must
+    /// still exit (its threads end with it) rather than wait for the launcher's SIGKILL, or
+    /// forever in a one-process run.
+    private static func stop(_ handlers: [any RoleHandler], logger: Logger, within limit: Duration = .seconds(5)) async {
+        let done = Mutex(false)
+        Task {
+            for h in handlers { await h.stop() }
+            done.withLock { $0 = true }
+        }
+        let deadline = ContinuousClock.now + limit
+        while !done.withLock({ $0 }) {
+            guard ContinuousClock.now < deadline else {
+                logger.warning("a role is still busy with a request \(limit) after the stop; exiting without waiting for it")
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     /// The role's actor, its logic built on its own thread.

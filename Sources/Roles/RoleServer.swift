@@ -26,16 +26,32 @@ public struct RoleServer: Service {
     }
 
     public func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                for await incoming in server.requests {
-                    group.addTask { await serve(incoming) }
+        let inFlight = Counter()
+        await withGracefulShutdownHandler {
+            for await incoming in server.requests {
+                inFlight.increment()
+                // Not a child task: a task group would hold this service, and the process, until
+                // every request returned, and a role stuck in one (a hung reward program) would
+                // then keep a stopped run alive. Each task ends when its request does.
+                Task {
+                    await serve(incoming)
+                    inFlight.decrement()
                 }
             }
+            // The server closed: give requests in flight a moment to finish, not forever.
+            let deadline = ContinuousClock.now + Self.drainLimit
+            while inFlight.count > 0, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            let left = inFlight.count
+            if left > 0 { logger.warning("\(role.rawValue): stopping with \(left) request(s) still being handled") }
         } onGracefulShutdown: {
             Task { await server.close() }
         }
     }
+
+    /// How long a stopping server waits for the requests it is handling.
+    static let drainLimit: Duration = .seconds(5)
 
     private func serve(_ incoming: IncomingRequest) async {
         let request: RoleRequest
@@ -73,5 +89,7 @@ public final class Counter: Sendable {
     public init() {}
     @discardableResult
     public func increment() -> Int { value.add(1, ordering: .relaxed).newValue }
+    @discardableResult
+    public func decrement() -> Int { value.subtract(1, ordering: .relaxed).newValue }
     public var count: Int { value.load(ordering: .relaxed) }
 }

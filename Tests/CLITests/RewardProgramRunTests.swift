@@ -120,4 +120,20 @@ final class RewardProgramRunTests: XCTestCase {
         XCTAssertTrue(try RunPaths.metrics("\(dir)/hung").isEmpty, "no iteration finished")
         XCTAssertTrue(RunPaths.wait(seconds: 5) { RunPaths.liveProcesses(mentioning: path).isEmpty }, "the program is still running")
     }
+
+    /// In one process, a role whose thread is stuck in a request (a program that never answers,
+    /// with its own timeout far away) does not keep the process alive after the run failed: the
+    /// roles' stop is bounded, and the process exits.
+    func testHungRole_inOneProcess_doesNotKeepTheProcessAlive() throws {
+        let dir = try RunPaths.temporaryDirectory("hung-single")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = "\(dir)/stuck.sh"
+        try RunPaths.script(path, "#!/bin/sh\ncat > /dev/null\n")
+        let t = RunPaths.Topology(iterations: 3, transport: "ipc, request_timeout_seconds: 1", reward: program(path, timeout: 600))
+        let start = Date()
+        let r = try CLIProcess.run(["launch", try RunPaths.topology(dir, name: "hung", t), "--single-process"])
+        XCTAssertEqual(r.status, 1, (r.stdout + r.stderr).suffix(2000).description)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 30, "the process waited for its stuck role")
+        XCTAssertTrue(r.stderr.contains("still busy"), r.stderr.suffix(2000).description)
+    }
 }
