@@ -9,8 +9,13 @@ public enum SystemMemory {
         let physical = Int(clamping: ProcessInfo.processInfo.physicalMemory)
         var limits = ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"].compactMap(cgroupLimit)
         var addressSpace = rlimit()
+        #if os(Linux)
+        let resource = __rlimit_resource_t(RLIMIT_AS.rawValue)
+        #else
+        let resource = RLIMIT_AS
+        #endif
         // RLIM_INFINITY is ~0, which Swift does not import.
-        if getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &addressSpace) == 0, addressSpace.rlim_cur != rlim_t.max {
+        if getrlimit(resource, &addressSpace) == 0, addressSpace.rlim_cur != rlim_t.max {
             limits.append(Int(clamping: addressSpace.rlim_cur))
         }
         return ([physical] + limits).min() ?? physical
