@@ -18,6 +18,9 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable {
         case missing
         /// Well-formed, but something this engine does not implement (dtype, activation, rope type).
         case unsupported
+        /// Well-formed, but larger than any real model or than this machine's memory (a config
+        /// whose sizes would make the allocation fail or the kernel kill the process).
+        case tooLarge
     }
 
     /// The kind of failure.

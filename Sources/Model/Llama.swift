@@ -32,9 +32,7 @@ public final class Llama {
     /// A model with all parameters zero; load or initialise them next.
     public init(config: LlamaConfig, head: ParameterLayout.Head? = nil) {
         self.config = config
-        let h = head ?? (config.architecture.hasSuffix("ForSequenceClassification")
-            ? .score(labels: config.numLabels ?? 1) : .languageModel(tied: config.tieWordEmbeddings))
-        layout = ParameterLayout(config: config, head: h)
+        layout = ParameterLayout(config: config, head: head ?? config.defaultHead)
         parameters = FloatBuffer(count: layout.count)
         rope = RotaryTable(headDim: config.headDim, maxPositions: config.maxPositionEmbeddings, theta: config.ropeTheta,
                            scaling: config.ropeScaling)

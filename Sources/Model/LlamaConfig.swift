@@ -109,8 +109,11 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
     // MARK: - Validation
 
     /// Checks that the sizes fit together (positive sizes, `hiddenSize` divisible by the heads,
-    /// heads divisible by the key/value heads, an even head size for RoPE, ...) and that the
-    /// architecture is one this engine implements.
+    /// heads divisible by the key/value heads, an even head size for RoPE, ...), that no size is
+    /// beyond any real model (``sizeLimits``, ``maxParameters``: LlamaConfig+Size.swift) and that
+    /// the architecture is one this engine implements. Whether the model fits this machine's
+    /// memory is ``checkFitsInMemory(_:path:)``, checked where a file is loaded, on the host that
+    /// allocates.
     /// - Throws: ``CheckpointError`` naming the HF field at fault.
     public func validate() throws {
         try validate(path: "")
@@ -130,6 +133,7 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         for (field, value) in sizes where value <= 0 {
             throw fail(field, "must be positive, found \(value)")
         }
+        try checkSizes(path: path)
         guard hiddenSize % numAttentionHeads == 0 else {
             throw fail("hidden_size", "\(hiddenSize) is not divisible by num_attention_heads (\(numAttentionHeads))")
         }
@@ -241,6 +245,8 @@ extension LlamaConfig {
     /// type); anything that would change the computation in a way this engine does not implement
     /// (another activation, RoPE scaling other than linear and llama3, MLP bias, sliding-window
     /// layers) is refused.
+    /// So is a model larger than any real one or than this machine's memory
+    /// (``checkFitsInMemory(_:path:)``), before anything is allocated.
     /// - Parameter path: `config.json`, or the directory that holds it.
     /// - Throws: ``CheckpointError`` naming the file and the field.
     public static func load(contentsOf path: String) throws -> LlamaConfig {
@@ -250,6 +256,7 @@ extension LlamaConfig {
         let json = try JSONObject.parse(try readFile(file), path: file, what: "config")
         let config = try parse(json)
         try config.validate(path: file)
+        try config.checkFitsInMemory(path: file)
         return config
     }
 

@@ -201,6 +201,7 @@ public final class LoRAAdapters {
             throw CheckpointError(.notFound, path: configPath, "not a PEFT adapter directory: \(LoRAConfig.fileName) does not exist\(isModel ? " (the directory holds config.json: a full model, not an adapter)" : "")")
         }
         let config = try LoRAConfig.load(contentsOf: configPath)
+        try config.checkFitsInMemory(for: model.config, path: configPath)
         let weights = (directory as NSString).appendingPathComponent(weightsFileName)
         guard FileManager.default.fileExists(atPath: weights) else {
             let bin = (directory as NSString).appendingPathComponent("adapter_model.bin")

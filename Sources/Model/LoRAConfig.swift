@@ -86,8 +86,8 @@ public struct LoRAConfig: Sendable, Equatable {
 
     // MARK: - Validation
 
-    /// Checks the values are usable: positive rank, finite alpha, dropout in [0, 1), at least one
-    /// target, and only supported modules to save.
+    /// Checks the values are usable: a positive rank no higher than ``maxRank``, finite alpha,
+    /// dropout in [0, 1), at least one target, and only supported modules to save.
     /// - Throws: ``CheckpointError`` naming the PEFT field at fault.
     public func validate() throws { try validate(path: "") }
 
@@ -96,6 +96,9 @@ public struct LoRAConfig: Sendable, Equatable {
             CheckpointError(.invalidValue, path: path, field: field, message)
         }
         guard r > 0 else { throw fail("r", "must be positive, found \(r)") }
+        guard r <= LoRAConfig.maxRank else {
+            throw CheckpointError(.tooLarge, path: path, field: "r", "\(r) is beyond any real adapter (at most \(LoRAConfig.maxRank) here)")
+        }
         guard alpha.isFinite, alpha != 0 else { throw fail("lora_alpha", "must be finite and non-zero, found \(alpha)") }
         guard dropout >= 0, dropout < 1 else { throw fail("lora_dropout", "must be in [0, 1), found \(dropout)") }
         guard !targetModules.isEmpty else { throw fail("target_modules", "names no layer to adapt") }

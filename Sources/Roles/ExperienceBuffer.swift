@@ -112,7 +112,8 @@ public actor ExperienceBuffer {
 
     /// Complete batches waiting for the trainers.
     public var readyCount: Int { ready.count }
-
-    /// Producers waiting for room.
-    public var waitingForRoom: Int { spaceWaiters.count }
+    /// Producers waiting for room (back-pressure) with a complete batch.
+    public var producersWaiting: Int { spaceWaiters.count }
+    /// Trainers waiting for their next batch.
+    public var trainersWaiting: Int { batchWaiters.count }
 }

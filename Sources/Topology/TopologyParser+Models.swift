@@ -1,3 +1,4 @@
+import Model
 import Training
 import Yams
 
@@ -49,7 +50,7 @@ extension TopologyParser {
         m.refuseUnknownKeys(["r", "alpha", "dropout", "target_modules"])
         var lora = LoRASettings()
         if let r = m.int("r") {
-            if r >= 1 { lora.r = r } else { m.fail(.invalidValue, "r", "must be at least 1, got \(r)") }
+            if (1...LoRAConfig.maxRank).contains(r) { lora.r = r } else { m.fail(.invalidValue, "r", "must be from 1 to \(LoRAConfig.maxRank), got \(r)") }
         }
         lora.alpha = m.double("alpha") ?? lora.alpha
         if let dropout = m.double("dropout") {

@@ -80,7 +80,7 @@ extension ResolvedRecipe {
         if Losses.PreferenceLossType(rawValue: r.lossType) == nil {
             throw fail("loss_type", "expected sigmoid or ipo, got \(quoted(r.lossType))")
         }
-        try require("lora_r", r.loraR >= 1, "must be at least 1, got \(r.loraR)")
+        try require("lora_r", r.loraR >= 1 && r.loraR <= LoRAConfig.maxRank, "must be from 1 to \(LoRAConfig.maxRank), got \(r.loraR)")
         try require("lora_alpha", r.loraAlpha.isFinite && r.loraAlpha != 0, "must be finite and non-zero, got \(r.loraAlpha)")
         do { _ = try r.loraTargets() } catch let error as RecipeError {
             throw fail("lora_target_modules", error.message)

@@ -43,12 +43,21 @@ struct CLIProcess {
     }
 
     static func run(_ args: [String], environment: [String: String]? = nil, removing: [String] = []) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = args
         var env = environment ?? ProcessInfo.processInfo.environment
         for k in removing { env[k] = nil }
-        p.environment = env
+        return try run(program: executable, args, environment: env)
+    }
+
+    /// `/bin/sh -c command`: for limits the tool must run under (`ulimit`).
+    static func run(shell command: String) throws -> Result {
+        try run(program: "/bin/sh", ["-c", command], environment: ProcessInfo.processInfo.environment)
+    }
+
+    private static func run(program: String, _ args: [String], environment: [String: String]) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: program)
+        p.arguments = args
+        p.environment = environment
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err

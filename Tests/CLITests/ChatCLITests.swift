@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `rlhf chat` as a person uses it: `--prompt` from a script, and the interactive mode through a
@@ -119,8 +120,9 @@ final class ChatCLITests: XCTestCase {
         defer { terminal.stop() }
         try terminal.waitFor(markers: 1)
         try terminal.type("Tell me everything")
-        let deadline = Date().addingTimeInterval(30)
-        while !terminal.screen.contains("model> ") && Date() < deadline { usleep(5_000) }
+        try waitUntil("the answer to start: \(terminal.screen.suffix(400))", timeout: .seconds(30)) {
+            terminal.screen.contains("model> ")
+        }
         try terminal.type("\u{03}", newline: false)
         try terminal.waitFor(markers: 2)
         XCTAssertTrue(terminal.screen.contains(" [stopped]"), "the answer is stopped, not cut at 900 tokens: \(terminal.screen.suffix(400))")
@@ -185,6 +187,7 @@ private final class PseudoTerminal: @unchecked Sendable {
     private let input = Pipe()
     private let lock = NSLock()
     private var output = Data()
+    private var ended = false
 
     init(_ command: String) throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else {
@@ -204,8 +207,9 @@ private final class PseudoTerminal: @unchecked Sendable {
             let data = handle.availableData
             // End of output: stop watching (Foundation would call again and again at EOF).
             if data.isEmpty { handle.readabilityHandler = nil }
-            guard let self, !data.isEmpty else { return }
+            guard let self else { return }
             self.lock.lock()
+            if data.isEmpty { self.ended = true }
             self.output.append(data)
             self.lock.unlock()
         }
@@ -225,27 +229,21 @@ private final class PseudoTerminal: @unchecked Sendable {
     }
 
     /// Waits until the marker has been shown `markers` times (the chat waits for a line).
-    func waitFor(markers: Int, timeout: TimeInterval = 30, file: StaticString = #filePath, line: UInt = #line) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while screen.components(separatedBy: "you> ").count - 1 < markers {
-            guard Date() < deadline, process.isRunning else {
-                XCTFail("waited for marker \(markers); the terminal shows: \(screen)", file: file, line: line)
-                throw CancellationError()
-            }
-            usleep(20_000)
+    func waitFor(markers: Int, timeout: Duration = .seconds(30)) throws {
+        try waitUntil("marker \(markers); the terminal shows: \(screen)", timeout: timeout) {
+            if screen.components(separatedBy: "you> ").count - 1 >= markers { return true }
+            guard process.isRunning else { throw CLIFailure(description: "the chat exited before marker \(markers): \(screen)") }
+            return false
         }
     }
 
-    func waitForExit(timeout: TimeInterval = 30) throws -> Int32 {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning {
-            guard Date() < deadline else {
-                XCTFail("the chat did not exit; the terminal shows: \(screen)")
-                throw CancellationError()
-            }
-            usleep(20_000)
+    /// Waits for the chat to exit and for the end of its output, and returns its status.
+    func waitForExit(timeout: Duration = .seconds(30)) throws -> Int32 {
+        try waitUntil("the chat to exit and its output to end; the terminal shows: \(screen)", timeout: timeout) {
+            lock.lock()
+            defer { lock.unlock() }
+            return ended && !process.isRunning
         }
-        usleep(50_000)  // the last output
         return process.terminationStatus
     }
 

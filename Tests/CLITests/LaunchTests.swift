@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Step 3 as its users run it: `rlhf launch` on a topology, the roles in their own processes or
@@ -246,8 +247,10 @@ final class LaunchTests: XCTestCase {
         p.standardError = out
         try p.run()
         let output = Locked(Data())
+        let ended = Locked(false)  // the pipe's end: every process that held it has exited
         out.fileHandleForReading.readabilityHandler = { h in
             let d = h.availableData
+            if d.isEmpty { ended.withLock { $0 = true } }
             output.withLock { $0.append(d) }
         }
         let deadline = Date().addingTimeInterval(120)
@@ -268,7 +271,7 @@ final class LaunchTests: XCTestCase {
         }
         kill(reward[0], SIGKILL)
         p.waitUntilExit()
-        usleep(200_000)
+        try waitUntil("the end of the launcher's output") { ended.withLock { $0 } }
         out.fileHandleForReading.readabilityHandler = nil
         let text = output.withLock { String(decoding: $0, as: UTF8.self) }
         XCTAssertNotEqual(p.terminationStatus, 0)

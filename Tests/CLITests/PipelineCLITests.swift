@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `rlhf pipeline` as its users run it: a whole pipeline on tiny settings (a 2-layer model, a
@@ -184,9 +185,20 @@ final class PipelineCLITests: XCTestCase {
         process.standardOutput = log
         process.standardError = log
         try process.run()
-        let deadline = Date().addingTimeInterval(60)
-        while !FileManager.default.fileExists(atPath: "\(out)/sft/checkpoint-5/trainer_state.json"), process.isRunning, Date() < deadline {
-            usleep(5_000)
+        // Interrupt inside step 1, after its first checkpoint: not after a fixed time, which on
+        // a loaded machine can fall before step 1 starts.
+        let checkpoint = "\(out)/sft/checkpoint-5/trainer_state.json"
+        do {
+            try waitUntil("step 1 to save \(checkpoint)", timeout: .seconds(240)) {
+                FileManager.default.fileExists(atPath: checkpoint) || !process.isRunning
+            }
+        } catch {
+            process.terminate()
+            throw error
+        }
+        guard process.isRunning else {
+            let log = (try? String(contentsOfFile: "\(dir)/first.txt", encoding: .utf8)) ?? ""
+            return XCTFail("the pipeline ended before step 1 saved checkpoint-5: \(log)")
         }
         process.interrupt()  // SIGINT, as Ctrl-C
         process.waitUntilExit()

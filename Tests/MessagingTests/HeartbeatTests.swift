@@ -1,5 +1,6 @@
 import Foundation
 import Messaging
+import TestSupport
 import XCTest
 
 /// A client's heartbeats report its server silent when it dies and alive when it comes back.
@@ -13,25 +14,25 @@ final class HeartbeatTests: XCTestCase {
         let client = try await clientNode.client(connect: address)
         let rtt = try await client.ping(timeout: .seconds(10))
         XCTAssertLessThan(rtt, .seconds(10))
-        let events = try await client.heartbeats(interval: .milliseconds(20), silenceLimit: .milliseconds(200))
-        var it = events.makeAsyncIterator()
+        let events = StreamRecorder(try await client.heartbeats(interval: .milliseconds(20), silenceLimit: .milliseconds(200)))
+        defer { events.stop() }
 
         XCTAssertNotNil(firstServer)
         await serverNode?.shutdown()
         (firstServer, serverNode) = (nil, nil)
-        let silent = await it.next()
-        guard case .silent(let peer, let ns)? = silent else { return XCTFail("expected .silent, got \(String(describing: silent))") }
+        try await waitUntil("the client to report the stopped server silent: \(events.elements)") { !events.elements.isEmpty }
+        guard case .silent(let peer, let ns) = events.elements.first else { return XCTFail("expected .silent, got \(events.elements)") }
         XCTAssertEqual(peer, address)
         XCTAssertGreaterThan(ns, 200_000_000)
 
         let revived = try MessagingNode()
         let server = try await revived.server(bind: address)
-        let alive = await it.next()
-        XCTAssertEqual(alive, .alive(peer: address))
+        try await waitUntil("the client to report the revived server alive: \(events.elements)") { events.elements.count >= 2 }
+        XCTAssertEqual(events.elements[1], .alive(peer: address))
         XCTAssertGreaterThan(server.statistics.received, 0, "the revived server answered pings")
         await clientNode.shutdown()
-        let end = await it.next()
-        XCTAssertNil(end, "the heartbeat stream ends with its node")
+        try await waitUntil("the heartbeat stream to end with its node: \(events.elements)") { events.isFinished }
+        XCTAssertEqual(events.elements.count, 2, "nothing after the revival: \(events.elements)")
         await revived.shutdown()
     }
 }

@@ -90,6 +90,32 @@ final class LoRAConfigTests: XCTestCase {
         assertRefused(o, field: "r")
     }
 
+    /// A rank beyond any real adapter is refused on reading, before an adapter is allocated.
+    func testAbsurdRank_isRefused() throws {
+        var o = peftWritten
+        o["r"] = 1_000_000_000
+        XCTAssertThrowsError(try LoRAConfig.load(contentsOf: try write(o))) { e in
+            XCTAssertEqual((e as? CheckpointError)?.code, .tooLarge, "\(e)")
+            XCTAssertTrue("\(e)".contains("1000000000 is beyond any real adapter"), "\(e)")
+        }
+    }
+
+    /// The adapters' count is the layout's, and memory is checked with the base model: refused
+    /// one byte short of base plus adapters, naming `r` and the figures.
+    func testAdapterFootprint_countsTheLayout_andIsCheckedAgainstMemory() throws {
+        let base = LlamaConfig(vocabSize: 96, hiddenSize: 32, intermediateSize: 80, numHiddenLayers: 2, numAttentionHeads: 4,
+                               numKeyValueHeads: 2)
+        let config = LoRAConfig(r: 4, targetModules: LoRATarget.allCases)
+        let count = try XCTUnwrap(config.parameterCount(for: base))
+        XCTAssertEqual(count, LoRAAdapters(config: config, for: Llama(config: base)).parameterCount)
+        let needed = 4 * count + (base.footprint.bytes ?? 0)
+        XCTAssertNoThrow(try config.checkFitsInMemory(for: base, availableBytes: needed))
+        XCTAssertThrowsError(try config.checkFitsInMemory(for: base, availableBytes: needed - 1, path: "adapter_config.json")) { e in
+            XCTAssertEqual((e as? CheckpointError)?.field, "r", "\(e)")
+            XCTAssertTrue("\(e)".contains("rank 4 makes \(count) adapter parameters"), "\(e)")
+        }
+    }
+
     func assertRefused(_ object: [String: Any], field: String, line: UInt = #line) {
         let path: String
         do { path = try write(object) } catch { return XCTFail("\(error)", line: line) }

@@ -18,7 +18,7 @@ final class ExperienceBufferFailureTests: XCTestCase {
         // Batch 1 completes while batch 0 fills the only place: its producer waits for room.
         let waiting = Task { try await buffer.attach(.referenceLogProbs([-1]), to: 1) }
         let deadline = ContinuousClock.now + .seconds(10)
-        while await buffer.waitingForRoom == 0 {
+        while await buffer.producersWaiting == 0 {
             guard ContinuousClock.now < deadline else { return XCTFail("the producer never waited for room") }
             try await Task.sleep(for: .milliseconds(1))
         }

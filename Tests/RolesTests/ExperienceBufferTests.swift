@@ -1,4 +1,5 @@
 import Roles
+import TestSupport
 import Training
 import XCTest
 
@@ -59,7 +60,7 @@ final class ExperienceBufferTests: XCTestCase {
         let second = Task { @Sendable in
             for part in parts { try await buffer.attach(part, to: 1) }
         }
-        try await Task.sleep(for: .milliseconds(200))
+        try await waitUntil("the second batch to wait for room") { await buffer.producersWaiting == 1 }
         let held = await buffer.readyCount
         XCTAssertEqual(held, 1, "the second batch must wait for room")
         _ = try await buffer.take()
@@ -71,7 +72,7 @@ final class ExperienceBufferTests: XCTestCase {
     func testFail_endsTheTrainersWait() async throws {
         let buffer = ExperienceBuffer(config: RLAlgorithmConfig(), capacity: 1, firstBatch: 0)
         let waiting = Task { try await buffer.take() }
-        try await Task.sleep(for: .milliseconds(100))
+        try await waitUntil("the trainer to wait for a batch") { await buffer.trainersWaiting == 1 }
         await buffer.fail(RoleError(.unavailable, "reward (ipc://x) did not answer score"))
         do {
             _ = try await waiting.value
