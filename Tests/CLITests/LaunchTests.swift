@@ -7,35 +7,13 @@ import XCTest
 /// one update).
 final class LaunchTests: XCTestCase {
     private static let demo = "\(CLIProcess.repoRoot)/data/demo"
-    nonisolated(unsafe) private static var models: String?
 
-    /// A tokenizer, a random base model and a one-update reward model, made once.
-    private func modelsDirectory() throws -> String {
-        if let m = Self.models { return m }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("launch-models-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try run(["tokenizer", "train", "--input", "\(Self.demo)/eval.jsonl", "--vocab-size", "400", "--out", "\(dir)/base",
-                 "--character-coverage", "1.0"])
-        let config: [String: Any] = [
-            "architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 400, "hidden_size": 32,
-            "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1,
-            "max_position_embeddings": 128, "rms_norm_eps": 1e-5, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 3,
-        ]
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: "\(dir)/config.json"))
-        try run(["init", "--config", "\(dir)/config.json", "--out", "\(dir)/base", "--seed", "1"])
-        try run(["train", "rm", "--model_name_or_path", "\(dir)/base", "--train_file", "\(Self.demo)/train.jsonl",
-                 "--max_train_samples", "16", "--max_steps", "1", "--max_seq_length", "96", "--per_device_train_batch_size", "8",
-                 "--output_dir", "\(dir)/rm", "--logging_steps", "1"])
-        Self.models = dir
-        return dir
-    }
+    /// A tokenizer, a random base model and a one-update reward model, made once (`StepThreeRuns`).
+    private func modelsDirectory() throws -> String { try StepThreeRuns.modelsDirectory() }
 
     @discardableResult
     private func run(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> CLIProcess.Result {
-        let r = try CLIProcess.run(args)
-        r.assertSucceeded("rlhf \(args.prefix(3).joined(separator: " "))", file: file, line: line)
-        guard r.status == 0 else { throw CLIFailure(description: "rlhf \(args.joined(separator: " ")) failed") }
-        return r
+        try StepThreeRuns.succeed(args, file: file, line: line)
     }
 
     /// A topology for the test models; `extra` lines go into `algorithm:`.
@@ -329,40 +307,6 @@ final class LaunchTests: XCTestCase {
         // A rerun from checkpoint-2 reproduces the adapters of checkpoint-3, dropout's draws included.
         let rerun = try run(["replay", "rerun", "\(dir)/lora", "--iteration", "3"])
         XCTAssertTrue(rerun.stdout.contains("identical") && rerun.stdout.contains("checkpoint-2"), rerun.stdout)
-    }
-
-    /// An external reward program speaking JSON lines: its scores reach the metrics; when it
-    /// fails, the run stops naming the reward role, the program and the end of its stderr.
-    func testRewardProgram_scoresAndItsFailureIsReported() throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        // Scores each response by its length in characters, one answer line per request line.
-        let good = "\(dir)/length-reward.sh"
-        try """
-            #!/bin/sh
-            while IFS= read -r line; do
-              response=$(printf '%s' "$line" | sed 's/.*"response":"\\([^"]*\\)".*/\\1/')
-              echo "{\\"score\\": ${#response}}"
-            done
-            """.write(toFile: good, atomically: true, encoding: .utf8)
-        let bad = "\(dir)/broken-reward.sh"
-        try "#!/bin/sh\nread -r line\necho 'reward model server unreachable: connection refused' >&2\nexit 3\n"
-            .write(toFile: bad, atomically: true, encoding: .utf8)
-        for f in [good, bad] { chmod(f, 0o755) }
-        let ok = try topology(dir, name: "program", transport: "inproc", algorithm: "grpo", iterations: 2,
-                              reward: "{program: {command: [\(good)], timeout_seconds: 30}}", extra: ["samples_per_prompt: 4"])
-        try run(["launch", ok])
-        for m in try metrics("\(dir)/program") {
-            let score = try XCTUnwrap(m["reward/score"])
-            XCTAssertGreaterThan(score, 0, "the program's length scores reach the metrics")
-        }
-        let failing = try topology(dir, name: "broken", transport: "inproc", algorithm: "grpo", iterations: 2,
-                                   reward: "{program: {command: [\(bad)], timeout_seconds: 30}}", extra: ["samples_per_prompt: 4"])
-        let r = try CLIProcess.run(["launch", failing])
-        XCTAssertNotEqual(r.status, 0)
-        for phrase in ["reward", "broken-reward.sh", "connection refused"] {
-            XCTAssertTrue(r.stderr.contains(phrase), "the failure should say \"\(phrase)\": \(r.stderr.suffix(2000))")
-        }
     }
 
     /// A topology the build cannot run is refused before anything starts, naming file, line and key.

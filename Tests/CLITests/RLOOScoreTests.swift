@@ -8,34 +8,15 @@ final class RLOOScoreTests: XCTestCase {
     private static let demo = "\(CLIProcess.repoRoot)/data/demo"
     private static let beta = 0.5, groupSize = 2
 
-    private func temporaryDirectory() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rloo-score-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
+    private func temporaryDirectory() throws -> String { try StepThreeRuns.temporaryDirectory("rloo-score") }
 
     @discardableResult
     private func run(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> CLIProcess.Result {
-        let r = try CLIProcess.run(args)
-        r.assertSucceeded("rlhf \(args.prefix(3).joined(separator: " "))", file: file, line: line)
-        guard r.status == 0 else { throw CLIFailure(description: "rlhf \(args.joined(separator: " ")) failed") }
-        return r
+        try StepThreeRuns.succeed(args, file: file, line: line)
     }
 
-    /// A tokenizer and a random 2-layer model (as LaunchTests makes them, without a reward model).
-    private func makeBase(_ dir: String) throws -> String {
-        let base = "\(dir)/base"
-        try run(["tokenizer", "train", "--input", "\(Self.demo)/eval.jsonl", "--vocab-size", "400", "--out", base,
-                 "--character-coverage", "1.0"])
-        let config: [String: Any] = [
-            "architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 400, "hidden_size": 32,
-            "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1,
-            "max_position_embeddings": 128, "rms_norm_eps": 1e-5, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 3,
-        ]
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: "\(dir)/config.json"))
-        try run(["init", "--config", "\(dir)/config.json", "--out", base, "--seed", "1"])
-        return base
-    }
+    /// A tokenizer and a random 2-layer model, shared with the other step-3 tests.
+    private func makeBase(_ dir: String) throws -> String { "\(try StepThreeRuns.modelsDirectory())/base" }
 
     /// Scores each response 10 + its length in characters: every score is above 5, and answers
     /// to one prompt differ.
