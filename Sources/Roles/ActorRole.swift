@@ -2,104 +2,107 @@
 /// weights, so generating the next batch overlaps training on the last one.
 ///
 /// After each update the trainer's new weights (only the adapters under LoRA) are kept here by
-/// version; a `generate` request names the version it must use, waits until that version
-/// exists, and the generator loads exactly it before sampling. With `max_staleness` s the
-/// generator runs up to s versions behind the trainer, so up to s + 1 versions are kept; which
-/// weights answer which batch is fixed by the schedule, never by timing. Evaluation answers
-/// (`answer`) come from the trainer, which holds exactly the version they name.
+/// version: the last `max_staleness + 1` of them. A `generate` request names the version it
+/// must use, waits until that version exists, and the generator loads exactly it before
+/// sampling, so which weights answer which batch is fixed by the schedule, never by timing. A
+/// checkpoint saves the older versions still to be generated with beside the trainer's weights,
+/// and a restore brings them back, so a resumed pipelined run goes on as an uninterrupted one.
+/// Evaluation answers (`answer`) come from the trainer, which holds exactly the version they name.
 public actor ActorRole: RoleHandler {
     let generator: RoleWorker
     let trainer: RoleWorker
-    /// The version the generator holds.
+    /// Older versions kept besides the newest (`max_staleness`).
+    let staleness: Int
+    /// The version the generator holds (-1: none of the run's, after a restore).
     private var generatorVersion = 0
-    /// Versions the trainer made that the generator has not loaded yet.
-    private var published: [Int: WeightsUpdate] = [:]
+    /// The trainer's recent versions, newest included.
+    private var history: [Int: WeightsUpdate] = [:]
     private var waiters = VersionWaiters()
     private var stopped = false
 
-    public init(generator: RoleWorker, trainer: RoleWorker) {
+    public init(generator: RoleWorker, trainer: RoleWorker, staleness: Int) {
         self.generator = generator
         self.trainer = trainer
+        self.staleness = max(0, staleness)
     }
 
     public func handle(_ request: RoleRequest) async -> Result<RoleReply, RoleError> {
-        switch request {
-        case .generate(let r):
-            return await generate(request, version: r.policyVersion)
-        case .trainPolicy:
-            let result = await trainer.handle(request)
-            if case .success = result {
-                do {
-                    let update = try await trainerWeights()
-                    published[update.version] = update
-                    waiters.wake(upTo: update.version)
-                } catch {
-                    return .failure(error as? RoleError ?? RoleError(.failed, "actor: \(error)"))
-                }
-            }
-            return result
-        case .restore:
-            let result = await trainer.handle(request)
-            if case .success = result {
-                // The restored version replaces everything: the generator loads it now.
-                do {
-                    let update = try await trainerWeights()
-                    try await generator.withLogic { try Self.generatorLogic($0).apply(update) }
-                    published = [:]
-                    generatorVersion = update.version
-                    waiters.wake(upTo: update.version)
-                } catch {
-                    return .failure(error as? RoleError ?? RoleError(.failed, "actor: \(error)"))
-                }
-            }
-            return result
-        default:
-            return await trainer.handle(request)
-        }
-    }
-
-    /// Waits until version `version` exists, then, in one job on the generator's thread, loads
-    /// it (unless already held) and generates.
-    private func generate(_ request: RoleRequest, version: Int) async -> Result<RoleReply, RoleError> {
-        guard version >= generatorVersion else {
-            return .failure(RoleError(.failed, "actor: asked to generate with policy version \(version), older than the version \(generatorVersion) the generator already holds; versions are asked for in order"))
-        }
-        while version != generatorVersion, published[version] == nil {
-            guard !stopped else { return .failure(RoleError(.unavailable, "actor: stopped")) }
-            do {
-                try await withCheckedThrowingContinuation { waiters.add(version, $0) }
-            } catch {
-                return .failure(RoleError(.unavailable, "actor: stopped while generation by policy version \(version) waited"))
-            }
-        }
-        let update = version == generatorVersion ? nil : published[version]
-        if update != nil {
-            // Older versions will never be asked for again.
-            generatorVersion = version
-            published = published.filter { $0.key > version }
-        }
         do {
-            return .success(try await generator.withLogic { logic in
-                let g = try Self.generatorLogic(logic)
-                if let update { try g.apply(update) }
-                return try g.handle(request)
-            })
+            switch request {
+            case .generate(let r):
+                return .success(try await generate(request, version: r.policyVersion))
+            case .trainPolicy:
+                // The starting weights are a version too (batches up to max_staleness use them).
+                if history.isEmpty { keep(try await trainerWeights()) }
+                let result = await trainer.handle(request)
+                if case .success = result { keep(try await trainerWeights()) }
+                return result
+            case .save(let target):
+                let newest = history.keys.max() ?? 0
+                let older = history.filter { $0.key < newest }.mapValues(\.values)
+                try await trainer.withLogic { try Self.trainerLogic($0).save(target, history: older) }
+                return .success(.done)
+            case .restore(let iteration):
+                let older = try await trainer.withLogic { try Self.trainerLogic($0).restore(iteration: iteration) }
+                let current = try await trainerWeights()
+                history = [:]
+                for (v, values) in older where v < current.version {
+                    history[v] = WeightsUpdate(version: v, values: values, adaptersOnly: current.adaptersOnly)
+                }
+                generatorVersion = -1
+                keep(current)
+                return .success(.done)
+            default:
+                return await trainer.handle(request)
+            }
         } catch {
             return .failure(error as? RoleError ?? RoleError(.failed, "actor: \(error)"))
         }
     }
 
-    /// The trainer's weights of its current version.
-    private func trainerWeights() async throws -> WeightsUpdate {
-        try await trainer.withLogic { logic in
-            guard let t = logic as? PolicyTrainerLogic else { throw RoleError(.failed, "actor: the trainer worker holds no trainer") }
-            return t.weights()
+    /// Keeps `update` as the newest version, drops those no batch will be generated with any
+    /// more, and wakes requests waiting for it.
+    private func keep(_ update: WeightsUpdate) {
+        history[update.version] = update
+        history = history.filter { $0.key >= update.version - staleness }
+        waiters.wake(upTo: update.version)
+    }
+
+    /// Waits until version `version` exists, then, in one job on the generator's thread, loads
+    /// it (unless already held) and generates.
+    private func generate(_ request: RoleRequest, version: Int) async throws -> RoleReply {
+        guard version >= generatorVersion else {
+            throw RoleError(.failed, "actor: asked to generate with policy version \(version), older than the version \(generatorVersion) the generator already holds; versions are asked for in order")
+        }
+        while version != generatorVersion, history[version] == nil {
+            let newest = history.keys.max() ?? 0
+            guard version > newest else {
+                throw RoleError(.failed, "actor: asked to generate with policy version \(version), which is no longer kept (versions \(history.keys.sorted().map(String.init).joined(separator: ", ")) are)")
+            }
+            guard !stopped else { throw RoleError(.unavailable, "actor: stopped") }
+            do {
+                try await withCheckedThrowingContinuation { waiters.add(version, $0) }
+            } catch {
+                throw RoleError(.unavailable, "actor: stopped while generation by policy version \(version) waited")
+            }
+        }
+        let update = version == generatorVersion ? nil : history[version]
+        if update != nil { generatorVersion = version }
+        return try await generator.withLogic { logic in
+            guard let g = logic as? GeneratorLogic else { throw RoleError(.failed, "actor: the generator worker holds no generator") }
+            if let update { try g.apply(update) }
+            return try g.handle(request)
         }
     }
 
-    private static func generatorLogic(_ logic: any RoleLogic) throws -> GeneratorLogic {
-        guard let g = logic as? GeneratorLogic else { throw RoleError(.failed, "actor: the generator worker holds no generator") }
-        return g
+    /// The trainer's weights of its current version.
+    private func trainerWeights() async throws -> WeightsUpdate {
+        try await trainer.withLogic { try Self.trainerLogic($0).weights() }
+    }
+
+    private static func trainerLogic(_ logic: any RoleLogic) throws -> PolicyTrainerLogic {
+        guard let t = logic as? PolicyTrainerLogic else { throw RoleError(.failed, "actor: the trainer worker holds no trainer") }
+        return t
     }
 
     public func stop() async {

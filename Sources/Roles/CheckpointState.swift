@@ -13,6 +13,22 @@ public struct CheckpointState: Codable, Sendable, Equatable {
     public var klCoef: Double
     /// The run it belongs to.
     public var runID: String
+    /// How many versions before `policyVersion` the actor and the critic saved beside their
+    /// weights (`history.safetensors`): `max_staleness` at the time, nil in checkpoints written
+    /// before versions were kept.
+    public var keptVersions: Int?
+    /// β of the batches `iteration ... iteration + keptVersions`, already decided when the
+    /// checkpoint was written (the KL controller runs `max_staleness` batches ahead).
+    public var klCoefs: [Double]?
+
+    public init(iteration: Int, policyVersion: Int, klCoef: Double, runID: String, keptVersions: Int? = nil, klCoefs: [Double]? = nil) {
+        self.iteration = iteration
+        self.policyVersion = policyVersion
+        self.klCoef = klCoef
+        self.runID = runID
+        self.keptVersions = keptVersions
+        self.klCoefs = klCoefs
+    }
 
     public func write(to directory: String) throws {
         let encoder = JSONEncoder()

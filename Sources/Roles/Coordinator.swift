@@ -60,12 +60,13 @@ public final class Coordinator: Sendable {
         if let resumed = start.checkpoint {
             log("resumed from \(resumed) (iteration \(start.iteration), policy version \(start.iteration))")
         }
-        let schedule = RunSchedule(plan: plan, start: start.iteration)
+        let schedule = RunSchedule(plan: plan, start: start.iteration, keptVersions: start.keptVersions)
         let iterationLog = try IterationLog(plan: plan, schedule: schedule, resumed: resume, log: log)
         let buffer = ExperienceBuffer(config: plan.algorithm, capacity: plan.algorithm.maxStaleness + 1,
                                       firstBatch: UInt64(start.iteration))
         try await recorder?.start(at: start.iteration)
-        let kl = KLCoefficients(config: plan.algorithm, startIteration: start.iteration, startValue: start.klCoef)
+        let kl = KLCoefficients(config: plan.algorithm, startIteration: start.iteration, startValue: start.klCoef,
+                                decided: start.klCoefs)
         let phases = PhaseTimes()
         let producer = ExperienceProducer(plan: plan, schedule: schedule, roles: roles, prompts: prompts, buffer: buffer,
                                           kl: kl, phases: phases)
@@ -78,7 +79,8 @@ public final class Coordinator: Sendable {
                 for i in schedule.iterations {
                     last = try await iterate(i, schedule: schedule, buffer: buffer, kl: kl, phases: phases, log: iterationLog)
                     if schedule.saves(after: i) {
-                        let path = try await checkpoints.save(iteration: i + 1, policyVersion: schedule.version(after: i), klCoef: await kl.now)
+                        let path = try await checkpoints.save(iteration: i + 1, policyVersion: schedule.version(after: i),
+                                                              klCoef: await kl.now, klCoefs: await kl.decided(from: i + 1))
                         try await recorder?.checkpointed(iteration: i + 1)
                         log("checkpoint \(path)")
                     }

@@ -82,17 +82,18 @@ public final class CriticLogic: RoleLogic {
                                versionFile: "value_version")
     }
 
-    /// Writes the critic (HF layout), its tokenizer and chat template, the optimizer state and
-    /// its version into `directory`.
+    /// Writes the critic (HF layout), its tokenizer and chat template, the optimizer state, its
+    /// version and its kept older versions (`history.safetensors`) into `directory`.
     public func save(to directory: String) throws {
         try files.save(to: directory, version: version)
+        try WeightHistory.save(snapshots, to: directory)
     }
 
     /// Loads what `save(to:)` wrote. A checkpoint written before the critic kept its version
     /// has none: the critic updates once per iteration, so it is the checkpoint's iteration.
     public func restore(from directory: String, iteration: Int) throws {
         version = try files.restore(from: directory) ?? iteration
-        snapshots = [:]
+        snapshots = try WeightHistory.load(from: directory, count: trainer.trainable.values.count)
     }
 }
 

@@ -10,11 +10,23 @@ actor KLCoefficients {
     private var controller: (any KLController)?
     private var current: Double
 
-    init(config: RLAlgorithmConfig, startIteration: Int, startValue: Double) {
+    /// - Parameters:
+    ///   - startValue: the controller's value (β after the last batch consumed).
+    ///   - decided: β of the batches from `startIteration` on that were already decided when
+    ///     the run was checkpointed; the rest up to `startIteration + max_staleness` get `startValue`.
+    init(config: RLAlgorithmConfig, startIteration: Int, startValue: Double, decided: [Double] = []) {
         staleness = config.maxStaleness
         current = startValue
         controller = config.adaptiveKL ? AdaptiveKLController(initialValue: startValue, target: config.targetKL, horizon: config.klHorizon) : nil
-        for i in startIteration...(startIteration + staleness) { values[i] = startValue }
+        for i in startIteration...(startIteration + staleness) {
+            let k = i - startIteration
+            values[i] = k < decided.count ? decided[k] : startValue
+        }
+    }
+
+    /// β of batches `from ... from + max_staleness`, those decided so far (for a checkpoint).
+    func decided(from iteration: Int) -> [Double] {
+        (iteration...(iteration + staleness)).compactMap { values[$0] }
     }
 
     /// β for the batch of `iteration`, waiting until it is decided.

@@ -70,10 +70,10 @@ public final class PolicyTrainerLogic: RoleLogic {
             let out = try answerer.generate(prompts: prompts.map { $0.map(Int.init) }, maxNewTokens: maxNewTokens, stopTokens: [eosID])
             return .responses(out.newTokens.map { $0.filter { $0 != eosID }.map(Int32.init) })
         case .save(let target):
-            try save(to: try layout.stagedPart(target, role: .actor))
+            try save(target, history: [:])
             return .done
         case .restore(let iteration):
-            try restore(from: try layout.savedPart(iteration: iteration, role: .actor))
+            try restore(iteration: iteration)
             return .done
         default:
             throw RoleError(.badInput, "the actor's trainer does not answer \(request.kind)")
@@ -85,10 +85,24 @@ public final class PolicyTrainerLogic: RoleLogic {
                                versionFile: "policy_version")
     }
 
+    /// Saves into the run directory where `target` says (`CheckpointLayout`), with `history`.
+    public func save(_ target: SaveTarget, history: [Int: [Float]]) throws {
+        try save(to: try layout.stagedPart(target, role: .actor), history: history)
+    }
+
+    /// Restores `checkpoint-N/actor` of the run directory.
+    /// - Returns: the older versions saved beside it.
+    @discardableResult
+    public func restore(iteration: Int) throws -> [Int: [Float]] {
+        try restore(from: try layout.savedPart(iteration: iteration, role: .actor))
+    }
+
     /// Writes the policy (HF layout, or the PEFT adapter), its tokenizer and chat template, the
-    /// optimizer state, the policy version and the EMA weights into `directory`.
-    public func save(to directory: String) throws {
+    /// optimizer state, the policy version, the EMA weights, and `history` (the trainable block
+    /// of older versions a pipelined run still generates with) into `directory`.
+    public func save(to directory: String, history: [Int: [Float]] = [:]) throws {
         try files.save(to: directory, version: version)
+        try WeightHistory.save(history, to: directory)
         if let ema {
             try ema.save(to: "\(directory)/ema")
             try companions.save(to: "\(directory)/ema")
@@ -96,11 +110,14 @@ public final class PolicyTrainerLogic: RoleLogic {
     }
 
     /// Loads what `save(to:)` wrote.
-    public func restore(from directory: String) throws {
+    /// - Returns: the older versions saved beside it (none from a checkpoint without them).
+    @discardableResult
+    public func restore(from directory: String) throws -> [Int: [Float]] {
         guard let v = try files.restore(from: directory) else {
             throw RoleError(.checkpoint, "\(directory)/policy_version: missing; an actor checkpoint always has one")
         }
         version = v
         try ema?.restore(from: "\(directory)/ema")
+        return try WeightHistory.load(from: directory, count: trainer.trainable.values.count)
     }
 }

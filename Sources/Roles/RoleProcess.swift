@@ -92,7 +92,7 @@ public enum RoleProcess {
                 try GeneratorLogic(plan: plan)
             }
             let trainer = try await RoleWorker.start(name: "actor-trainer", context: context) { try PolicyTrainerLogic(plan: plan) }
-            return ActorRole(generator: generator, trainer: trainer)
+            return ActorRole(generator: generator, trainer: trainer, staleness: plan.algorithm.maxStaleness)
         case .reference:
             return try await RoleWorker.start(name: "reference", context: context) { try ReferenceLogic(plan: plan) }
         case .reward:

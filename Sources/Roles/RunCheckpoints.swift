@@ -15,6 +15,10 @@ struct RunCheckpoints: Sendable {
         var klCoef: Double
         /// The checkpoint resumed, if any.
         var checkpoint: String?
+        /// Versions before `iteration` the trainers restored (their `history.safetensors`).
+        var keptVersions = 0
+        /// β of the first batches, decided before the checkpoint.
+        var klCoefs: [Double] = []
     }
 
     /// Prepares the run directory and, with `resume`, restores the trainers from the latest
@@ -28,7 +32,8 @@ struct RunCheckpoints: Sendable {
             if plan.algorithm.usesCritic {
                 _ = try await roles[.critic].call(.restore(iteration: iteration))
             }
-            return Start(iteration: iteration, klCoef: latest.state.klCoef, checkpoint: latest.path)
+            return Start(iteration: iteration, klCoef: latest.state.klCoef, checkpoint: latest.path,
+                         keptVersions: latest.state.keptVersions ?? 0, klCoefs: latest.state.klCoefs ?? [])
         }
         if !CheckpointState.all(in: plan.directory).isEmpty {
             throw RoleError(.checkpoint, "\(plan.directory) holds checkpoints of an earlier run; resume it (--resume) or choose another run directory")
@@ -39,13 +44,15 @@ struct RunCheckpoints: Sendable {
     /// `checkpoint-N/`, staged under a temporary name the roles derive from the iteration and
     /// renamed whole.
     /// - Returns: its path.
-    func save(iteration: Int, policyVersion: Int, klCoef: Double) async throws -> String {
+    /// - Parameter klCoefs: β of the batches from `iteration` on, already decided.
+    func save(iteration: Int, policyVersion: Int, klCoef: Double, klCoefs: [Double]) async throws -> String {
         try await layout.save(.checkpoint(iteration: iteration)) { staging in
             _ = try await roles[.actor].call(.save(.checkpoint(iteration: iteration)))
             if plan.algorithm.usesCritic {
                 _ = try await roles[.critic].call(.save(.checkpoint(iteration: iteration)))
             }
-            try CheckpointState(iteration: iteration, policyVersion: policyVersion, klCoef: klCoef, runID: plan.runID).write(to: staging)
+            try CheckpointState(iteration: iteration, policyVersion: policyVersion, klCoef: klCoef, runID: plan.runID,
+                                keptVersions: plan.algorithm.maxStaleness, klCoefs: klCoefs).write(to: staging)
         }
         return layout.checkpoint(iteration: iteration)
     }

@@ -5,6 +5,9 @@
 struct RunSchedule: Sendable {
     /// The first iteration this process runs (0, or the iteration of the checkpoint resumed).
     let start: Int
+    /// The oldest version the trainers can still serve: 0, or for a resumed run the checkpoint's
+    /// version less the older versions it kept (older checkpoints kept none).
+    let oldestVersion: Int
     /// Iterations in all.
     let end: Int
     let staleness: Int
@@ -13,8 +16,9 @@ struct RunSchedule: Sendable {
     let logEvery: Int
     let seed: UInt64
 
-    init(plan: RunPlan, start: Int) {
+    init(plan: RunPlan, start: Int, keptVersions: Int = 0) {
         self.start = start
+        oldestVersion = max(0, start - keptVersions)
         end = plan.iterations
         staleness = plan.algorithm.maxStaleness
         saveEvery = max(1, plan.saveEvery)
@@ -27,9 +31,12 @@ struct RunSchedule: Sendable {
     var iterations: Range<Int> { start..<max(start, end) }
 
     /// The version of the policy that generates batch `iteration`, and of the critic that values
-    /// it: `max(iteration - max_staleness, start)`. Each trainer makes one version per batch, so
-    /// version v exists once batch v - 1 was trained (and the resumed version from the start).
-    func version(generating iteration: Int) -> Int { max(iteration - staleness, start) }
+    /// it: `max(iteration - max_staleness, 0)`. Each trainer makes one version per batch, so
+    /// version v exists once batch v - 1 was trained. A resumed run has the versions its
+    /// checkpoint kept (all it needs when it kept `max_staleness`), so it continues exactly as an
+    /// uninterrupted run; from an older checkpoint, the versions it lacks are replaced by the
+    /// oldest it has.
+    func version(generating iteration: Int) -> Int { max(iteration - staleness, oldestVersion) }
 
     /// The version the trainers hold after training batch `iteration`.
     func version(after iteration: Int) -> Int { iteration + 1 }
