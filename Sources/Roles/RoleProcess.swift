@@ -13,32 +13,44 @@ public enum RoleProcess {
     /// - Parameters:
     ///   - plan: the run.
     ///   - roles: the roles this process hosts (all of them for `--single-process`).
+    ///   - replica: which replica of a replicated role this process is; nil: all of them.
     ///   - resume: continue from the latest checkpoint (coordinator only).
     ///   - recorder: receives every consumed batch (coordinator only).
     ///   - logger: where the roles log.
     /// - Returns: the coordinator's summary when it ran here.
     @discardableResult
-    public static func run(plan: RunPlan, roles: [RoleName], resume: Bool, recorder: (any ExperienceRecorder)? = nil,
-                           logger: Logger) async throws -> Coordinator.Summary? {
+    public static func run(plan: RunPlan, roles: [RoleName], replica: Int? = nil, resume: Bool,
+                           recorder: (any ExperienceRecorder)? = nil, logger: Logger) async throws -> Coordinator.Summary? {
         let node = try MessagingNode(MessagingNode.Configuration(runID: RunIdentity.number(plan.runID)))
         var handlers: [any RoleHandler] = []
         do {
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
             for role in roles.sorted() where role != .buffer {
-                let handler = try await makeHandler(role, plan: plan)
-                handlers.append(handler)
-                let server = try await node.server(bind: plan.endpoints[role]!)
-                logger.info("\(role.rawValue): serving at \(server.endpoint)")
-                services.append(.init(service: RoleServer(role: role, server: server, handler: handler, logger: logger)))
+                let endpoints = plan.endpoints(of: role)
+                let hosted = replica.map { [$0] } ?? Array(endpoints.indices)
+                for k in hosted {
+                    guard endpoints.indices.contains(k) else {
+                        throw RoleError(.badInput, "\(role.rawValue) has \(endpoints.count) replica(s); there is no replica \(k)")
+                    }
+                    let handler = try await makeHandler(role, plan: plan)
+                    handlers.append(handler)
+                    let server = try await node.server(bind: endpoints[k])
+                    logger.info("\(role.rawValue)\(endpoints.count > 1 ? " replica \(k)" : ""): serving at \(server.endpoint)")
+                    services.append(.init(service: RoleServer(role: role, server: server, handler: handler, logger: logger)))
+                }
             }
             let summary = SummaryBox()
             if roles.contains(.buffer) {
                 var channels: [RoleName: any RoleChannel] = [:]
                 let clock = MessagingClock()
                 for role in plan.roles where role != .buffer {
-                    let client = try await node.client(connect: plan.endpoints[role]!)
-                    channels[role] = MessagingRoleChannel(role: role, client: client, timeout: .seconds(plan.requestTimeoutSeconds),
-                                                          clock: clock)
+                    var replicas: [any RoleChannel] = []
+                    for endpoint in plan.endpoints(of: role) {
+                        let client = try await node.client(connect: endpoint)
+                        replicas.append(MessagingRoleChannel(role: role, client: client, timeout: .seconds(plan.requestTimeoutSeconds),
+                                                             clock: clock))
+                    }
+                    channels[role] = replicas.count == 1 ? replicas[0] : ReplicatedRoleChannel(role: role, replicas: replicas)
                 }
                 let coordinator = try Coordinator(plan: plan, channels: channels, recorder: recorder, messagingClock: clock) {
                     logger.info("\($0)")

@@ -41,8 +41,11 @@ public struct RunPlan: Sendable {
     public var evalEvery = 0
     public var logEvery = 1
 
-    /// Where each role listens (inproc://, ipc:// or tcp://).
+    /// Where each role listens (inproc://, ipc:// or tcp://): its first replica.
     public var endpoints: [RoleName: String]
+    /// Where every replica of a replicated role listens, first replica first (roles with one
+    /// replica need no entry).
+    public var replicaEndpoints: [RoleName: [String]] = [:]
     /// Compute threads of each role (its own, never the process's).
     public var threads: [RoleName: Int] = [:]
     /// Cores each role's compute thread is pinned to, when given.
@@ -61,6 +64,20 @@ public struct RunPlan: Sendable {
         self.criticModel = criticModel
         self.promptsFile = promptsFile
         self.endpoints = endpoints
+    }
+
+    /// Where each replica of `role` listens.
+    public func endpoints(of role: RoleName) -> [String] {
+        replicaEndpoints[role] ?? endpoints[role].map { [$0] } ?? []
+    }
+
+    /// Every role (and replica) over `inproc://` in one process.
+    public mutating func useInproc() {
+        for role in roles {
+            let count = endpoints(of: role).count
+            endpoints[role] = "inproc://\(role.rawValue)"
+            if count > 1 { replicaEndpoints[role] = (0..<count).map { $0 == 0 ? "inproc://\(role.rawValue)" : "inproc://\(role.rawValue)-\($0)" } }
+        }
     }
 
     /// The seed the generator samples iteration `iteration`'s batch with: a function of the run's

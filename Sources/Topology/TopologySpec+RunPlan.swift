@@ -10,6 +10,10 @@ extension TopologySpec {
         func path(_ p: String) -> String { TopologyPath.resolve(p, against: baseDirectory) }
         var endpoints: [RoleName: String] = [:]
         for role in activeRoles { endpoints[role] = endpoint(for: role) }
+        var replicaEndpoints: [RoleName: [String]] = [:]
+        for role in activeRoles where replicas(of: role) > 1 {
+            replicaEndpoints[role] = (0..<replicas(of: role)).map { endpoint(for: role, replica: $0) }
+        }
         let reward: RunPlan.Reward = switch models.reward {
         case .model(let p): .model(path: path(p))
         case .rule: .demoRules
@@ -19,6 +23,7 @@ extension TopologySpec {
                            referenceModel: path(models.referencePath), reward: reward,
                            criticModel: algorithm.usesCritic ? models.criticPath.map(path) : nil,
                            promptsFile: path(data.prompts), endpoints: endpoints)
+        plan.replicaEndpoints = replicaEndpoints
         plan.seed = run.seed
         plan.reportToTensorBoard = run.reportTo.contains { $0 == "tensorboard" || $0 == "all" }
         plan.algorithm = algorithm

@@ -47,22 +47,32 @@ public struct TopologySpec: Sendable, Equatable {
     /// The ZeroMQ endpoint `role` binds (and the others connect to):
     /// `inproc://<role>`, `ipc://<transport.directory>/<role>.sock`, or
     /// `tcp://<host address>:<port>` with the role's `port`, else `base_port + role.index`.
-    public func endpoint(for role: TopologyRole) -> String {
+    /// Replica k > 0 of a replicated role binds `<role>-k` (inproc, ipc) or its own port.
+    public func endpoint(for role: TopologyRole, replica: Int = 0) -> String {
+        let name = replica == 0 ? role.rawValue : "\(role.rawValue)-\(replica)"
         switch transport.kind {
         case .inproc:
-            return "inproc://\(role.rawValue)"
+            return "inproc://\(name)"
         case .ipc:
-            return "ipc://\(transport.directory)/\(role.rawValue).sock"
+            return "ipc://\(transport.directory)/\(name).sock"
         case .tcp:
             let address = roles[role].flatMap { hosts[$0.host]?.address } ?? HostSpec.defaultAddress
-            return "tcp://\(address):\(port(for: role))"
+            return "tcp://\(address):\(port(for: role, replica: replica))"
         }
     }
 
-    /// The TCP port of `role`: its `port:` if given, else `base_port + role.index`.
-    public func port(for role: TopologyRole) -> Int {
-        roles[role]?.port ?? transport.basePort + role.index
+    /// The TCP port of `role`: its `port:` if given, else `base_port + role.index`. Replica k > 0
+    /// takes `port + k` when the role names its port, else a port after every role's first:
+    /// `base_port + 5 +` the replicas beyond the first of the roles before it, `+ k - 1`.
+    public func port(for role: TopologyRole, replica: Int = 0) -> Int {
+        if let given = roles[role]?.port { return given + replica }
+        guard replica > 0 else { return transport.basePort + role.index }
+        let before = TopologyRole.allCases.prefix(while: { $0 != role }).reduce(0) { $0 + max(0, (roles[$1]?.replicas ?? 1) - 1) }
+        return transport.basePort + TopologyRole.allCases.count + before + replica - 1
     }
+
+    /// Copies of `role` (1 unless `replicas:` says more).
+    public func replicas(of role: TopologyRole) -> Int { max(1, roles[role]?.replicas ?? 1) }
 
     /// The roles placed on host `name`, in the fixed order.
     public func roles(onHost name: String) -> [TopologyRole] {
@@ -191,7 +201,8 @@ public struct RoleSpec: Sendable, Equatable {
     public var cores: [Int]?
     /// `port`: TCP port (transport `tcp`); nil takes `base_port + role index`.
     public var port: Int?
-    /// `replicas`: copies of the role; 1 in this version.
+    /// `replicas`: copies of the role, each its own process with its own port (reference and
+    /// reward; the others run one).
     public var replicas: Int
 }
 

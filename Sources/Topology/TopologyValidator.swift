@@ -75,10 +75,10 @@ public struct TopologyValidator: Sendable {
                      "\"\(r.device)\": this build runs on cpu only; GPU backends are not built (use device: cpu)")
             }
             if r.threads < 1 { fail(.invalidValue, at + ["threads"], "must be at least 1, got \(r.threads)") }
-            if r.replicas > 1 {
-                fail(.unsupported, at + ["replicas"], "\(r.replicas) replicas: this version runs one of each role; scaling out comes in a later version")
-            } else if r.replicas < 1 {
-                fail(.invalidValue, at + ["replicas"], "must be 1, got \(r.replicas)")
+            if r.replicas < 1 || r.replicas > Self.maxReplicas {
+                fail(.invalidValue, at + ["replicas"], "must be from 1 to \(Self.maxReplicas), got \(r.replicas)")
+            } else if r.replicas > 1, !Self.replicable.contains(role) {
+                fail(.unsupported, at + ["replicas"], "\(r.replicas) replicas of \(role.rawValue): only the stateless scoring roles (reference, reward) have replicas in this version; the actor's generator replicas come later, and a trainer or the buffer runs once")
             }
             if let cores = r.cores {
                 if cores.isEmpty { fail(.invalidValue, at + ["cores"], "an empty list pins to no CPU; leave cores out to use any") }
@@ -95,20 +95,26 @@ public struct TopologyValidator: Sendable {
                      + "this role is on \"\(r.host)\", \(spec.activeRoles[0].rawValue) on \"\(firstHost ?? "")\" (use ipc or tcp)")
             }
             if spec.transport.kind == .tcp {
-                let port = spec.port(for: role)
-                if !(1...65535).contains(port) {
-                    fail(.invalidValue, at + ["port"], "must be a port number (1...65535), got \(port)")
-                } else if let other = bound["\(host.address):\(port)"] {
-                    fail(.portConflict, at + [r.port == nil ? "host" : "port"],
-                         "\(role.rawValue) and \(other.rawValue) would both bind \(host.address):\(port) (host \(r.host))")
-                } else {
-                    bound["\(host.address):\(port)"] = role
+                for replica in 0..<max(1, min(r.replicas, Self.maxReplicas)) {
+                    let port = spec.port(for: role, replica: replica)
+                    if !(1...65535).contains(port) {
+                        fail(.invalidValue, at + ["port"], "must be a port number (1...65535), got \(port)")
+                    } else if let other = bound["\(host.address):\(port)"] {
+                        fail(.portConflict, at + [r.port == nil ? "host" : "port"],
+                             "\(role.rawValue) and \(other.rawValue) would both bind \(host.address):\(port) (host \(r.host))")
+                    } else {
+                        bound["\(host.address):\(port)"] = role
+                    }
                 }
             }
         }
         if options.checkFiles { checkFiles(spec, fail) }
         return errors
     }
+
+    /// The roles that may have replicas, and how many at most.
+    static let replicable: Set<TopologyRole> = [.reference, .reward]
+    static let maxReplicas = 32
 
     private func checkFiles(_ spec: TopologySpec, _ fail: (TopologyError.Code, [String], String) -> Void) {
         var models: [([String], String)] = [(["models", "actor", "path"], spec.models.actorPath),

@@ -31,7 +31,7 @@ struct LaunchCommand: ParsableCommand {
         for warning in spec.warnings { print("note: \(warning)") }
         var plan = try spec.runPlan()
         if singleProcess || spec.transport.kind == .inproc {
-            for role in plan.roles { plan.endpoints[role] = "inproc://\(role.rawValue)" }
+            plan.useInproc()
             try runSingleProcess(plan)
             return
         }
@@ -45,13 +45,19 @@ struct LaunchCommand: ParsableCommand {
         var children: [ChildSpec] = []
         for role in spec.roles(onHost: hostName) {
             let roleSpec = spec.roles[role]!
-            var argv = [exe, "serve", "--topology", topologyPath, "--role", role.rawValue]
-            if resume { argv.append("--resume") }
-            var environment = ChildSpec.computeEnvironment(threads: roleSpec.threads, coreType: coreType)
-            environment["RLHF_NO_REEXEC"] = "1"
-            children.append(ChildSpec(name: role.rawValue, argv: argv, environment: environment, cores: roleSpec.cores,
-                                      logFile: (logs as NSString).appendingPathComponent("\(role.rawValue).log"),
-                                      finishesRun: role == .buffer))
+            let count = spec.replicas(of: role)
+            // Each replica its own process, with the role's threads and cores.
+            for replica in 0..<count {
+                let name = count == 1 ? role.rawValue : "\(role.rawValue)-\(replica)"
+                var argv = [exe, "serve", "--topology", topologyPath, "--role", role.rawValue]
+                if count > 1 { argv += ["--replica", String(replica)] }
+                if resume { argv.append("--resume") }
+                var environment = ChildSpec.computeEnvironment(threads: roleSpec.threads, coreType: coreType)
+                environment["RLHF_NO_REEXEC"] = "1"
+                children.append(ChildSpec(name: name, argv: argv, environment: environment, cores: roleSpec.cores,
+                                          logFile: (logs as NSString).appendingPathComponent("\(name).log"),
+                                          finishesRun: role == .buffer))
+            }
         }
         if printCommands {
             for c in children {

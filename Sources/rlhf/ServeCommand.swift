@@ -14,6 +14,7 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: "The topology file.") var topology: String
     @Option(help: "The role to run.") var role: String
+    @Option(help: "Which replica of a replicated role (reference, reward) this process is (0 ..< replicas).") var replica: Int?
     @Flag(help: "Continue from the latest checkpoint (the buffer role reads it; the others are told).") var resume = false
 
     func run() throws {
@@ -27,12 +28,18 @@ struct ServeCommand: ParsableCommand {
         guard plan.roles.contains(name) else {
             throw UsageError("--role \(role): this topology's \(plan.algorithm.algorithm.rawValue) run has no \(role) role")
         }
-        let logger = RoleLogging.logger(name.rawValue)
-        let resume = self.resume
+        if let replica {
+            let count = plan.endpoints(of: name).count
+            guard (0..<count).contains(replica) else {
+                throw UsageError("--replica \(replica): the \(role) role has \(count) replica(s) in this topology (0 ..< \(count))")
+            }
+        }
+        let logger = RoleLogging.logger(replica.map { "\(name.rawValue)-\($0)" } ?? name.rawValue)
+        let resume = self.resume, replica = self.replica
         // The coordinator (the buffer role) records every batch the trainers consume.
         let recorder = name == .buffer ? try ExperienceLog.forRun(plan: plan, topologyFile: topology) { logger.notice("\($0)") } : nil
         _ = try runAsync {
-            try await RoleProcess.run(plan: plan, roles: [name], resume: resume, recorder: recorder, logger: logger)
+            try await RoleProcess.run(plan: plan, roles: [name], replica: replica, resume: resume, recorder: recorder, logger: logger)
         }
     }
 }

@@ -20,7 +20,7 @@ enum TrainRL {
             guard iterations >= 1 else { throw UsageError("--iterations must be at least 1, got \(iterations)") }
             plan.iterations = iterations
         }
-        for role in plan.roles { plan.endpoints[role] = "inproc://\(role.rawValue)" }
+        plan.useInproc()
         let logger = RoleLogging.logger("rlhf")
         let final = plan
         let recorder = try ExperienceLog.forRun(plan: plan, topologyFile: config, iterations: iterations) { logger.notice("\($0)") }

@@ -49,9 +49,10 @@ enum StepThreeRuns {
     ///   - reward: the `models.reward` value (the tiny reward model by default).
     ///   - extra: more lines of `algorithm:`.
     ///   - schedule: more entries of `schedule:`.
+    ///   - replicas: `replicas:` of the roles named.
     static func topology(_ dir: String, name: String, transport: String = "ipc", algorithm: String = "ppo",
                          iterations: Int = 3, saveEvery: Int = 2, reward: String? = nil, extra: [String] = [],
-                         schedule: String = "") throws -> String {
+                         schedule: String = "", replicas: [String: Int] = [:]) throws -> String {
         let m = try modelsDirectory()
         var roles = ["actor", "reference", "reward", "buffer"]
         if algorithm == "ppo" { roles.insert("critic", at: 3) }
@@ -63,7 +64,7 @@ enum StepThreeRuns {
               reward: \(reward ?? "{path: \(m)/rm}")
               critic: {path: \(m)/rm}
             roles:
-            \(roles.map { "  \($0): {threads: 1}" }.joined(separator: "\n"))
+            \(roles.map { "  \($0): {threads: 1\(replicas[$0].map { ", replicas: \($0)" } ?? "")}" }.joined(separator: "\n"))
             transport: {kind: \(transport)}
             algorithm:
               name: \(algorithm)
