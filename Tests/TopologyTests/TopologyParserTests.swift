@@ -137,7 +137,8 @@ final class TopologyParserTests: XCTestCase {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let directory = root.appendingPathComponent("topologies").path
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".yaml") }.sorted()
-        XCTAssertEqual(files, ["grpo-rules-quick.yaml", "grpo-rules.yaml", "pipelined.yaml", "quickstart.yaml", "single-process.yaml"])
+        XCTAssertEqual(files, ["grpo-rules-quick.yaml", "grpo-rules.yaml", "pipelined.yaml", "quickstart.yaml", "replicas.yaml",
+                               "single-process.yaml"])
         var specs: [String: TopologySpec] = [:]
         for file in files {
             // Models are not trained on a test machine: skip the file checks, keep the rest.
