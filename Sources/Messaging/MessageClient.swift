@@ -82,6 +82,13 @@ public final class MessageClient: Sendable {
         return ContinuousClock.now - start
     }
 
+    /// Pings the server and returns the sender id its I/O thread stamps on the pong: which
+    /// process answers (role processes stamp an id of their own), so a caller can tell that the
+    /// server was restarted.
+    public func instance(timeout: Duration) async throws -> UInt64 {
+        try await request(Message(kind: .ping), timeout: timeout).envelope.sender
+    }
+
     /// Pings the server every `interval` and reports when it has been silent (no message of any
     /// kind from it) for longer than `silenceLimit`, and when it speaks again. The peer is named
     /// by this client's endpoint. Calling again replaces the previous stream (which finishes).

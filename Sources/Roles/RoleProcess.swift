@@ -21,7 +21,11 @@ public enum RoleProcess {
     @discardableResult
     public static func run(plan: RunPlan, roles: [RoleName], replica: Int? = nil, resume: Bool,
                            recorder: (any ExperienceRecorder)? = nil, logger: Logger) async throws -> Coordinator.Summary? {
-        let node = try MessagingNode(MessagingNode.Configuration(runID: RunIdentity.number(plan.runID)))
+        // The sender id on every message this process stamps (pongs included): which process
+        // answers, so the coordinator tells a restarted role from the one it sent a request to.
+        // Not a figure of the run: drawn from the system's generator, not the run's seed.
+        let node = try MessagingNode(MessagingNode.Configuration(runID: RunIdentity.number(plan.runID),
+                                                                 sender: UInt64.random(in: 1...UInt64.max)))
         var handlers: [any RoleHandler] = []
         do {
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
@@ -47,8 +51,15 @@ public enum RoleProcess {
                     var replicas: [any RoleChannel] = []
                     for endpoint in plan.endpoints(of: role) {
                         let client = try await node.client(connect: endpoint)
-                        replicas.append(MessagingRoleChannel(role: role, client: client, timeout: .seconds(plan.requestTimeoutSeconds),
-                                                             clock: clock))
+                        let channel = MessagingRoleChannel(role: role, client: client, timeout: .seconds(plan.requestTimeoutSeconds),
+                                                           clock: clock)
+                        if let restarts = plan.restarts[role], restarts > 0 {
+                            replicas.append(ProbedRoleChannel(base: channel, client: client, probeInterval: .seconds(plan.probeIntervalSeconds),
+                                                              silenceLimit: .seconds(plan.silenceLimitSeconds), maxResends: restarts,
+                                                              log: { logger.warning("\($0)") }))
+                        } else {
+                            replicas.append(channel)
+                        }
                     }
                     channels[role] = replicas.count == 1 ? replicas[0] : ReplicatedRoleChannel(role: role, replicas: replicas)
                 }

@@ -53,6 +53,13 @@ public struct RunPlan: Sendable {
     /// How long a request to a role may take before the run stops with that role named
     /// (`transport.request_timeout_seconds` of the topology).
     public var requestTimeoutSeconds = 600.0
+    /// How often a stateless role is pinged while a request to it is out, and how long it may
+    /// answer no ping before it counts as dead (`transport.probe_interval_seconds`,
+    /// `silence_limit_seconds`).
+    public var probeIntervalSeconds = 1.0
+    public var silenceLimitSeconds = 30.0
+    /// How many times the launcher restarts a process of each role that dies.
+    public var restarts: [RoleName: Int] = [:]
 
     public init(runID: String, directory: String, actorModel: String, referenceModel: String? = nil, reward: Reward,
                 criticModel: String?, promptsFile: String, endpoints: [RoleName: String]) {

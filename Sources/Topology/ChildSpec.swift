@@ -16,6 +16,9 @@ public struct ChildSpec: Sendable, Equatable {
     /// Whether this child exiting with status 0 means the run is done (the coordinator); any
     /// other child exiting, or this one failing, is a failure of the run.
     public var finishesRun: Bool
+    /// How many times the supervisor starts this child again when it dies (0: its death ends
+    /// the run). For processes that hold no state: a new one does what the old one would have.
+    public var restarts: Int
 
     /// - Parameters:
     ///   - name: shown before each line and in reports.
@@ -26,7 +29,8 @@ public struct ChildSpec: Sendable, Equatable {
     ///   - workingDirectory: the child's directory, or nil.
     ///   - finishesRun: a zero exit of this child ends the run successfully.
     public init(name: String, argv: [String], environment: [String: String] = [:], cores: [Int]? = nil,
-                logFile: String? = nil, workingDirectory: String? = nil, finishesRun: Bool = false) {
+                logFile: String? = nil, workingDirectory: String? = nil, finishesRun: Bool = false, restarts: Int = 0) {
+        self.restarts = max(0, restarts)
         self.name = name
         self.argv = argv
         self.environment = environment

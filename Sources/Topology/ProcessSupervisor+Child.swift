@@ -122,6 +122,7 @@ extension ProcessSupervisor {
         }
         let stopNow = state.withLock { s -> Bool in
             s.running[pid] = Child(spec: spec, pid: pid, stopRequested: s.stopping)
+            s.specs[spec.name] = spec
             return s.stopping
         }
         if stopNow { kill(-pid, SIGKILL) }  // stop() ran between our check and the fork

@@ -36,6 +36,8 @@ public final class ProcessSupervisor: Sendable {
         var stopping = false
         var signalSources: [SignalSources] = []
         var prefixWidth = 0
+        /// Every child started, by name (what a restart starts again).
+        var specs: [String: ChildSpec] = [:]
     }
 
     let state = Mutex(State())
@@ -203,10 +205,18 @@ public final class ProcessSupervisor: Sendable {
             reason = .childFailed(already)  // ended before run() was called
         }
         var iterator = events.makeAsyncIterator()
+        var restarted: [String: Int] = [:]
         while reason == nil {
             guard let event = await iterator.next() else { break }
             switch event {
             case .exited(let exit):
+                if !(exit.finishesRun && exit.status.succeeded), let spec = state.withLock({ $0.specs[exit.name] }),
+                   restarted[spec.name, default: 0] < spec.restarts,
+                   !state.withLock({ $0.stopping }) {
+                    restarted[spec.name, default: 0] += 1
+                    emit(spec.name, "ended (\(exit.status)); starting it again (restart \(restarted[spec.name]!) of \(spec.restarts))")
+                    if (try? start(spec)) != nil { continue }
+                }
                 reason = exit.finishesRun && exit.status.succeeded ? .completed(exit) : .childFailed(exit)
             case .signal(let s):
                 reason = .signal(s)

@@ -107,7 +107,7 @@ extension TopologyParser {
 
     // MARK: - roles
 
-    static let roleKeys = ["host", "device", "threads", "cores", "port", "replicas"]
+    static let roleKeys = ["host", "device", "threads", "cores", "port", "replicas", "restarts"]
 
     static func readRoles(_ m: YAMLMapping?, top: YAMLMapping, hosts: [String: HostSpec], algorithm: RLAlgorithmConfig,
                           warnings: inout [String]) -> [TopologyRole: RoleSpec] {
@@ -137,7 +137,8 @@ extension TopologyParser {
                 }
             }
             roles[role] = RoleSpec(host: host!, device: entry?.string("device") ?? "cpu", threads: entry?.int("threads") ?? 1,
-                                   cores: entry?.intList("cores"), port: entry?.int("port"), replicas: entry?.int("replicas") ?? 1)
+                                   cores: entry?.intList("cores"), port: entry?.int("port"), replicas: entry?.int("replicas") ?? 1,
+                                   restarts: entry?.int("restarts"))
         }
         return roles
     }

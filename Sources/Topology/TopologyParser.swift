@@ -92,7 +92,7 @@ public enum TopologyParser {
     }
 
     private static func readTransport(_ m: YAMLMapping?, runDirectory: String) -> TransportSpec {
-        m?.refuseUnknownKeys(["kind", "base_port", "directory", "request_timeout_seconds"])
+        m?.refuseUnknownKeys(["kind", "base_port", "directory", "request_timeout_seconds", "probe_interval_seconds", "silence_limit_seconds"])
         var kind = TransportSpec.Kind.ipc
         if let text = m?.string("kind") {
             if let k = TransportSpec.Kind(rawValue: text) { kind = k } else {
@@ -107,8 +107,18 @@ public enum TopologyParser {
             m?.fail(.invalidValue, "request_timeout_seconds",
                     "must be above 0 and at most \(Int(TransportSpec.maxRequestTimeoutSeconds)) (a day), got \(timeout)")
         }
-        return TransportSpec(kind: kind, basePort: basePort, directory: m?.string("directory") ?? runDirectory + "/sockets",
-                             requestTimeoutSeconds: timeout)
+        var spec = TransportSpec(kind: kind, basePort: basePort, directory: m?.string("directory") ?? runDirectory + "/sockets",
+                                 requestTimeoutSeconds: timeout)
+        for (key, path) in [("probe_interval_seconds", \TransportSpec.probeIntervalSeconds), ("silence_limit_seconds", \TransportSpec.silenceLimitSeconds)] {
+            guard let value = m?.double(key) else { continue }
+            if value > 0 && value <= TransportSpec.maxRequestTimeoutSeconds { spec[keyPath: path] = value } else {
+                m?.fail(.invalidValue, key, "must be above 0 and at most \(Int(TransportSpec.maxRequestTimeoutSeconds)) (a day), got \(value)")
+            }
+        }
+        if spec.silenceLimitSeconds <= spec.probeIntervalSeconds {
+            m?.fail(.invalidValue, "silence_limit_seconds", "must be longer than probe_interval_seconds (\(spec.probeIntervalSeconds)), got \(spec.silenceLimitSeconds)")
+        }
+        return spec
     }
 
     private static func readData(_ m: YAMLMapping?, top: YAMLMapping) -> DataSources? {

@@ -36,6 +36,11 @@ extension TopologySpec {
         plan.evalPrompts = schedule.evalSize
         plan.logEvery = max(1, schedule.logEvery)
         plan.requestTimeoutSeconds = transport.requestTimeoutSeconds
+        plan.probeIntervalSeconds = transport.probeIntervalSeconds
+        plan.silenceLimitSeconds = transport.silenceLimitSeconds
+        for (role, spec) in roles {
+            plan.restarts[role] = spec.restarts ?? (TopologyValidator.replicable.contains(role) ? RoleSpec.defaultRestarts : 0)
+        }
         if let lora = models.actorLoRA {
             let targets: [LoRATarget] = lora.targetModules == ["all-linear"]
                 ? LoRATarget.allCases : lora.targetModules.compactMap(LoRATarget.init(rawValue:))

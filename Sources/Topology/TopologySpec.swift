@@ -182,7 +182,9 @@ public enum RewardSource: Sendable, Equatable {
 /// One entry of `roles:`.
 public struct RoleSpec: Sendable, Equatable {
     /// Memberwise, for specs built in code (validate them with `TopologyValidator.validate`).
-    public init(host: String, device: String = "cpu", threads: Int = 1, cores: [Int]? = nil, port: Int? = nil, replicas: Int = 1) {
+    public init(host: String, device: String = "cpu", threads: Int = 1, cores: [Int]? = nil, port: Int? = nil, replicas: Int = 1,
+                restarts: Int? = nil) {
+        self.restarts = restarts
         self.host = host
         self.device = device
         self.threads = threads
@@ -193,6 +195,11 @@ public struct RoleSpec: Sendable, Equatable {
 
     /// `host`: a key of `hosts:`. Default: the only host, when there is exactly one.
     public var host: String
+    /// `restarts`: how many times the launcher restarts a process of this role that dies (each
+    /// replica its own budget); nil: the default (`defaultRestarts` for reference and reward,
+    /// which hold no state; 0 for the others, whose death stops the run for `--resume`).
+    public var restarts: Int?
+    public static let defaultRestarts = 3
     /// `device`: `cpu` is the only device this build runs.
     public var device: String
     /// `threads`: compute threads (OPENBLAS_NUM_THREADS and the role's own pool). Default 1.
@@ -240,6 +247,13 @@ public struct TransportSpec: Sendable, Equatable {
     public var basePort: Int
     /// `directory`: where ipc sockets live. Default `<run directory>/sockets`.
     public var directory: String
+    /// `probe_interval_seconds`: how often the coordinator pings a stateless role while a request
+    /// to it is out (answered by the role's I/O thread, so a busy role answers too); a pong from
+    /// a new process means the old one died with the request, which is sent again.
+    public var probeIntervalSeconds: Double = 1
+    /// `silence_limit_seconds`: a stateless role that answers no ping for this long is dead.
+    public var silenceLimitSeconds: Double = 30
+
     /// `request_timeout_seconds`: how long the coordinator waits for a role's answer to one
     /// request before it stops the run naming the role and its endpoint. Default 600.
     public var requestTimeoutSeconds: Double

@@ -80,6 +80,13 @@ public struct TopologyValidator: Sendable {
             } else if r.replicas > 1, !Self.replicable.contains(role) {
                 fail(.unsupported, at + ["replicas"], "\(r.replicas) replicas of \(role.rawValue): only the stateless scoring roles (reference, reward) have replicas in this version; the actor's generator replicas come later, and a trainer or the buffer runs once")
             }
+            if let restarts = r.restarts {
+                if !(0...Self.maxRestarts).contains(restarts) {
+                    fail(.invalidValue, at + ["restarts"], "must be from 0 to \(Self.maxRestarts), got \(restarts)")
+                } else if restarts > 0, !Self.replicable.contains(role) {
+                    fail(.unsupported, at + ["restarts"], "\(role.rawValue) holds state a new process would not have (weights in training, the run's schedule); its death stops the run, and --resume continues from the last checkpoint: restarts must be 0")
+                }
+            }
             if let cores = r.cores {
                 if cores.isEmpty { fail(.invalidValue, at + ["cores"], "an empty list pins to no CPU; leave cores out to use any") }
                 if Set(cores).count != cores.count { fail(.invalidValue, at + ["cores"], "lists a CPU twice: \(cores)") }
@@ -113,8 +120,9 @@ public struct TopologyValidator: Sendable {
     }
 
     /// The roles that may have replicas, and how many at most.
-    static let replicable: Set<TopologyRole> = [.reference, .reward]
+    public static let replicable: Set<TopologyRole> = [.reference, .reward]
     static let maxReplicas = 32
+    static let maxRestarts = 100
 
     private func checkFiles(_ spec: TopologySpec, _ fail: (TopologyError.Code, [String], String) -> Void) {
         var models: [([String], String)] = [(["models", "actor", "path"], spec.models.actorPath),

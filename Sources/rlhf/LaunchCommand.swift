@@ -56,7 +56,7 @@ struct LaunchCommand: ParsableCommand {
                 environment["RLHF_NO_REEXEC"] = "1"
                 children.append(ChildSpec(name: name, argv: argv, environment: environment, cores: roleSpec.cores,
                                           logFile: (logs as NSString).appendingPathComponent("\(name).log"),
-                                          finishesRun: role == .buffer))
+                                          finishesRun: role == .buffer, restarts: plan.restarts[role] ?? 0))
             }
         }
         if printCommands {

@@ -49,6 +49,24 @@ final class ProcessSupervisorTests: XCTestCase {
         XCTAssertTrue(supervisor.runningChildren.isEmpty)
     }
 
+    /// A child with a restart budget is started again each time it dies, then, with the budget
+    /// spent, its death ends the run as any other.
+    func testRun_restartsAChildWithABudget_untilItIsSpent() async throws {
+        let captured = Lines()
+        let supervisor = ProcessSupervisor(terminal: .lines { line in captured.lines.withLock { $0.append(line) } })
+        try supervisor.start(ChildSpec(name: "actor", argv: ["sleep", "300"]))
+        let counter = directory + "/starts"
+        try supervisor.start(ChildSpec(name: "reward", argv: ["/bin/sh", "-c", "echo started >> \(counter); sleep 0.1; exit 3"], restarts: 2))
+        let outcome = await supervisor.run(gracePeriod: .seconds(2), handleSignals: false)
+        guard case .childFailed(let exit) = outcome.reason else { return XCTFail("expected a failed child, got \(outcome.reason)") }
+        XCTAssertEqual(exit.name, "reward")
+        XCTAssertEqual(try String(contentsOfFile: counter, encoding: .utf8), "started\nstarted\nstarted\n", "started, then restarted twice")
+        XCTAssertEqual(captured.all.filter { $0.contains("starting it again") },
+                       ["reward | ended (exited with status 3); starting it again (restart 1 of 2)",
+                        "reward | ended (exited with status 3); starting it again (restart 2 of 2)"])
+        XCTAssertTrue(supervisor.runningChildren.isEmpty)
+    }
+
     func testRun_completes_whenTheFinishingChildExitsZero() async throws {
         let supervisor = ProcessSupervisor(terminal: .silent)
         try supervisor.start(ChildSpec(name: "actor", argv: ["sleep", "300"]))

@@ -147,6 +147,22 @@ final class TopologyValidationTests: XCTestCase {
                                                   file: "t.yaml", options: TopologyValidator.Options(checkFiles: false)))
     }
 
+    /// `restarts` is for the stateless roles (by default 3 there, 0 elsewhere); the probe and
+    /// silence settings are checked.
+    func testRestarts_andProbeSettings() throws {
+        let errors = faults(minimal + "\nroles:\n  actor: {restarts: 1}\n  reward: {restarts: 101}\ntransport: {probe_interval_seconds: 2, silence_limit_seconds: 1}")
+        XCTAssertEqual(Set(errors.map(\.code)), [.invalidValue, .unsupported], "\(errors)")
+        XCTAssertEqual(errors.count, 3, "\(errors)")
+        XCTAssertTrue(errors.contains { $0.description.contains("roles.actor.restarts: actor holds state") }, "\(errors)")
+        let plan = try TopologyParser.parse(yaml: minimal + "\nroles:\n  reference: {restarts: 0}\ntransport: {silence_limit_seconds: 5}",
+                                            file: "t.yaml", options: TopologyValidator.Options(checkFiles: false)).runPlan()
+        XCTAssertEqual(plan.restarts[.reference], 0)
+        XCTAssertEqual(plan.restarts[.reward], 3)
+        XCTAssertEqual(plan.restarts[.actor], 0)
+        XCTAssertEqual(plan.silenceLimitSeconds, 5)
+        XCTAssertEqual(plan.probeIntervalSeconds, 1)
+    }
+
     /// Replicas over tcp take ports of their own, after every role's first; with a given port,
     /// the next ones; a clash with another role is refused.
     func testReplicaPorts_areTheirOwn() throws {
