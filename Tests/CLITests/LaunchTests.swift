@@ -211,8 +211,9 @@ final class LaunchTests: XCTestCase {
         again.assertRefused("--resume")
     }
 
-    /// A role killed in the middle of a run stops every process; the launcher exits non-zero and
-    /// names the role and its log.
+    /// A trainer (the critic) killed in the middle of a run stops every process, as a role that
+    /// holds state is not restarted: the launcher exits non-zero and names the role and its log.
+    /// (A killed reference or reward is restarted: RestartTests.)
     func testKilledRole_stopsTheRunAndIsNamed() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -239,22 +240,23 @@ final class LaunchTests: XCTestCase {
             }
             usleep(50_000)
         }
-        let reward = serveProcesses(path).filter { pid in
+        let critic = serveProcesses(path).filter { pid in
             let cmd = String(decoding: FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data(), as: UTF8.self)
-            return cmd.contains("reward")
+            return cmd.contains("critic")
         }
-        guard reward.count == 1 else {
+        guard critic.count == 1 else {
             p.terminate()
-            return XCTFail("expected one reward process, found \(reward.count)")
+            return XCTFail("expected one critic process, found \(critic.count)")
         }
-        kill(reward[0], SIGKILL)
+        kill(critic[0], SIGKILL)
         p.waitUntilExit()
         try waitUntil("the end of the launcher's output") { ended.withLock { $0 } }
         out.fileHandleForReading.readabilityHandler = nil
         let text = output.withLock { String(decoding: $0, as: UTF8.self) }
         XCTAssertNotEqual(p.terminationStatus, 0)
-        XCTAssertTrue(text.contains("the reward role ended first"), text.suffix(3000).description)
-        XCTAssertTrue(text.contains("logs/reward.log"), text.suffix(3000).description)
+        XCTAssertTrue(text.contains("the critic role ended first"), text.suffix(3000).description)
+        XCTAssertTrue(text.contains("logs/critic.log"), text.suffix(3000).description)
+        XCTAssertFalse(text.contains("starting it again"), "a trainer is not restarted")
         XCTAssertTrue(serveProcesses(path).isEmpty, "every role process is stopped")
     }
 
