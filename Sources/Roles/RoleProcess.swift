@@ -49,18 +49,21 @@ public enum RoleProcess {
                 let clock = MessagingClock()
                 for role in plan.roles where role != .buffer {
                     var replicas: [any RoleChannel] = []
+                    // A role in this process dies with the coordinator: no restart to ride out.
+                    let restartable = (plan.restarts[role] ?? 0) > 0 && !roles.contains(role)
                     for endpoint in plan.endpoints(of: role) {
                         let client = try await node.client(connect: endpoint)
                         let channel = MessagingRoleChannel(role: role, client: client, timeout: .seconds(plan.requestTimeoutSeconds),
                                                            clock: clock)
-                        if let restarts = plan.restarts[role], restarts > 0 {
+                        if restartable {
                             replicas.append(ProbedRoleChannel(base: channel, client: client, probeInterval: .seconds(plan.probeIntervalSeconds),
-                                                              silenceLimit: .seconds(plan.silenceLimitSeconds), maxResends: restarts,
+                                                              silenceLimit: .seconds(plan.silenceLimitSeconds), maxResends: plan.restarts[role] ?? 0,
                                                               log: { logger.warning("\($0)") }))
                         } else {
                             replicas.append(channel)
                         }
                     }
+                    guard !replicas.isEmpty else { throw RoleError(.unavailable, "the run plan gives the \(role.rawValue) role no endpoint") }
                     channels[role] = replicas.count == 1 ? replicas[0] : ReplicatedRoleChannel(role: role, replicas: replicas)
                 }
                 let coordinator = try Coordinator(plan: plan, channels: channels, recorder: recorder, messagingClock: clock) {
