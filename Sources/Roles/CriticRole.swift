@@ -35,6 +35,9 @@ public actor CriticRole: RoleHandler {
         return result
     }
 
+    /// `values` requests held back for a version not trained yet.
+    public var waitingRequests: Int { waiters.count }
+
     public func stop() async {
         stopped = true
         waiters.failAll(RoleError(.unavailable, "critic: stopped"))

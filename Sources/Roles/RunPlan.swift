@@ -87,13 +87,8 @@ public struct RunPlan: Sendable {
         }
     }
 
-    /// The seed the generator samples iteration `iteration`'s batch with: a function of the run's
-    /// seed and the iteration only, so any process (or a replay) derives the same one.
-    public func generationSeed(iteration: Int) -> UInt64 {
-        Self.generationSeed(runSeed: seed, iteration: iteration)
-    }
-
-    /// The same for a run seeded `runSeed`.
+    /// The seed the generator samples batch `iteration` with: a function of the run's seed and
+    /// the iteration only, so any process (or a replay) derives the same one.
     public static func generationSeed(runSeed: UInt64, iteration: Int) -> UInt64 {
         runSeed &+ UInt64(iteration) &* 0x2545_F491_4F6C_DD1D
     }

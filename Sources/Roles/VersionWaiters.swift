@@ -10,6 +10,9 @@ struct VersionWaiters {
         waiting.append((version, continuation))
     }
 
+    /// Requests waiting.
+    var count: Int { waiting.count }
+
     /// Wakes those waiting for `version` or an older one.
     mutating func wake(upTo version: Int) {
         let ready = waiting.filter { $0.version <= version }

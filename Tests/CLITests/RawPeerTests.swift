@@ -1,6 +1,7 @@
 import Foundation
 import Messaging
 import Roles
+import TestSupport
 import Topology
 import XCTest
 
@@ -21,11 +22,10 @@ final class RawPeerTests: XCTestCase {
         launch.standardError = FileHandle.nullDevice
         try launch.run()
         defer { if launch.isRunning { launch.terminate() } }
-        let deadline = Date().addingTimeInterval(120)
-        while (try? String(contentsOfFile: "\(run)/metrics.jsonl", encoding: .utf8))?.isEmpty ?? true {
-            guard Date() < deadline, launch.isRunning else { return XCTFail("the run did not start an iteration") }
-            try await Task.sleep(for: .milliseconds(50))
+        try await waitUntil("the run's first iteration", timeout: .seconds(120)) {
+            !launch.isRunning || !((try? String(contentsOfFile: "\(run)/metrics.jsonl", encoding: .utf8))?.isEmpty ?? true)
         }
+        guard launch.isRunning else { return XCTFail("the run ended before the peer spoke") }
 
         let plan = try TopologyParser.load(path: path).runPlan()
         let node = try MessagingNode(MessagingNode.Configuration(runID: RunIdentity.number(plan.runID)))

@@ -1,6 +1,7 @@
 import Foundation
 import Model
 import Roles
+import TestSupport
 import Training
 import XCTest
 
@@ -83,7 +84,7 @@ final class CriticVersionTests: XCTestCase {
         b.values = v0
         b.returns = b.mask.map { 3 * $0 }
         let early = Task { await role.handle(.values(b, version: 1)) }
-        try await Task.sleep(for: .milliseconds(50))  // lets the request arrive first (the test holds either way)
+        try await waitUntil("values by version 1 to be held back") { await role.waitingRequests == 1 }
         guard case .success = await role.handle(.trainValue(b)) else { return XCTFail("train_value") }
         guard case .success(.perToken(let v1)) = await early.value else { return XCTFail("values by version 1 were not served") }
         guard case .success(.perToken(let again)) = await role.handle(.values(b, version: 1)) else { return XCTFail("values by version 1") }

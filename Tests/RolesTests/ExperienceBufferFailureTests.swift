@@ -1,4 +1,5 @@
 import Roles
+import TestSupport
 import Training
 import XCTest
 
@@ -17,11 +18,7 @@ final class ExperienceBufferFailureTests: XCTestCase {
         try await buffer.attach(.referenceLogProbs([-1]), to: 0)
         // Batch 1 completes while batch 0 fills the only place: its producer waits for room.
         let waiting = Task { try await buffer.attach(.referenceLogProbs([-1]), to: 1) }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while await buffer.producersWaiting == 0 {
-            guard ContinuousClock.now < deadline else { return XCTFail("the producer never waited for room") }
-            try await Task.sleep(for: .milliseconds(1))
-        }
+        try await waitUntil("the producer to wait for room", timeout: .seconds(10)) { await buffer.producersWaiting == 1 }
         await buffer.fail(RoleError(.failed, "the critic failed"))
         let result = await outcome(within: .seconds(10), ifLate: "still waiting after 10 s") {
             do {
