@@ -193,16 +193,17 @@ extension RewardProgram {
         let handle = stderr.fileHandleForReading
         handle.readabilityHandler = nil
         let fd = handle.fileDescriptor
-        // Non-blocking while we read: the handler just removed may have taken what poll saw, and
-        // a blocking read would then wait for a program that is alive but silent, forever.
-        let flags = fcntl(fd, F_GETFL)
-        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
-        defer { _ = fcntl(fd, F_SETFL, flags) }
+        // Read only the bytes the pipe holds (FIONREAD): the handler just removed may have taken
+        // what poll saw, and a blocking read would then wait forever for a program alive but
+        // silent. (Not O_NONBLOCK: the descriptor is Foundation's too, and its reader traps on
+        // EAGAIN.) At end of file poll says readable with nothing held: that ends the loop too.
         var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         var buffer = [UInt8](repeating: 0, count: 65536)
         while poll(&pfd, 1, 100) > 0 {
-            let n = read(fd, &buffer, buffer.count)
-            if n <= 0 { break }  // end of file, or nothing left (EAGAIN)
+            var held: Int32 = 0
+            guard ioctl(fd, UInt(FIONREAD), &held) == 0, held > 0 else { break }
+            let n = read(fd, &buffer, min(Int(held), buffer.count))
+            if n <= 0 { break }
             stderrTail.append(Data(buffer[0..<n]))
         }
         let tail = stderrTail
