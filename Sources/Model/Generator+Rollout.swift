@@ -30,12 +30,12 @@ extension Generator {
     /// Draws `samplesPerPrompt` responses for each prompt, through the same prefill and decoding
     /// as `generate`, recording each token's log-probability and whether a stop token ended it.
     ///
-    /// Sample i of prompt p draws from the seed's stream `p * samplesPerPrompt + i`, so what it
-    /// draws does not depend on how the batch is split into decoding groups. The same call with
-    /// the same `threads` gives the same bits; with another split the log-probabilities can
-    /// differ in the last bits, because a pass of more than `Linear.smallRows` rows multiplies
-    /// with sgemm and a smaller one with the row kernel (a draw changes only if such a difference
-    /// moves a probability across the uniform it is compared with). The generator's KV caches are
+    /// Sample i of prompt p draws from the seed's stream `firstRow + p * samplesPerPrompt + i`,
+    /// and every product gives a row the same bits whatever rows share its pass
+    /// (`Linear.forwardByRows`), so a row's response and log-probabilities depend only on its
+    /// prompt, its stream and the weights: not on the thread count, nor on how a batch is cut
+    /// into parts (a part passes the batch row of its first sample as `firstRow`). The
+    /// generator's KV caches are
     /// reused, so calling this every iteration allocates no cache once the largest batch and
     /// length have been seen.
     /// - Parameters:
@@ -44,15 +44,17 @@ extension Generator {
     ///   - maxNewTokens: the longest response; a response cut there has `ended` false.
     ///   - sampling: temperature, top-k, top-p and seed.
     ///   - stopTokens: tokens that end a response (kept as its last token).
+    ///   - firstRow: the stream of the first sample.
     /// - Throws: ``ModelInputError`` for an empty prompt list or prompt, a token id outside the
     ///   vocabulary, `samplesPerPrompt` or `maxNewTokens` below 1, or a prompt plus
     ///   `maxNewTokens` past max_position_embeddings.
     public func rollout(prompts: [[Int]], samplesPerPrompt: Int, maxNewTokens: Int,
-                        sampling: SamplingParameters, stopTokens: Set<Int>) throws -> Rollout {
+                        sampling: SamplingParameters, stopTokens: Set<Int>, firstRow: Int = 0) throws -> Rollout {
         guard samplesPerPrompt >= 1 else { throw ModelInputError.notPositive(what: "samples per prompt", value: samplesPerPrompt) }
         try model.validate(prompts: prompts, maxNewTokens: maxNewTokens)
         let repeated = prompts.flatMap { [[Int]](repeating: $0, count: samplesPerPrompt) }
-        let out = try generate(prompts: repeated, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens)
+        let out = try generate(prompts: repeated, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens,
+                               firstStream: firstRow)
         return Rollout(prompts: repeated, responses: out.newTokens, logProbs: out.logProbs, ended: out.ended,
                        samplesPerPrompt: samplesPerPrompt, steps: out.steps, generatedTokens: out.generatedTokens,
                        promptTokens: repeated.reduce(0) { $0 + $1.count })

@@ -48,30 +48,33 @@ public struct Generator {
     /// its own KV cache and single-threaded sgemm: a decoding step is too small to share between
     /// threads (waking one costs more than it saves), but two groups need no synchronisation
     /// until the end. Each sequence samples from its own stream of the seed and every weight
-    /// product gives each row the same bits whatever its batch, so the output does not depend
-    /// on the split. KV caches come from `cachePool`, so repeated calls allocate none.
+    /// product gives each row the same bits whatever its batch (`Linear.forwardByRows`), so the
+    /// output does not depend on the split, the thread count or the batch's other prompts. KV caches come from `cachePool`, so repeated calls allocate none.
+    /// `firstStream` is the stream of the first prompt (prompt i draws from `firstStream + i`):
+    /// a part of a larger batch passes its first row, and draws what the whole batch would.
     /// - Throws: ``ModelInputError`` for an empty prompt list or prompt, a token id outside the
     ///   vocabulary, `maxNewTokens` below 1, or a prompt that would grow past max_position_embeddings.
     public func generate(prompts: [[Int]], maxNewTokens: Int, sampling: SamplingParameters = .greedy,
-                         stopTokens: Set<Int> = []) throws -> Output {
+                         stopTokens: Set<Int> = [], firstStream: Int = 0) throws -> Output {
         try model.validate(prompts: prompts, maxNewTokens: maxNewTokens)
         return context.run {
-            generateOnCurrentContext(prompts: prompts, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens)
+            generateOnCurrentContext(prompts: prompts, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens,
+                                     firstStream: firstStream)
         }
     }
 
     private func generateOnCurrentContext(prompts: [[Int]], maxNewTokens: Int, sampling: SamplingParameters,
-                                          stopTokens: Set<Int>) -> Output {
+                                          stopTokens: Set<Int>, firstStream: Int) -> Output {
         let groups = min(threads, prompts.count)
         if groups <= 1 {
-            return generateGroup(prompts, firstIndex: 0, slot: 0, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens)
+            return generateGroup(prompts, firstIndex: firstStream, slot: 0, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens)
         }
         // Chunks run inline (one part) when called from inside another parallel region.
         var results = [Output?](repeating: nil, count: groups)
         // Each group's products run on its own thread (a chunk never splits further).
         results.withUnsafeMutableBufferPointer { slots in
             Parallel.forChunks(prompts.count, maxParts: groups) { (part: Int, range: Range<Int>) in
-                slots[part] = generateGroup(Array(prompts[range]), firstIndex: range.lowerBound, slot: part, maxNewTokens: maxNewTokens,
+                slots[part] = generateGroup(Array(prompts[range]), firstIndex: firstStream + range.lowerBound, slot: part, maxNewTokens: maxNewTokens,
                                             sampling: sampling, stopTokens: stopTokens)
             }
         }
@@ -80,8 +83,8 @@ public struct Generator {
                       steps: parts.map(\.steps).max() ?? 0, generatedTokens: parts.reduce(0) { $0 + $1.generatedTokens })
     }
 
-    /// One group's generation, on the calling thread. `firstIndex` is the batch index of its
-    /// first prompt (it picks the sampling streams); `slot`, the part it is of the call (it picks
+    /// One group's generation, on the calling thread. `firstIndex` is the sampling stream of its
+    /// first prompt; `slot`, the part it is of the call (it picks
     /// the KV cache). Inputs are validated by the caller.
     /// `onToken`, when given, sees each new token (sequence index in the group, token) as soon as
     /// it is drawn, on this thread (streaming, `stream(prompt:...)`); `shouldStop`, asked before

@@ -70,7 +70,7 @@ extension Llama {
             let p = layout.layers[l]
             let qkv = ws.qkv.pointer
             RMSNorm.forward(out: ws.ln.pointer, rstd: ws.rstd.pointer, inp: ws.x.pointer, weight: w + p.inputNorm, N: R, C: C, eps: config.rmsNormEps)
-            Linear.forward(out: qkv, inp: ws.ln.pointer, weight: w + p.qkvWeight, bias: p.qkvBias.map { w + $0 }, N: R, C: C, OC: QKV)
+            Linear.forwardByRows(out: qkv, inp: ws.ln.pointer, weight: w + p.qkvWeight, bias: p.qkvBias.map { w + $0 }, N: R, C: C, OC: QKV)
             adapters?.inferenceForward(.attentionInput, layer: l, out: qkv, inp: ws.ln.pointer, N: R, scratch: ws.loraScratch.pointer)
             Rotary.apply(qkv, ld: QKV, positions: ws.positions, N: R, H: NH + NKV, HS: HS, table: rope)
             for (si, s) in segments.enumerated() {
@@ -86,14 +86,14 @@ extension Llama {
                                   q: qkv + rowStart[si] * QKV, ldq: QKV, k: kc, v: vc, ldkv: KVC,
                                   Tq: n, Tk: start + n, offset: start, NH: NH, NKV: NKV, HS: HS)
             }
-            Linear.forward(out: ws.mid.pointer, inp: ws.att.pointer, weight: w + p.oWeight, bias: nil, N: R, C: AC, OC: C)
+            Linear.forwardByRows(out: ws.mid.pointer, inp: ws.att.pointer, weight: w + p.oWeight, bias: nil, N: R, C: AC, OC: C)
             adapters?.inferenceForward(.attentionOutput, layer: l, out: ws.mid.pointer, inp: ws.att.pointer, N: R, scratch: ws.loraScratch.pointer)
             Residual.accumulate(ws.mid.pointer, ws.x.pointer, count: R * C)
             RMSNorm.forward(out: ws.ln.pointer, rstd: ws.rstd.pointer, inp: ws.mid.pointer, weight: w + p.postNorm, N: R, C: C, eps: config.rmsNormEps)
-            Linear.forward(out: ws.gateUp.pointer, inp: ws.ln.pointer, weight: w + p.gateUpWeight, bias: nil, N: R, C: C, OC: 2 * I)
+            Linear.forwardByRows(out: ws.gateUp.pointer, inp: ws.ln.pointer, weight: w + p.gateUpWeight, bias: nil, N: R, C: C, OC: 2 * I)
             adapters?.inferenceForward(.mlpInput, layer: l, out: ws.gateUp.pointer, inp: ws.ln.pointer, N: R, scratch: ws.loraScratch.pointer)
             SwiGLU.forward(out: ws.mlp.pointer, gateUp: ws.gateUp.pointer, N: R, I: I)
-            Linear.forward(out: ws.x.pointer, inp: ws.mlp.pointer, weight: w + p.downWeight, bias: nil, N: R, C: I, OC: C)
+            Linear.forwardByRows(out: ws.x.pointer, inp: ws.mlp.pointer, weight: w + p.downWeight, bias: nil, N: R, C: I, OC: C)
             adapters?.inferenceForward(.mlpOutput, layer: l, out: ws.x.pointer, inp: ws.mlp.pointer, N: R, scratch: ws.loraScratch.pointer)
             Residual.accumulate(ws.x.pointer, ws.mid.pointer, count: R * C)
         }
@@ -104,7 +104,7 @@ extension Llama {
             (ws.mid.pointer + si * C).update(from: ws.x.pointer + (rowStart[si] + s.tokens.count - 1) * C, count: C)
         }
         RMSNorm.forward(out: ws.ln.pointer, rstd: ws.rstd.pointer, inp: ws.mid.pointer, weight: w + layout.finalNorm, N: G, C: C, eps: config.rmsNormEps)
-        Linear.forward(out: cache.logits.pointer, inp: ws.ln.pointer, weight: w + lmHeadOffset, bias: nil, N: G, C: C, OC: V)
+        Linear.forwardByRows(out: cache.logits.pointer, inp: ws.ln.pointer, weight: w + lmHeadOffset, bias: nil, N: G, C: C, OC: V)
         return UnsafeBufferPointer(start: cache.logits.pointer, count: G * V)
     }
 }

@@ -93,8 +93,8 @@ extension LoRAAdapters {
         let w = parameters.pointer, r = layout.r
         for i in layout.bySite[layer][site.rawValue] {
             let ad = layout.adapters[i]
-            LoRA.forward(out: out + ad.column, ldo: ad.siteWidth, h: scratch, inp: inp, a: w + ad.a, b: w + ad.b,
-                         N: N, C: ad.inFeatures, OC: ad.outFeatures, R: r, scaling: config.scaling)
+            LoRA.forwardByRows(out: out + ad.column, ldo: ad.siteWidth, h: scratch, inp: inp, a: w + ad.a, b: w + ad.b,
+                               N: N, C: ad.inFeatures, OC: ad.outFeatures, R: r, scaling: config.scaling)
         }
     }
 

@@ -2,30 +2,53 @@ import CKernels
 
 /// A dense layer as HF stores it: weight (OC, C) = (out_features, in_features), optional bias.
 public enum Linear {
-    /// Below this many rows the forward uses `rk_matmul_rows` instead of sgemm (where the CPU
-    /// has FMA; the baseline build would emulate it).
+    /// The row count below which a product is small (decoding), kept for callers that size
+    /// their work by it.
     public static let smallRows = 16
 
-    // out: (N, OC) = inp: (N, C) · weight^T + bias
+    // out: (N, OC) = inp: (N, C) · weight^T + bias, by sgemm: the training passes and every
+    // scoring forward (reference, critic, the generator's recomputed log-probabilities).
     public static func forward(
         out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int
     ) {
-        if N <= smallRows && VectorMath.hasFastRowKernel {
-            // Decoding: a few rows against a large weight, on one thread: splitting it measured
-            // slower, the wake-up of a second thread costing more than the half it would take.
-            rk_matmul_rows(out, inp, weight, N, C, OC, 0, OC)
-            if let bias {
-                for n in 0..<N {
-                    for o in 0..<OC { out[n * OC + o] += bias[o] }
-                }
-            }
-            return
-        }
         if let bias {
             for n in 0..<N { (out + n * OC).update(from: bias, count: OC) }
         }
         BLAS.sgemm(transB: true, M: N, N: OC, K: C, A: inp, B: weight, beta: bias == nil ? 0 : 1, C: out)
+    }
+
+    /// As `forward`, for generation: each row's outputs are computed by `rk_matmul_rows`, whose
+    /// sums run in one fixed order per output whatever the other rows are. So a sequence's tokens
+    /// do not depend on which sequences share its batch, its decoding group, its thread count or
+    /// its generator replica; sgemm's order changes with the product's size (its small-matrix
+    /// kernels below about a million multiply-adds). Large products (a prefill) split their
+    /// output columns over the context's threads, which changes no sum. Without FMA (the
+    /// generic kernel set) the row kernel would emulate it, so sgemm is used there and that
+    /// independence is not promised.
+    public static func forwardByRows(
+        out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int
+    ) {
+        guard VectorMath.hasFastRowKernel else {
+            forward(out: out, inp: inp, weight: weight, bias: bias, N: N, C: C, OC: OC)
+            return
+        }
+        // Decoding (a few rows) stays on one thread: waking a second cost more than the half it
+        // would take. A prefill splits its output columns in blocks of 16 (a multiple of the
+        // kernel's output block).
+        if N * C * OC < BLAS.splitWork {
+            rk_matmul_rows(out, inp, weight, N, C, OC, 0, OC)
+        } else {
+            Parallel.forChunks((OC + 15) / 16) { (blocks: Range<Int>) in
+                rk_matmul_rows(out, inp, weight, N, C, OC, blocks.lowerBound * 16, min(OC, blocks.upperBound * 16))
+            }
+        }
+        if let bias {
+            for n in 0..<N {
+                for o in 0..<OC { out[n * OC + o] += bias[o] }
+            }
+        }
     }
 
     // dinp: (N, C) +=, dweight: (OC, C) +=, dbias: (OC) +=; dout: (N, OC)

@@ -17,6 +17,26 @@ public enum LoRA {
         BLAS.sgemm(transB: true, M: N, N: OC, K: R, alpha: scaling, A: h, B: b, beta: 1, C: out, ldc: ldo)
     }
 
+    /// As `forward`, for generation: each row by the row kernel (`Linear.forwardByRows`), so a
+    /// sequence's bits do not depend on the rest of its batch.
+    public static func forwardByRows(
+        out: UnsafeMutablePointer<Float>, ldo: Int, h: UnsafeMutablePointer<Float>,
+        inp: UnsafePointer<Float>, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+        N: Int, C: Int, OC: Int, R: Int, scaling: Float
+    ) {
+        guard VectorMath.hasFastRowKernel else {
+            forward(out: out, ldo: ldo, h: h, inp: inp, a: a, b: b, N: N, C: C, OC: OC, R: R, scaling: scaling)
+            return
+        }
+        Linear.forwardByRows(out: h, inp: inp, weight: a, bias: nil, N: N, C: C, OC: R)
+        let delta = UnsafeMutablePointer<Float>.allocate(capacity: N * OC)
+        defer { delta.deallocate() }
+        Linear.forwardByRows(out: delta, inp: h, weight: b, bias: nil, N: N, C: R, OC: OC)
+        for n in 0..<N {
+            for o in 0..<OC { out[n * ldo + o] += scaling * delta[n * OC + o] }
+        }
+    }
+
     // dinp: (N, C) +=, da: (R, C) +=, db: (OC, R) +=; dh: (N, R) scratch, overwritten
     // dout: (N, ·) stride ldo, columns [0, OC); inp, h, a, b as in forward
     // du = scaling * dout; dB = du^T h; dh = du B; dA = dh^T inp; dinp = dh A.

@@ -88,11 +88,10 @@ final class RolloutTests: XCTestCase {
         let s = SamplingParameters(temperature: 1.2, topK: 10, seed: 9)
         let one = try Generator(model: m, threads: 1).rollout(prompts: Self.prompts, samplesPerPrompt: 3, maxNewTokens: 7, sampling: s, stopTokens: [])
         let three = try Generator(model: m, threads: 3).rollout(prompts: Self.prompts, samplesPerPrompt: 3, maxNewTokens: 7, sampling: s, stopTokens: [])
-        // The same draws; the log-probs within float rounding only, because a group of more than
-        // Linear.smallRows rows multiplies with sgemm and a smaller one with the row kernel.
+        // The same bits: every product gives a row what it would give it alone.
         XCTAssertEqual(one.responses, three.responses)
         XCTAssertEqual(one.ended, three.ended)
-        for (a, b) in zip(one.logProbs.joined(), three.logProbs.joined()) { XCTAssertTrue(abs(a - b) <= 1e-5, "\(a) vs \(b)") }
+        XCTAssertEqual(one.logProbs, three.logProbs)
         XCTAssertEqual(one, try Generator(model: m, threads: 1).rollout(prompts: Self.prompts, samplesPerPrompt: 3, maxNewTokens: 7, sampling: s, stopTokens: []))
         XCTAssertEqual(one.prompts, Self.prompts.flatMap { [$0, $0, $0] })
         let repeated = try Generator(model: m, threads: 1).generate(prompts: one.prompts, maxNewTokens: 7, sampling: s)
@@ -106,6 +105,29 @@ final class RolloutTests: XCTestCase {
         XCTAssertEqual(one.promptTokens, 3 * 9)
         XCTAssertEqual(one.generatedTokens, 9 * 7)
         XCTAssertEqual(one.steps, 7)
+    }
+
+    /// A batch cut into parts, each generated alone with its first row as `firstRow` (as
+    /// generator replicas do), gives every row the bits of the whole batch, including with more
+    /// than `Linear.smallRows` rows in a pass (24 here) and with LoRA adapters attached.
+    func testParts_withTheirFirstRow_giveTheWholeBatchBitForBit() throws {
+        let m = Self.makeModel()
+        let s = SamplingParameters(temperature: 1.1, topP: 0.9, seed: 5)
+        let prompts = (0..<12).map { p in (0..<(1 + p % 5)).map { (p * 7 + $0 * 3) % 40 } }
+        let whole = try Generator(model: m, threads: 2).rollout(prompts: prompts, samplesPerPrompt: 2, maxNewTokens: 9, sampling: s, stopTokens: [3])
+        for cut in [[0, 1, 12], [0, 5, 12], [0, 3, 7, 12]] {
+            var responses: [[Int]] = [], logProbs: [[Float]] = [], ended: [Bool] = []
+            for k in 0..<(cut.count - 1) {
+                let part = try Generator(model: m, threads: 1).rollout(prompts: Array(prompts[cut[k]..<cut[k + 1]]), samplesPerPrompt: 2,
+                                                                       maxNewTokens: 9, sampling: s, stopTokens: [3], firstRow: 2 * cut[k])
+                responses += part.responses
+                logProbs += part.logProbs
+                ended += part.ended
+            }
+            XCTAssertEqual(responses, whole.responses, "cut \(cut)")
+            XCTAssertEqual(logProbs, whole.logProbs, "cut \(cut)")
+            XCTAssertEqual(ended, whole.ended, "cut \(cut)")
+        }
     }
 
     /// A stop token ends a sample (kept as its last token, `ended` true); a sample cut at
