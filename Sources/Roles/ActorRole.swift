@@ -8,8 +8,11 @@
 /// checkpoint saves the older versions still to be generated with beside the trainer's weights,
 /// and a restore brings them back, so a resumed pipelined run goes on as an uninterrupted one.
 /// Evaluation answers (`answer`) come from the trainer, which holds exactly the version they name.
+///
+/// When the run has a `generator` role, the actor has no generator of its own: the generator
+/// replicas ask it for the versions they need (`weights`), chunk by chunk, from the same history.
 public actor ActorRole: RoleHandler {
-    let generator: RoleWorker
+    let generator: RoleWorker?
     let trainer: RoleWorker
     /// Older versions kept besides the newest (`max_staleness`).
     let staleness: Int
@@ -20,7 +23,8 @@ public actor ActorRole: RoleHandler {
     private var waiters = VersionWaiters()
     private var stopped = false
 
-    public init(generator: RoleWorker, trainer: RoleWorker, staleness: Int) {
+    /// - Parameter generator: the actor's own generator, or nil when a `generator` role generates.
+    public init(generator: RoleWorker?, trainer: RoleWorker, staleness: Int) {
         self.generator = generator
         self.trainer = trainer
         self.staleness = max(0, staleness)
@@ -30,7 +34,12 @@ public actor ActorRole: RoleHandler {
         do {
             switch request {
             case .generate(let r):
-                return .success(try await generate(request, version: r.policyVersion))
+                guard let generator else {
+                    throw RoleError(.badInput, "actor: this run generates with its generator role; the actor only trains")
+                }
+                return .success(try await generate(request, version: r.policyVersion, on: generator))
+            case .weights(let version, let chunk):
+                return .success(.weights(try await weightsChunk(version: version, chunk: chunk)))
             case .trainPolicy:
                 // The starting weights are a version too (batches up to max_staleness use them).
                 if history.isEmpty { keep(try await trainerWeights()) }
@@ -43,12 +52,15 @@ public actor ActorRole: RoleHandler {
                 try await trainer.withLogic { try Self.trainerLogic($0).save(target, history: older) }
                 return .success(.done)
             case .restore(let iteration):
-                let older = try await trainer.withLogic { try Self.trainerLogic($0).restore(iteration: iteration) }
+                // The older versions' updates are made on the trainer's thread (each is checksummed).
+                let older = try await trainer.withLogic { logic in
+                    let t = try Self.trainerLogic(logic)
+                    let lora = t.lora
+                    return try t.restore(iteration: iteration).map { WeightsUpdate(version: $0.key, values: $0.value, adaptersOnly: lora) }
+                }
                 let current = try await trainerWeights()
                 history = [:]
-                for (v, values) in older where v < current.version {
-                    history[v] = WeightsUpdate(version: v, values: values, adaptersOnly: current.adaptersOnly)
-                }
+                for update in older where update.version < current.version { history[update.version] = update }
                 generatorVersion = -1
                 keep(current)
                 return .success(.done)
@@ -68,9 +80,40 @@ public actor ActorRole: RoleHandler {
         waiters.wake(upTo: update.version)
     }
 
+    /// Waits until `version` is kept (or fails when it is no longer kept).
+    private func awaitVersion(_ version: Int, for what: String) async throws -> WeightsUpdate {
+        if history.isEmpty { keep(try await trainerWeights()) }
+        while history[version] == nil {
+            let newest = history.keys.max() ?? 0
+            guard version > newest else {
+                throw RoleError(.failed, "actor: asked to \(what) with policy version \(version), which is no longer kept (versions \(history.keys.sorted().map(String.init).joined(separator: ", ")) are)")
+            }
+            guard !stopped else { throw RoleError(.unavailable, "actor: stopped") }
+            do {
+                try await withCheckedThrowingContinuation { waiters.add(version, $0) }
+            } catch {
+                throw RoleError(.unavailable, "actor: stopped while a request for policy version \(version) waited")
+            }
+        }
+        return history[version]!
+    }
+
+    /// Chunk `chunk` of version `version`'s weights, once that version is trained.
+    private func weightsChunk(version: Int, chunk: Int) async throws -> WeightsChunk {
+        let update = try await awaitVersion(version, for: "send weights")
+        let total = update.values.count, size = WeightsChunk.chunkValues
+        let count = max(1, (total + size - 1) / size)
+        guard (0..<count).contains(chunk) else {
+            throw RoleError(.badInput, "actor: weights of version \(version) come in \(count) chunks; there is no chunk \(chunk)")
+        }
+        let range = (chunk * size)..<min(total, (chunk + 1) * size)
+        return WeightsChunk(version: version, index: chunk, count: count, total: total, adaptersOnly: update.adaptersOnly,
+                            checksum: update.checksum, values: Array(update.values[range]))
+    }
+
     /// Waits until version `version` exists, then, in one job on the generator's thread, loads
     /// it (unless already held) and generates.
-    private func generate(_ request: RoleRequest, version: Int) async throws -> RoleReply {
+    private func generate(_ request: RoleRequest, version: Int, on generator: RoleWorker) async throws -> RoleReply {
         guard version >= generatorVersion else {
             throw RoleError(.failed, "actor: asked to generate with policy version \(version), older than the version \(generatorVersion) the generator already holds; versions are asked for in order")
         }
@@ -108,7 +151,7 @@ public actor ActorRole: RoleHandler {
     public func stop() async {
         stopped = true
         waiters.failAll(RoleError(.unavailable, "actor: stopped"))
-        await generator.stop()
+        await generator?.stop()
         await trainer.stop()
     }
 }

@@ -1,7 +1,8 @@
 import Dispatch
 import Training
 
-/// The producing half of a step-3 run: for each iteration in turn, has the actor generate the
+/// The producing half of a step-3 run: for each iteration in turn, has the actor (or the
+/// generator replicas) generate the
 /// batch with the version the schedule names, registers it with the buffer, and has the
 /// reference, the reward and the critic score it concurrently. The buffer's back-pressure and
 /// the actor's wait for its weights keep it at most `max_staleness` batches ahead.
@@ -36,18 +37,18 @@ struct ExperienceProducer: Sendable {
                                       samplesPerPrompt: plan.algorithm.samplesPerPrompt,
                                       seed: schedule.generationSeed(iteration), policyVersion: version)
         let t0 = DispatchTime.now().uptimeNanoseconds
-        var batch = try await roles[.actor].call(.generate(request), expecting: "a rollout") {
+        var batch = try await roles.generation.call(.generate(request), expecting: "a rollout") {
             if case .experiences(let b) = $0 { b } else { nil }
         }
         await phases.recordGeneration(request.batchID, version: version, since: t0)
         guard batch.batchID == request.batchID, batch.B == chosen.count * request.samplesPerPrompt,
               batch.groupSize == request.samplesPerPrompt else {
-            throw RoleError(.badInput, "actor answered batch \(request.batchID) with batch \(batch.batchID) of \(batch.B) rows in groups of \(batch.groupSize)")
+            throw RoleError(.badInput, "\(roles.generation.role.rawValue) answered batch \(request.batchID) with batch \(batch.batchID) of \(batch.B) rows in groups of \(batch.groupSize)")
         }
         do {
             try batch.validate(vocabSize: Int(Int32.max))  // shapes and lengths; the roles check ids against their vocabularies
         } catch {
-            throw RoleError(.badInput, "actor answered with a malformed batch: \(error)")
+            throw RoleError(.badInput, "\(roles.generation.role.rawValue) answered with a malformed batch: \(error)")
         }
         batch.iteration = iteration
         let texts = chosen.flatMap { Array(repeating: $0.text, count: request.samplesPerPrompt) }
@@ -97,4 +98,7 @@ struct RoleChannels: Sendable {
     /// The channel to `role`; the coordinator checked at its start that every role of the
     /// run has one.
     subscript(role: RoleName) -> any RoleChannel { channels[role]! }
+
+    /// Who generates: the generator role when the run has one, else the actor.
+    var generation: any RoleChannel { channels[.generator] ?? channels[.actor]! }
 }

@@ -12,11 +12,16 @@ public enum RoleCodec {
     public static func encode(_ request: RoleRequest) -> RolePayload {
         var p = RolePayload(kind: request.kind)
         switch request {
-        case .generate(let r):
+        case .generate(let r), .sample(let r):
             p.integers = ["batch_id": Int(truncatingIfNeeded: r.batchID), "iteration": r.iteration,
                           "samples_per_prompt": r.samplesPerPrompt, "policy_version": r.policyVersion,
-                          "seed": Int(truncatingIfNeeded: r.seed)]
+                          "seed": Int(truncatingIfNeeded: r.seed), "first_row": r.firstRow]
             putRagged(r.prompts, as: "prompts", into: &p)
+        case .policyLogProbs(let b, let version):
+            putBatch(b, into: &p, full: false)
+            p.integers["logprob_version"] = version
+        case .weights(let version, let chunk):
+            p.integers = ["version": version, "chunk": chunk]
         case .answer(let prompts, let maxNewTokens, let version):
             p.integers["max_new_tokens"] = maxNewTokens
             p.integers["policy_version"] = version
@@ -46,11 +51,18 @@ public enum RoleCodec {
 
     public static func decodeRequest(_ p: RolePayload) throws -> RoleRequest {
         switch p.kind {
-        case "generate":
-            return .generate(GenerateRequest(
+        case "generate", "sample":
+            let r = GenerateRequest(
                 batchID: UInt64(truncatingIfNeeded: try p.integer("batch_id")), iteration: try p.integer("iteration"),
                 prompts: try ragged("prompts", p), samplesPerPrompt: try p.integer("samples_per_prompt"),
-                seed: UInt64(truncatingIfNeeded: try p.integer("seed")), policyVersion: try p.integer("policy_version")))
+                seed: UInt64(truncatingIfNeeded: try p.integer("seed")), policyVersion: try p.integer("policy_version"),
+                firstRow: try p.integer("first_row"))
+            guard (0...maxRows).contains(r.firstRow) else { throw RoleError(.badInput, "\(p.kind): first_row \(r.firstRow) is out of bounds") }
+            return p.kind == "sample" ? .sample(r) : .generate(r)
+        case "policy_logprobs": return .policyLogProbs(try batch(p, full: false), version: try p.integer("logprob_version"))
+        case "weights":
+            try onlyFields(p, strings: [], integers: ["version", "chunk"])
+            return .weights(version: try p.integer("version"), chunk: try p.integer("chunk"))
         case "answer":
             return .answer(prompts: try ragged("prompts", p), maxNewTokens: try p.integer("max_new_tokens"),
                            policyVersion: try p.integer("policy_version"))
@@ -111,6 +123,17 @@ public enum RoleCodec {
         case .responses(let r):
             p = RolePayload(kind: "responses")
             putRagged(r, as: "responses", into: &p)
+        case .rollout(let r):
+            p = RolePayload(kind: "rollout")
+            putRagged(r.responses, as: "responses", into: &p)
+            p.arrays["behaviour_logprobs"] = .f32(r.behaviourLogProbs.flatMap { $0 }, shape: [r.behaviourLogProbs.reduce(0) { $0 + $1.count }])
+            p.arrays["ended"] = .u8(r.ended.map { $0 ? 1 : 0 }, shape: [r.ended.count])
+            p.integers["pad_id"] = Int(r.padID)
+        case .weights(let w):
+            p = RolePayload(kind: "weights")
+            p.integers = ["version": w.version, "index": w.index, "count": w.count, "total": w.total,
+                          "adapters_only": w.adaptersOnly ? 1 : 0, "checksum": Int(truncatingIfNeeded: w.checksum)]
+            p.arrays["values"] = .f32(w.values, shape: [w.values.count])
         case .done:
             p = RolePayload(kind: "done")
         }
@@ -127,6 +150,28 @@ public enum RoleCodec {
             return p.kind == "scores" ? .scores(v) : .perToken(v)
         case "trained": return .trained(metrics: p.numbers, version: try p.integer("version"), digests: try digests(p))
         case "responses": return .responses(try ragged("responses", p))
+        case "rollout":
+            let responses = try ragged("responses", p)
+            let flat = try p.floats("behaviour_logprobs", count: responses.reduce(0) { $0 + $1.count })
+            var logProbs: [[Float]] = [], at = 0
+            for r in responses {
+                logProbs.append(Array(flat[at..<(at + r.count)]))
+                at += r.count
+            }
+            let ended = try p.bytes("ended", count: responses.count)
+            guard let pad = Int32(exactly: try p.integer("pad_id")) else { throw RoleError(.badInput, "rollout: pad_id is not a token id") }
+            return .rollout(RolloutPart(responses: responses, behaviourLogProbs: logProbs, ended: ended.map { $0 != 0 }, padID: pad))
+        case "weights":
+            let count = try p.integer("count"), total = try p.integer("total"), index = try p.integer("index")
+            guard (1...maxElements).contains(count), (0...maxElements).contains(total), (0..<count).contains(index) else {
+                throw RoleError(.badInput, "weights: chunk \(index) of \(count), \(total) values in all, is out of bounds")
+            }
+            guard case .f32(let v, _)? = p.arrays["values"], v.count <= WeightsChunk.chunkValues else {
+                throw RoleError(.badInput, "weights: values missing, not float32, or more than a chunk")
+            }
+            return .weights(WeightsChunk(version: try p.integer("version"), index: index, count: count, total: total,
+                                         adaptersOnly: try p.integer("adapters_only") != 0,
+                                         checksum: UInt64(truncatingIfNeeded: try p.integer("checksum")), values: v))
         case "done": return .done
         default: throw RoleError(.badInput, "unknown reply kind \(p.kind.prefix(40))")
         }

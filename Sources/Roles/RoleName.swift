@@ -11,6 +11,9 @@ public enum RoleName: String, Sendable, Codable, CaseIterable, Comparable {
     /// The experience buffer and the coordinator: drives iterations, joins results, computes
     /// advantages, serves training batches, saves checkpoints.
     case buffer
+    /// Optional: samples responses apart from the actor's trainer, in replicas that fetch each
+    /// policy version from the actor. Without it the actor generates beside its trainer.
+    case generator
 
     public static func < (a: RoleName, b: RoleName) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!

@@ -36,7 +36,7 @@ public enum RoleProcess {
                     guard endpoints.indices.contains(k) else {
                         throw RoleError(.badInput, "\(role.rawValue) has \(endpoints.count) replica(s); there is no replica \(k)")
                     }
-                    let handler = try await makeHandler(role, plan: plan)
+                    let handler = try await makeHandler(role, plan: plan, node: node, logger: logger)
                     handlers.append(handler)
                     let server = try await node.server(bind: endpoints[k])
                     logger.info("\(role.rawValue)\(endpoints.count > 1 ? " replica \(k)" : ""): serving at \(server.endpoint)")
@@ -64,7 +64,7 @@ public enum RoleProcess {
                         }
                     }
                     guard !replicas.isEmpty else { throw RoleError(.unavailable, "the run plan gives the \(role.rawValue) role no endpoint") }
-                    channels[role] = replicas.count == 1 ? replicas[0] : ReplicatedRoleChannel(role: role, replicas: replicas)
+                    channels[role] = replicas.count == 1 ? replicas[0] : ReplicatedRoleChannel(role: role, replicas: replicas) { logger.warning("\($0)") }
                 }
                 let coordinator = try Coordinator(plan: plan, channels: channels, recorder: recorder, messagingClock: clock) {
                     logger.info("\($0)")
@@ -107,14 +107,15 @@ public enum RoleProcess {
     }
 
     /// The role's actor, its logic built on its own thread.
-    static func makeHandler(_ role: RoleName, plan: RunPlan) async throws -> any RoleHandler {
+    static func makeHandler(_ role: RoleName, plan: RunPlan, node: MessagingNode, logger: Logger) async throws -> any RoleHandler {
         // Each thread of the role gets the role's own context: the actor's generator and trainer
         // are two threads with the same count, taking turns (generation overlaps training only
         // when the schedule lets it).
         let context = ComputeContext(threads: plan.threads[role] ?? 1, cores: plan.cores[role])
         switch role {
         case .actor:
-            let generator = try await RoleWorker.start(name: "actor-generator", context: context) {
+            // With a generator role the actor only trains (and hands its weights over).
+            let generator = plan.hasGenerator ? nil : try await RoleWorker.start(name: "actor-generator", context: context) {
                 try GeneratorLogic(plan: plan)
             }
             let trainer = try await RoleWorker.start(name: "actor-trainer", context: context) { try PolicyTrainerLogic(plan: plan) }
@@ -125,6 +126,12 @@ public enum RoleProcess {
             return try await RoleWorker.start(name: "reward", context: context) { try RewardLogic(plan: plan) }
         case .critic:
             return CriticRole(worker: try await RoleWorker.start(name: "critic", context: context) { try CriticLogic(plan: plan) })
+        case .generator:
+            let worker = try await RoleWorker.start(name: "generator", context: context) { try GeneratorLogic(plan: plan, role: .generator) }
+            guard let actorEndpoint = plan.endpoints[.actor] else { throw RoleError(.unavailable, "the run plan gives the actor no endpoint") }
+            let client = try await node.client(connect: actorEndpoint)
+            let actor = MessagingRoleChannel(role: .actor, client: client, timeout: .seconds(plan.requestTimeoutSeconds))
+            return GeneratorRole(worker: worker, weights: PolicyWeightsSource(actor: actor), logger: logger)
         case .buffer:
             throw RoleError(.failed, "the buffer role is the coordinator, not a request handler")
         }

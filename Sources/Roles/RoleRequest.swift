@@ -1,6 +1,6 @@
 import Training
 
-/// What the coordinator asks the actor to generate.
+/// What the coordinator asks the actor (or a generator) to generate.
 public struct GenerateRequest: Sendable, Equatable {
     /// The batch's number, carried by every result about it.
     public var batchID: UInt64
@@ -13,14 +13,20 @@ public struct GenerateRequest: Sendable, Equatable {
     /// The policy version to generate with: the generator waits for these weights, so which
     /// weights answer which batch is fixed by the schedule, not by timing.
     public var policyVersion: Int
+    /// The batch row of the first sample (0 for a whole batch): sample i of prompt p draws from
+    /// the seed's stream `firstRow + p * samplesPerPrompt + i`, so a part of a batch sent to
+    /// one generator replica draws what the whole batch would.
+    public var firstRow: Int
 
-    public init(batchID: UInt64, iteration: Int, prompts: [[Int32]], samplesPerPrompt: Int, seed: UInt64, policyVersion: Int) {
+    public init(batchID: UInt64, iteration: Int, prompts: [[Int32]], samplesPerPrompt: Int, seed: UInt64, policyVersion: Int,
+                firstRow: Int = 0) {
         self.batchID = batchID
         self.iteration = iteration
         self.prompts = prompts
         self.samplesPerPrompt = samplesPerPrompt
         self.seed = seed
         self.policyVersion = policyVersion
+        self.firstRow = firstRow
     }
 }
 
@@ -36,8 +42,17 @@ public enum SaveTarget: Sendable, Equatable {
 /// The requests roles answer. Each role answers the kinds of its own job and refuses the rest
 /// with `RoleError(.badInput)`.
 public enum RoleRequest: Sendable {
-    /// actor: sample responses; the reply is a rollout (`RoleReply.experiences`).
+    /// actor, generator: sample responses and recompute their log-probabilities; the reply is a
+    /// batch (`RoleReply.experiences`).
     case generate(GenerateRequest)
+    /// generator: sample responses for a part of a batch, without recomputing (`RoleReply.rollout`).
+    case sample(GenerateRequest)
+    /// generator: log π_θold of each response token by the policy of `version`, with the training
+    /// forward (`RoleReply.perToken`); a batch's rows cut over replicas keep the batch's widths.
+    case policyLogProbs(ExperienceBatch, version: Int)
+    /// actor: chunk `chunk` of the trainer's weights of policy `version`, for a generator
+    /// (`RoleReply.weights`); waits until that version is trained.
+    case weights(version: Int, chunk: Int)
     /// actor: greedy answers for evaluation, by the trainer's weights of `policyVersion` (the
     /// trainer holds exactly that version when asked, whatever the generator holds).
     case answer(prompts: [[Int32]], maxNewTokens: Int, policyVersion: Int)
@@ -62,6 +77,9 @@ public enum RoleRequest: Sendable {
     public var kind: String {
         switch self {
         case .generate: "generate"
+        case .sample: "sample"
+        case .policyLogProbs: "policy_logprobs"
+        case .weights: "weights"
         case .answer: "answer"
         case .referenceLogProbs: "reference_logprobs"
         case .score: "score"
@@ -87,6 +105,10 @@ public enum RoleReply: Sendable {
     case trained(metrics: [String: Double], version: Int, digests: [TensorDigest])
     /// Greedy responses.
     case responses([[Int32]])
+    /// A part of a batch's rollout (`sample`).
+    case rollout(RolloutPart)
+    /// A chunk of a policy's weights (`weights`).
+    case weights(WeightsChunk)
     /// Done (save, restore).
     case done
 }

@@ -93,10 +93,14 @@ public struct RunPlan: Sendable {
         runSeed &+ UInt64(iteration) &* 0x2545_F491_4F6C_DD1D
     }
 
-    /// The roles this run has: no critic for GRPO and RLOO.
+    /// The roles this run has: no critic for GRPO and RLOO; a generator only when the topology
+    /// places one (else the actor generates).
     public var roles: [RoleName] {
-        RoleName.allCases.filter { $0 != .critic || algorithm.usesCritic }
+        RoleName.allCases.filter { ($0 != .critic || algorithm.usesCritic) && ($0 != .generator || hasGenerator) }
     }
+
+    /// Whether generation runs in the `generator` role rather than inside the actor.
+    public var hasGenerator: Bool { endpoints[.generator] != nil }
 
     /// Optimizer updates each trainer makes over the run (for the learning-rate schedule).
     public var plannedUpdates: Int {

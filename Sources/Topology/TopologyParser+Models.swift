@@ -120,6 +120,8 @@ extension TopologyParser {
                 }
                 continue
             }
+            // Optional: without it the actor generates beside its trainer.
+            if role == .generator, m?.has("generator") != true { continue }
             let entry = m?.mapping(role.rawValue)
             entry?.refuseUnknownKeys(roleKeys)
             let name = role.rawValue

@@ -78,7 +78,7 @@ public struct TopologyValidator: Sendable {
             if r.replicas < 1 || r.replicas > Self.maxReplicas {
                 fail(.invalidValue, at + ["replicas"], "must be from 1 to \(Self.maxReplicas), got \(r.replicas)")
             } else if r.replicas > 1, !Self.replicable.contains(role) {
-                fail(.unsupported, at + ["replicas"], "\(r.replicas) replicas of \(role.rawValue): only the stateless scoring roles (reference, reward) have replicas in this version; the actor's generator replicas come later, and a trainer or the buffer runs once")
+                fail(.unsupported, at + ["replicas"], "\(r.replicas) replicas of \(role.rawValue): only the stateless roles (generator, reference, reward) have replicas; a trainer (actor, critic) or the buffer runs once. To generate with several processes, add a generator role with replicas")
             }
             if let restarts = r.restarts {
                 if !(0...Self.maxRestarts).contains(restarts) {
@@ -120,7 +120,7 @@ public struct TopologyValidator: Sendable {
     }
 
     /// The roles that may have replicas, and how many at most.
-    public static let replicable: Set<TopologyRole> = [.reference, .reward]
+    public static let replicable: Set<TopologyRole> = [.generator, .reference, .reward]
     static let maxReplicas = 32
     static let maxRestarts = 100
 

@@ -35,13 +35,45 @@ final class ReplicaTests: XCTestCase {
         }
     }
 
+    /// The actor generating beside its trainer, and 1, 2 and 3 generator replicas (which fetch
+    /// every version from the actor), for PPO at staleness 0 and GRPO with LoRA at staleness
+    /// 1: the same experience log and final weights, bit for bit. Each replica logs the weights
+    /// it fetched.
+    func testGeneratorReplicas_giveTheSameBitsAsTheActorGenerating() throws {
+        let dir = try StepThreeRuns.temporaryDirectory("generators")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (algorithm, extra) in [("ppo", [String]()), ("grpo", ["max_staleness: 1"])] {
+            var runs: [String] = []
+            for count in [0, 1, 2, 3] {
+                let name = "\(algorithm)-\(count)"
+                let path = try StepThreeRuns.topology(dir, name: name, transport: count == 3 ? "tcp, base_port: \(Int.random(in: 20_000...60_000))" : "ipc",
+                                                      algorithm: algorithm, iterations: 4, reward: algorithm == "grpo" ? "{rule: demo-tasks}" : nil,
+                                                      extra: extra, replicas: count == 0 ? [:] : ["generator": count])
+                let r = try StepThreeRuns.succeed(["launch", path])
+                if count > 1 {
+                    for k in 0..<count {
+                        let log = try String(contentsOfFile: "\(dir)/\(name)/logs/generator-\(k).log", encoding: .utf8)
+                        XCTAssertTrue(log.contains("policy version 2:"), "generator-\(k) fetched version 2: \(log.suffix(800)) \(r.stderr.suffix(300))")
+                    }
+                }
+                runs.append("\(dir)/\(name)")
+            }
+            for other in runs.dropFirst() {
+                let diff = try StepThreeRuns.succeed(["replay", "diff", runs[0], other])
+                XCTAssertTrue(diff.stdout.contains("bit for bit"), "\(algorithm), \(other): \(diff.stdout)")
+                XCTAssertEqual(try StepThreeRuns.bytes("\(runs[0])/final/model.safetensors"),
+                               try StepThreeRuns.bytes("\(other)/final/model.safetensors"), "\(algorithm), \(other)")
+            }
+        }
+    }
+
     /// A role that cannot have replicas, or a replica count out of range, is refused with the
     /// file, the key and why.
     func testReplicas_ofATrainerOrOutOfRange_areRefused() throws {
         let dir = try StepThreeRuns.temporaryDirectory("replicas-refused")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let critic = try StepThreeRuns.topology(dir, name: "critic", replicas: ["critic": 2])
-        try CLIProcess.run(["launch", critic]).assertRefused("roles.critic.replicas", "only the stateless scoring roles")
+        try CLIProcess.run(["launch", critic]).assertRefused("roles.critic.replicas", "only the stateless roles")
         let many = try StepThreeRuns.topology(dir, name: "many", replicas: ["reward": 33])
         try CLIProcess.run(["launch", many]).assertRefused("roles.reward.replicas", "from 1 to 32")
         let serve = try StepThreeRuns.topology(dir, name: "serve", replicas: ["reward": 2])

@@ -49,13 +49,15 @@ enum StepThreeRuns {
     ///   - reward: the `models.reward` value (the tiny reward model by default).
     ///   - extra: more lines of `algorithm:`.
     ///   - schedule: more entries of `schedule:`.
-    ///   - replicas: `replicas:` of the roles named.
+    ///   - replicas: `replicas:` of the roles named (naming `generator` adds that role).
     static func topology(_ dir: String, name: String, transport: String = "ipc", algorithm: String = "ppo",
                          iterations: Int = 3, saveEvery: Int = 2, reward: String? = nil, extra: [String] = [],
                          schedule: String = "", replicas: [String: Int] = [:]) throws -> String {
         let m = try modelsDirectory()
         var roles = ["actor", "reference", "reward", "buffer"]
         if algorithm == "ppo" { roles.insert("critic", at: 3) }
+        // A generator role only when asked for (else the actor generates).
+        if replicas["generator"] != nil { roles.append("generator") }
         let samples = algorithm == "ppo" ? [] : ["samples_per_prompt: 2"]
         let text = """
             run: {name: \(name), directory: \(dir)/\(name), seed: 7}

@@ -278,6 +278,8 @@ actor FakeRoles {
         case .restore(let iteration):
             events.append(.restore(role, iteration))
             return .done
+        case .sample, .policyLogProbs, .weights:
+            throw RoleError(.badInput, "the fake roles have no generator role")
         }
     }
 

@@ -140,7 +140,7 @@ final class TopologyValidationTests: XCTestCase {
         let errors = faults(minimal + "\nroles:\n  reward: {threads: 0, replicas: 2}\n  critic: {replicas: 2}\n  reference: {replicas: 0}")
         XCTAssertEqual(errors.map(\.description), [
             "bad.yaml:7:21: roles.reward.threads: must be at least 1, got 0",
-            "bad.yaml:8:22: roles.critic.replicas: 2 replicas of critic: only the stateless scoring roles (reference, reward) have replicas in this version; the actor's generator replicas come later, and a trainer or the buffer runs once",
+            "bad.yaml:8:22: roles.critic.replicas: 2 replicas of critic: only the stateless roles (generator, reference, reward) have replicas; a trainer (actor, critic) or the buffer runs once. To generate with several processes, add a generator role with replicas",
             "bad.yaml:9:25: roles.reference.replicas: must be from 1 to 32, got 0",
         ])
         XCTAssertNoThrow(try TopologyParser.parse(yaml: minimal + "\nroles:\n  reward: {replicas: 2}\n  reference: {replicas: 3}",
@@ -163,14 +163,15 @@ final class TopologyValidationTests: XCTestCase {
         XCTAssertEqual(plan.probeIntervalSeconds, 1)
     }
 
-    /// Replicas over tcp take ports of their own, after every role's first; with a given port,
+    /// Replicas over tcp take ports of their own, after every role's first (base_port + 6 on:
+    /// the six roles, generator included, come first); with a given port,
     /// the next ones; a clash with another role is refused.
     func testReplicaPorts_areTheirOwn() throws {
         let spec = try TopologyParser.parse(yaml: minimal + "\ntransport: {kind: tcp, base_port: 7000}\nroles:\n  reference: {replicas: 3}\n  reward: {replicas: 2}",
                                             file: "t.yaml", options: TopologyValidator.Options(checkFiles: false))
-        XCTAssertEqual((0..<3).map { spec.port(for: .reference, replica: $0) }, [7001, 7005, 7006])
-        XCTAssertEqual((0..<2).map { spec.port(for: .reward, replica: $0) }, [7002, 7007])
-        XCTAssertEqual(spec.endpoint(for: .reward, replica: 1), "tcp://127.0.0.1:7007")
+        XCTAssertEqual((0..<3).map { spec.port(for: .reference, replica: $0) }, [7001, 7006, 7007])
+        XCTAssertEqual((0..<2).map { spec.port(for: .reward, replica: $0) }, [7002, 7008])
+        XCTAssertEqual(spec.endpoint(for: .reward, replica: 1), "tcp://127.0.0.1:7008")
         let clash = faults(minimal + "\ntransport: {kind: tcp}\nroles:\n  reference: {port: 6000, replicas: 2}\n  reward: {port: 6001}")
         XCTAssertEqual(clash.map(\.code), [.portConflict], "\(clash)")
     }
