@@ -100,15 +100,19 @@ public actor ActorRole: RoleHandler {
 
     /// Chunk `chunk` of version `version`'s weights, once that version is trained.
     private func weightsChunk(version: Int, chunk: Int) async throws -> WeightsChunk {
+        let t0 = ContinuousClock.now
         let update = try await awaitVersion(version, for: "send weights")
+        let waited = ContinuousClock.now - t0
         let total = update.values.count, size = WeightsChunk.chunkValues
         let count = max(1, (total + size - 1) / size)
         guard (0..<count).contains(chunk) else {
             throw RoleError(.badInput, "actor: weights of version \(version) come in \(count) chunks; there is no chunk \(chunk)")
         }
         let range = (chunk * size)..<min(total, (chunk + 1) * size)
-        return WeightsChunk(version: version, index: chunk, count: count, total: total, adaptersOnly: update.adaptersOnly,
-                            checksum: update.checksum, values: Array(update.values[range]))
+        var reply = WeightsChunk(version: version, index: chunk, count: count, total: total, adaptersOnly: update.adaptersOnly,
+                                 checksum: update.checksum, values: Array(update.values[range]))
+        reply.waitedSeconds = Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18
+        return reply
     }
 
     /// Waits until version `version` exists, then, in one job on the generator's thread, loads

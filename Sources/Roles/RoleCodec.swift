@@ -134,6 +134,7 @@ public enum RoleCodec {
             p.integers = ["version": w.version, "index": w.index, "count": w.count, "total": w.total,
                           "adapters_only": w.adaptersOnly ? 1 : 0, "checksum": Int(truncatingIfNeeded: w.checksum)]
             p.arrays["values"] = .f32(w.values, shape: [w.values.count])
+            p.numbers["waited_s"] = w.waitedSeconds
         case .done:
             p = RolePayload(kind: "done")
         }
@@ -169,9 +170,11 @@ public enum RoleCodec {
             guard case .f32(let v, _)? = p.arrays["values"], v.count <= WeightsChunk.chunkValues else {
                 throw RoleError(.badInput, "weights: values missing, not float32, or more than a chunk")
             }
-            return .weights(WeightsChunk(version: try p.integer("version"), index: index, count: count, total: total,
-                                         adaptersOnly: try p.integer("adapters_only") != 0,
-                                         checksum: UInt64(truncatingIfNeeded: try p.integer("checksum")), values: v))
+            var chunk = WeightsChunk(version: try p.integer("version"), index: index, count: count, total: total,
+                                     adaptersOnly: try p.integer("adapters_only") != 0,
+                                     checksum: UInt64(truncatingIfNeeded: try p.integer("checksum")), values: v)
+            chunk.waitedSeconds = max(0, p.numbers["waited_s"] ?? 0)
+            return .weights(chunk)
         case "done": return .done
         default: throw RoleError(.badInput, "unknown reply kind \(p.kind.prefix(40))")
         }

@@ -60,6 +60,9 @@ public struct WeightsChunk: Sendable, Equatable {
     /// `WeightDigest.digest` of the whole block.
     public var checksum: UInt64
     public var values: [Float]
+    /// Seconds the actor held the request back until the version was trained (so the
+    /// hand-over's own time can be told from the wait for the update).
+    public var waitedSeconds: Double = 0
 
     /// Values per chunk: 4 MiB, small enough that a chunk in flight never holds up the actor's
     /// other answers for long, large enough that the per-message cost is negligible.
