@@ -10,17 +10,7 @@ final class RestartTests: XCTestCase {
     func testKilledReferenceAndReward_areRestarted_andTheBitsDoNotChange() throws {
         let dir = try StepThreeRuns.temporaryDirectory("restart")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        // Scores the answer's length, slowly: an iteration takes about 0.3 s.
-        let program = "\(dir)/slow-length.sh"
-        try RunPaths.script(program, """
-            #!/bin/sh
-            while IFS= read -r line; do
-              sleep 0.03
-              response=$(printf '%s' "$line" | sed 's/.*"response":"\\([^"]*\\)".*/\\1/')
-              echo "{\\"score\\": ${#response}}"
-            done
-            """)
-        let reward = "{program: {command: [\(program)], timeout_seconds: 30}}"
+        let reward = try StepThreeRuns.slowLengthReward(dir)
         let iterations = 14
         let straight = try StepThreeRuns.topology(dir, name: "straight", algorithm: "grpo", iterations: iterations, saveEvery: 100,
                                                   reward: reward, replicas: ["reward": 2])
