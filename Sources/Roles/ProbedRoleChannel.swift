@@ -8,7 +8,10 @@ import Messaging
 /// the request is sent again. A scoring request is a pure function of its batch, so the answer,
 /// and the run's bits, are the same; an answer of the old request arriving late is dropped by
 /// the client as a reply nobody waits for. A role that answers no ping for `silenceLimit` is
-/// dead (or stopped), and the call fails naming it.
+/// dead (or stopped) and was not replaced, and the call fails naming it. That limit
+/// (`transport.coordinator_silence_limit_seconds`) is longer than the launcher's
+/// (`silence_limit_seconds`), after which the launcher kills a silent role and starts a new one:
+/// the new process answers here before this channel gives up.
 struct ProbedRoleChannel: RoleChannel {
     let base: MessagingRoleChannel
     let client: MessageClient
@@ -62,7 +65,7 @@ struct ProbedRoleChannel: RoleChannel {
             } else {
                 try Task.checkCancellation()
                 if ContinuousClock.now - lastHeard > silenceLimit {
-                    throw RoleError(.unavailable, "\(role.rawValue) (\(client.endpoint)) answered no ping for \(silenceLimit) (transport.silence_limit_seconds): it is dead or stopped, and was not restarted; see its log")
+                    throw RoleError(.unavailable, "\(role.rawValue) (\(client.endpoint)) answered no ping for \(silenceLimit) (transport.coordinator_silence_limit_seconds): it is dead or stopped, and was not replaced; see its log")
                 }
             }
         }

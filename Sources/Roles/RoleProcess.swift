@@ -57,7 +57,7 @@ public enum RoleProcess {
                                                            clock: clock)
                         if restartable {
                             replicas.append(ProbedRoleChannel(base: channel, client: client, probeInterval: .seconds(plan.probeIntervalSeconds),
-                                                              silenceLimit: .seconds(plan.silenceLimitSeconds), maxResends: plan.restarts[role] ?? 0,
+                                                              silenceLimit: .seconds(plan.coordinatorSilenceLimitSeconds), maxResends: plan.restarts[role] ?? 0,
                                                               log: { logger.warning("\($0)") }))
                         } else {
                             replicas.append(channel)

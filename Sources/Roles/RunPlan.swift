@@ -53,11 +53,17 @@ public struct RunPlan: Sendable {
     /// How long a request to a role may take before the run stops with that role named
     /// (`transport.request_timeout_seconds` of the topology).
     public var requestTimeoutSeconds = 600.0
-    /// How often a stateless role is pinged while a request to it is out, and how long it may
-    /// answer no ping before it counts as dead (`transport.probe_interval_seconds`,
-    /// `silence_limit_seconds`).
+    /// How often a role is pinged: by its launcher always, by the coordinator while a request
+    /// to a stateless role is out (`transport.probe_interval_seconds`).
     public var probeIntervalSeconds = 1.0
-    public var silenceLimitSeconds = 30.0
+    /// How long a role process that answered once may answer no ping before its launcher kills
+    /// it as dead (`transport.silence_limit_seconds`).
+    public var silenceLimitSeconds = 10.0
+    /// How long the coordinator waits for a stateless role it has a request out to to answer a
+    /// ping again, its old process or a new one, before it stops the run: longer than
+    /// `silenceLimitSeconds`, so the launcher replaces a silent role first
+    /// (`transport.coordinator_silence_limit_seconds`, by default three times the silence limit).
+    public var coordinatorSilenceLimitSeconds = 30.0
     /// How many times the launcher restarts a process of each role that dies.
     public var restarts: [RoleName: Int] = [:]
 

@@ -32,10 +32,17 @@ public struct ChildExit: Sendable, Equatable, CustomStringConvertible {
     public var stoppedBySupervisor: Bool
     /// Its `ChildSpec.finishesRun`.
     public var finishesRun: Bool
+    /// Why the supervisor killed it on its own, when it did (`answered no ping for 10 s, over
+    /// transport.silence_limit_seconds = 10`); nil when it ended by itself or was stopped.
+    public var cause: String?
+
+    /// How it ended: `exited with status 1`, or with the supervisor's reason first
+    /// (`answered no ping for 10 s, over transport.silence_limit_seconds = 10, and was killed by SIGKILL`).
+    public var how: String { cause.map { "\($0), and \(status)" } ?? status.description }
 
     /// `actor (pid 812) exited with status 1; log runs/demo/logs/actor.log; last lines:` and the lines.
     public var description: String {
-        var s = "\(name) (pid \(pid)) \(status)"
+        var s = "\(name) (pid \(pid)) \(how)"
         if let logFile { s += "; log \(logFile)" }
         if !lastLines.isEmpty { s += "; last lines:\n" + lastLines.map { "    " + $0 }.joined(separator: "\n") }
         return s

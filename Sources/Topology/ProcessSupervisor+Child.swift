@@ -174,9 +174,10 @@ extension ProcessSupervisor {
         let exitStatus: ChildExit.Status = (status & 0x7f) == 0 ? .exited((status >> 8) & 0xff) : .signalled(status & 0x7f)
         let exit = state.withLock { s -> ChildExit in
             let stopped = s.running[pid]?.stopRequested ?? false
+            let cause = s.running[pid]?.cause
             s.running[pid] = nil
             let exit = ChildExit(name: spec.name, pid: pid, status: exitStatus, lastLines: tail, logFile: spec.logFile,
-                                 stoppedBySupervisor: stopped, finishesRun: spec.finishesRun)
+                                 stoppedBySupervisor: stopped, finishesRun: spec.finishesRun, cause: cause)
             s.exits.append(exit)
             return exit
         }

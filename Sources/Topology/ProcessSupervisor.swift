@@ -28,6 +28,8 @@ public final class ProcessSupervisor: Sendable {
         var spec: ChildSpec
         var pid: Int32
         var stopRequested = false
+        /// Why the supervisor killed it, when it did so on its own (`killSilent`).
+        var cause: String?
     }
 
     struct State {
@@ -193,37 +195,49 @@ public final class ProcessSupervisor: Sendable {
     }
 
     /// Waits for the first child to end or a signal (see `handleSignals()`), then stops every
-    /// child. A `finishesRun` child exiting with 0 completes the run; anything else fails it.
+    /// child. A `finishesRun` child exiting with 0 completes the run; anything else fails it,
+    /// except the death of a child with restarts left, which is started again.
     /// - Parameters:
     ///   - gracePeriod: how long SIGTERM has before SIGKILL.
     ///   - handleSignals: install the SIGINT/SIGTERM handling first.
+    ///   - liveness: children to ping while the run lasts; one silent for too long is killed and
+    ///     then ends as any dead child (nil: none pinged).
     /// - Returns: why the run ended and every child's end; `exitCode` is what to exit with.
-    public func run(gracePeriod: Duration = .seconds(10), handleSignals: Bool = true) async -> SupervisionOutcome {
+    public func run(gracePeriod: Duration = .seconds(10), handleSignals: Bool = true, liveness: LivenessCheck? = nil) async -> SupervisionOutcome {
         if handleSignals { self.handleSignals() }
-        var reason: SupervisionOutcome.Reason?
-        if let already = exits.first(where: { !$0.stoppedBySupervisor }) {
-            reason = .childFailed(already)  // ended before run() was called
+        // The watch is a child task of this call: cancelled, and awaited, before anything stops.
+        let reason = await withTaskGroup(of: Void.self) { group in
+            if let liveness { group.addTask { await self.watchLiveness(liveness) } }
+            let reason = await firstEnd()
+            group.cancelAll()
+            return reason
         }
-        var iterator = events.makeAsyncIterator()
+        let all = await stop(gracePeriod: gracePeriod)
+        return SupervisionOutcome(reason: reason ?? .signal(SIGTERM), exits: all)
+    }
+
+    /// The first event that ends the run; a child with restarts left is started again instead.
+    private func firstEnd() async -> SupervisionOutcome.Reason? {
+        if let already = exits.first(where: { !$0.stoppedBySupervisor }) {
+            return .childFailed(already)  // ended before run() was called
+        }
         var restarted: [String: Int] = [:]
-        while reason == nil {
-            guard let event = await iterator.next() else { break }
+        for await event in events {
             switch event {
             case .exited(let exit):
                 if !(exit.finishesRun && exit.status.succeeded), let spec = state.withLock({ $0.specs[exit.name] }),
                    restarted[spec.name, default: 0] < spec.restarts,
                    !state.withLock({ $0.stopping }) {
                     restarted[spec.name, default: 0] += 1
-                    emit(spec.name, "ended (\(exit.status)); starting it again (restart \(restarted[spec.name]!) of \(spec.restarts))")
+                    emit(spec.name, "ended (\(exit.how)); starting it again (restart \(restarted[spec.name]!) of \(spec.restarts))")
                     if (try? start(spec)) != nil { continue }
                 }
-                reason = exit.finishesRun && exit.status.succeeded ? .completed(exit) : .childFailed(exit)
+                return exit.finishesRun && exit.status.succeeded ? .completed(exit) : .childFailed(exit)
             case .signal(let s):
-                reason = .signal(s)
+                return .signal(s)
             }
         }
-        let all = await stop(gracePeriod: gracePeriod)
-        return SupervisionOutcome(reason: reason ?? .signal(SIGTERM), exits: all)
+        return nil
     }
 
     // MARK: - Output

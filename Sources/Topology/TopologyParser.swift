@@ -92,7 +92,8 @@ public enum TopologyParser {
     }
 
     private static func readTransport(_ m: YAMLMapping?, runDirectory: String) -> TransportSpec {
-        m?.refuseUnknownKeys(["kind", "base_port", "directory", "request_timeout_seconds", "probe_interval_seconds", "silence_limit_seconds"])
+        m?.refuseUnknownKeys(["kind", "base_port", "directory", "request_timeout_seconds", "probe_interval_seconds", "silence_limit_seconds",
+                              "coordinator_silence_limit_seconds"])
         var kind = TransportSpec.Kind.ipc
         if let text = m?.string("kind") {
             if let k = TransportSpec.Kind(rawValue: text) { kind = k } else {
@@ -109,14 +110,25 @@ public enum TopologyParser {
         }
         var spec = TransportSpec(kind: kind, basePort: basePort, directory: m?.string("directory") ?? runDirectory + "/sockets",
                                  requestTimeoutSeconds: timeout)
-        for (key, path) in [("probe_interval_seconds", \TransportSpec.probeIntervalSeconds), ("silence_limit_seconds", \TransportSpec.silenceLimitSeconds)] {
-            guard let value = m?.double(key) else { continue }
-            if value > 0 && value <= TransportSpec.maxRequestTimeoutSeconds { spec[keyPath: path] = value } else {
+        func seconds(_ key: String) -> Double? {
+            guard let value = m?.double(key) else { return nil }
+            guard value > 0 && value <= TransportSpec.maxRequestTimeoutSeconds else {
                 m?.fail(.invalidValue, key, "must be above 0 and at most \(Int(TransportSpec.maxRequestTimeoutSeconds)) (a day), got \(value)")
+                return nil
             }
+            return value
         }
+        if let value = seconds("probe_interval_seconds") { spec.probeIntervalSeconds = value }
+        if let value = seconds("silence_limit_seconds") { spec.silenceLimitSeconds = value }
+        spec.givenCoordinatorSilenceLimitSeconds = seconds("coordinator_silence_limit_seconds")
         if spec.silenceLimitSeconds <= spec.probeIntervalSeconds {
             m?.fail(.invalidValue, "silence_limit_seconds", "must be longer than probe_interval_seconds (\(spec.probeIntervalSeconds)), got \(spec.silenceLimitSeconds)")
+        }
+        // Shorter, the coordinator would stop the run while the launcher is still replacing a
+        // silent stateless role. (Checked only when given: the default is three times as long.)
+        if let given = spec.givenCoordinatorSilenceLimitSeconds, given <= spec.silenceLimitSeconds {
+            m?.fail(.invalidValue, "coordinator_silence_limit_seconds",
+                    "must be longer than silence_limit_seconds (\(spec.silenceLimitSeconds)), after which the launcher kills a silent role and starts a new one, which the coordinator waits for; got \(given)")
         }
         return spec
     }

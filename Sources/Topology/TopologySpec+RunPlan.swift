@@ -38,6 +38,7 @@ extension TopologySpec {
         plan.requestTimeoutSeconds = transport.requestTimeoutSeconds
         plan.probeIntervalSeconds = transport.probeIntervalSeconds
         plan.silenceLimitSeconds = transport.silenceLimitSeconds
+        plan.coordinatorSilenceLimitSeconds = transport.coordinatorSilenceLimitSeconds
         for (role, spec) in roles {
             plan.restarts[role] = spec.restarts ?? (TopologyValidator.replicable.contains(role) ? RoleSpec.defaultRestarts : 0)
         }

@@ -247,12 +247,32 @@ public struct TransportSpec: Sendable, Equatable {
     public var basePort: Int
     /// `directory`: where ipc sockets live. Default `<run directory>/sockets`.
     public var directory: String
-    /// `probe_interval_seconds`: how often the coordinator pings a stateless role while a request
-    /// to it is out (answered by the role's I/O thread, so a busy role answers too); a pong from
-    /// a new process means the old one died with the request, which is sent again.
+    /// `probe_interval_seconds`: how often `rlhf launch` pings each role process it started, and
+    /// the coordinator a stateless role while a request to it is out (answered by the role's I/O
+    /// thread, so a busy role answers too). Default 1.
     public var probeIntervalSeconds: Double = 1
-    /// `silence_limit_seconds`: a stateless role that answers no ping for this long is dead.
-    public var silenceLimitSeconds: Double = 30
+    /// `silence_limit_seconds`: a role process that answered a ping once and then answers none
+    /// for this long is killed by its launcher and handled as dead (restarted within its budget,
+    /// or the run stops naming it). Default 10: a role's I/O thread answers within milliseconds
+    /// even while the role computes, so ten seconds of silence is a stopped or wedged process,
+    /// not a busy one.
+    public var silenceLimitSeconds = TransportSpec.defaultSilenceLimitSeconds
+    /// `coordinator_silence_limit_seconds` as given; nil takes `coordinatorSilenceFactor` times
+    /// `silenceLimitSeconds`.
+    public var givenCoordinatorSilenceLimitSeconds: Double?
+
+    /// `silence_limit_seconds` when the file gives none (why ten: above).
+    public static let defaultSilenceLimitSeconds = 10.0
+    /// The coordinator waits three launcher limits by default: one for the launcher to find the
+    /// role silent, and two for the kill, the new process's start and its model's load.
+    public static let coordinatorSilenceFactor = 3.0
+
+    /// How long the coordinator waits for a stateless role it has a request out to to answer a
+    /// ping again (its old process or the launcher's new one) before it stops the run; longer
+    /// than `silenceLimitSeconds`, so that a silent role is replaced before the run gives up.
+    public var coordinatorSilenceLimitSeconds: Double {
+        givenCoordinatorSilenceLimitSeconds ?? Self.coordinatorSilenceFactor * silenceLimitSeconds
+    }
 
     /// `request_timeout_seconds`: how long the coordinator waits for a role's answer to one
     /// request before it stops the run naming the role and its endpoint. Default 600.

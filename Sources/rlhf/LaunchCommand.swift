@@ -43,6 +43,7 @@ struct LaunchCommand: ParsableCommand {
         let coreType = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]
         let topologyPath = URL(fileURLWithPath: topology).standardizedFileURL.path
         var children: [ChildSpec] = []
+        var endpoints: [String: String] = [:]  // child -> the endpoint it binds (the buffer binds none)
         for role in spec.roles(onHost: hostName) {
             let roleSpec = spec.roles[role]!
             let count = spec.replicas(of: role)
@@ -54,6 +55,7 @@ struct LaunchCommand: ParsableCommand {
                 if resume { argv.append("--resume") }
                 var environment = ChildSpec.computeEnvironment(threads: roleSpec.threads, coreType: coreType)
                 environment["RLHF_NO_REEXEC"] = "1"
+                if role != .buffer { endpoints[name] = plan.endpoints(of: role)[replica] }
                 children.append(ChildSpec(name: name, argv: argv, environment: environment, cores: roleSpec.cores,
                                           logFile: (logs as NSString).appendingPathComponent("\(name).log"),
                                           finishesRun: role == .buffer, restarts: plan.restarts[role] ?? 0))
@@ -72,18 +74,28 @@ struct LaunchCommand: ParsableCommand {
         fflush(nil)
         let supervisor = ProcessSupervisor(terminal: .standardError)
         let toStart = children
-        let outcome = try runAsync {
+        let outcome = try runAsync { [plan, endpoints] in
+            // Pings every role process; one that answered once and then stays silent for
+            // transport.silence_limit_seconds (SIGSTOP, a wedged process) is killed as dead.
+            let probe = try await RoleLivenessProbe(plan: plan, endpoints: endpoints)
             do {
                 for child in toStart { _ = try supervisor.start(child) }
             } catch {
                 _ = await supervisor.stop()  // the ones already started
+                await probe.shutdown()
                 throw error
             }
-            return await supervisor.run()
+            let outcome = await supervisor.run(liveness: probe.check)
+            await probe.shutdown()
+            return outcome
         }
         print(outcome.description)
         if case .childFailed(let exit) = outcome.reason {
-            print("the \(exit.name) role ended first (\(exit.status)); its log: \(exit.logFile ?? "-")")
+            if let cause = exit.cause {
+                print("the \(exit.name) \(cause): killed; stopping the run; its log: \(exit.logFile ?? "-")")
+            } else {
+                print("the \(exit.name) role ended first (\(exit.status)); its log: \(exit.logFile ?? "-")")
+            }
             for line in exit.lastLines.suffix(10) { print("  \(exit.name) | \(line)") }
         }
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }

@@ -5,21 +5,6 @@ import XCTest
 /// request it died with is sent again, and the run ends with the bits of a run never killed; a
 /// trainer killed stops the run, and `--resume` ends with the bits of a run never stopped.
 final class RestartTests: XCTestCase {
-    /// Scores the answer's length, slowly (an iteration takes about 0.3 s), so a kill lands
-    /// while requests are out.
-    private func slowLengthReward(_ dir: String) throws -> String {
-        let program = "\(dir)/slow-length.sh"
-        try RunPaths.script(program, """
-            #!/bin/sh
-            while IFS= read -r line; do
-              sleep 0.03
-              response=$(printf '%s' "$line" | sed 's/.*"response":"\\([^"]*\\)".*/\\1/')
-              echo "{\\"score\\": ${#response}}"
-            done
-            """)
-        return "{program: {command: [\(program)], timeout_seconds: 30}}"
-    }
-
     private func iterationsDone(_ run: String) -> Int {
         ((try? String(contentsOfFile: "\(run)/metrics.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").count
     }
@@ -48,7 +33,7 @@ final class RestartTests: XCTestCase {
     func testKilledGeneratorReferenceAndReward_areRestarted_andTheBitsDoNotChange() throws {
         let dir = try StepThreeRuns.temporaryDirectory("restart")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let reward = try slowLengthReward(dir)
+        let reward = try StepThreeRuns.slowLengthReward(dir)
         let iterations = 16
         let straight = try StepThreeRuns.topology(dir, name: "straight", algorithm: "grpo", iterations: iterations, saveEvery: 100,
                                                   reward: reward)
@@ -80,7 +65,7 @@ final class RestartTests: XCTestCase {
     func testKilledTrainer_stopsTheRun_andResumeAtStalenessTwoGivesTheSameBits() throws {
         let dir = try StepThreeRuns.temporaryDirectory("restart-resume")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let reward = try slowLengthReward(dir)
+        let reward = try StepThreeRuns.slowLengthReward(dir)
         let extra = ["max_staleness: 2"]
         let straight = try StepThreeRuns.topology(dir, name: "straight", iterations: 9, saveEvery: 3, reward: reward, extra: extra,
                                                   replicas: ["generator": 2])

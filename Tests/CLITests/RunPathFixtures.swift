@@ -106,6 +106,16 @@ enum RunPaths {
         }
     }
 
+    /// The live `rlhf serve` processes started for `topology` (its path is on their command
+    /// line), only those of `role` when given.
+    static func serveProcesses(_ topology: String, role: String? = nil) -> [Int32] {
+        liveProcesses(mentioning: topology).filter { pid in
+            let cmd = String(decoding: FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data(), as: UTF8.self)
+                .replacingOccurrences(of: "\0", with: " ")
+            return cmd.contains(" serve ") && (role.map { cmd.contains("--role \($0)") } ?? true)
+        }
+    }
+
     /// Waits up to `seconds` for `condition`, polling; false when it never held.
     static func wait(seconds: Double, until condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)

@@ -86,6 +86,22 @@ enum StepThreeRuns {
         return path
     }
 
+    /// A `models.reward` value: a program in `dir` that scores each answer by its length, slowly
+    /// (30 ms an answer: an iteration of a GRPO run takes about 0.3 s, time for a test to
+    /// kill or stop a role in the middle of a run).
+    static func slowLengthReward(_ dir: String) throws -> String {
+        let program = "\(dir)/slow-length.sh"
+        try RunPaths.script(program, """
+            #!/bin/sh
+            while IFS= read -r line; do
+              sleep 0.03
+              response=$(printf '%s' "$line" | sed 's/.*"response":"\\([^"]*\\)".*/\\1/')
+              echo "{\\"score\\": ${#response}}"
+            done
+            """)
+        return "{program: {command: [\(program)], timeout_seconds: 30}}"
+    }
+
     /// Each line of a run's metrics.jsonl, as numbers.
     static func metrics(_ run: String) throws -> [[String: Double]] {
         try String(contentsOfFile: "\(run)/metrics.jsonl", encoding: .utf8).split(separator: "\n").map { line in
