@@ -74,11 +74,14 @@ final class NodeCore: Sendable {
     let configuration: MessagingNode.Configuration
     let queue: CommandQueue
     let totals = Locked(MessagingStatistics())
+    /// Called on the I/O thread for a refused peer (`MessagingNode.init(_:onRefusedPeer:)`).
+    let reportRefusal: (@Sendable (PeerRefusal) -> Void)?
     private let nextEndpointID = Locked(0)
 
-    init(configuration: MessagingNode.Configuration, queue: CommandQueue) {
+    init(configuration: MessagingNode.Configuration, queue: CommandQueue, reportRefusal: (@Sendable (PeerRefusal) -> Void)? = nil) {
         self.configuration = configuration
         self.queue = queue
+        self.reportRefusal = reportRefusal
     }
 
     func makeEndpointID() -> Int { nextEndpointID.withLock { $0 += 1; return $0 } }

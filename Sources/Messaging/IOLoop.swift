@@ -14,6 +14,12 @@ protocol IOEndpoint: AnyObject {
     func fire(_ loop: IOLoop, now: UInt64)
     /// Closes the socket, finishes streams and fails waiting requests with `reason`.
     func close(reason: MessagingError)
+    /// Endpoints that live and die with this one (a CURVE server's handshake monitor).
+    var companionIDs: [Int] { get }
+}
+
+extension IOEndpoint {
+    var companionIDs: [Int] { [] }
 }
 
 /// The state of a node's I/O thread: its sockets and the loop that polls them. Confined to that
@@ -54,10 +60,14 @@ final class IOLoop {
 
     func endpoint<E: IOEndpoint>(_ id: Int, as _: E.Type) -> E? { endpoints[id] as? E }
 
+    /// The counters of the endpoint with `id`, whatever its kind.
+    func counter(of id: Int) -> StatisticsCounter? { endpoints[id]?.counter }
+
     func remove(_ id: Int, reason: MessagingError) {
         guard let e = endpoints.removeValue(forKey: id) else { return }
         order.removeAll { $0 == id }
         e.close(reason: reason)
+        for companion in e.companionIDs { remove(companion, reason: reason) }
     }
 
     func stop() { stopping = true }

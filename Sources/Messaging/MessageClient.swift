@@ -121,7 +121,7 @@ extension MessagingNode {
         let core = core
         try await core.call { loop in
             let socket = try loop.makeSocket(.dealer)
-            try socket.connect(endpoint)
+            try loop.connectClient(socket, to: endpoint)
             loop.add(id, ClientEndpoint(socket: socket, core: core, endpoint: endpoint, counter: counter, sequences: sequences))
         }
         return MessageClient(node: self, id: id, endpoint: endpoint, counter: counter, sequences: sequences)

@@ -50,10 +50,10 @@ extension MessagingNode {
         let bound = try await core.call { loop -> String in
             let socket = try loop.makeSocket(.router)
             try socket.setRouterMandatory(true)
-            try socket.bind(endpoint)
-            let endpoint = try socket.boundEndpoint()
-            loop.add(id, ServerEndpoint(id: id, socket: socket, core: core, continuation: continuation, counter: counter))
-            return endpoint
+            let (bound, companions) = try loop.bindServer(socket, id: id, at: endpoint, counter: counter)
+            loop.add(id, ServerEndpoint(id: id, socket: socket, core: core, continuation: continuation, counter: counter,
+                                        companionIDs: companions))
+            return bound
         }
         return MessageServer(node: self, id: id, endpoint: bound, requests: stream, counter: counter)
     }
@@ -94,14 +94,19 @@ final class ServerEndpoint: IOEndpoint {
     let socket: ZMQSocket
     let core: NodeCore
     let counter: StatisticsCounter
+    let companionIDs: [Int]
     private let continuation: AsyncStream<IncomingRequest>.Continuation
+    /// The sequence numbers each connection used: a message sent again is refused as replayed.
+    private var sequences = ConnectionSequenceWindows()
 
-    init(id: Int, socket: ZMQSocket, core: NodeCore, continuation: AsyncStream<IncomingRequest>.Continuation, counter: StatisticsCounter) {
+    init(id: Int, socket: ZMQSocket, core: NodeCore, continuation: AsyncStream<IncomingRequest>.Continuation, counter: StatisticsCounter,
+         companionIDs: [Int] = []) {
         self.id = id
         self.socket = socket
         self.core = core
         self.continuation = continuation
         self.counter = counter
+        self.companionIDs = companionIDs
     }
 
     func readable(_ loop: IOLoop) throws {
@@ -116,6 +121,13 @@ final class ServerEndpoint: IOEndpoint {
             } catch let error as MessagingError {
                 counter.addRefusal(error)
                 let sequence = body.first.map { $0.withUnsafeBytes { Envelope.salvageSequence($0) } } ?? 0
+                refuse(routingID: routingID, error: error, sequence: sequence)
+                continue
+            }
+            let sequence = message.envelope.sequence
+            guard sequences.accept(sequence, from: routingID.array) else {
+                let error = MessagingError(.replayed, "sequence \(sequence) was already used on this connection, or is older than the last \(SequenceWindow.size) it used")
+                counter.addRefusal(error)
                 refuse(routingID: routingID, error: error, sequence: sequence)
                 continue
             }

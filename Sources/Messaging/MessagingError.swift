@@ -20,6 +20,10 @@ public struct MessagingError: Error, CustomStringConvertible, Sendable {
         case wrongRun
         /// A tensor whose shape, dtype and bytes disagree.
         case invalidTensor
+        /// A message whose sequence number its connection already used (or one too old to tell).
+        case replayed
+        /// A CURVE key that is not a key, or a tcp endpoint whose server key the node lacks.
+        case badKey
         /// The peer answered with an error reply carrying this wire code (see `WireErrorCode`).
         case remote(Int64)
     }
@@ -45,6 +49,7 @@ public struct MessagingError: Error, CustomStringConvertible, Sendable {
         case .oversized: return WireErrorCode.oversized
         case .unknownVersion: return WireErrorCode.unknownVersion
         case .wrongRun: return WireErrorCode.wrongRun
+        case .replayed: return WireErrorCode.replayed
         case .invalidTensor: return WireErrorCode.malformed
         case .remote(let c): return c
         default: return WireErrorCode.internalError
@@ -62,6 +67,8 @@ public enum WireErrorCode {
     /// A kind value in Messaging's reserved range (4-15) that it does not define.
     public static let unknownKind: Int64 = 5
     public static let internalError: Int64 = 6
+    /// A sequence number the connection already used (`SequenceWindow`).
+    public static let replayed: Int64 = 7
     /// The first code free for the layers above.
     public static let firstApplicationCode: Int64 = 100
 }

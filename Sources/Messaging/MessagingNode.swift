@@ -26,12 +26,18 @@ public final class MessagingNode: Sendable {
         public var limits: MessageLimits
         /// ZMQ_SNDHWM and ZMQ_RCVHWM of every socket (messages queued per peer).
         public var highWaterMark: Int32
+        /// Keys for CURVE on every tcp socket of the node (nil: tcp in clear). Servers accept only
+        /// `authorizedClientKeys`, judged by the node's ZAP handler; clients need the server key
+        /// of each tcp endpoint they connect to.
+        public var curve: CurveSecurity?
 
-        public init(runID: UInt64 = 0, sender: UInt64 = 0, limits: MessageLimits = MessageLimits(), highWaterMark: Int32 = 1000) {
+        public init(runID: UInt64 = 0, sender: UInt64 = 0, limits: MessageLimits = MessageLimits(), highWaterMark: Int32 = 1000,
+                    curve: CurveSecurity? = nil) {
             self.runID = runID
             self.sender = sender
             self.limits = limits
             self.highWaterMark = highWaterMark
+            self.curve = curve
         }
     }
 
@@ -40,15 +46,24 @@ public final class MessagingNode: Sendable {
     private let joined = Locked(false)
 
     /// Creates the context and starts the I/O thread.
-    public init(_ configuration: Configuration = Configuration()) throws {
+    /// - Parameters:
+    ///   - configuration: what the node stamps, checks and applies.
+    ///   - onRefusedPeer: called on the I/O thread for a peer a CURVE server refused, once per
+    ///     peer address (or, for a handshake that failed before its key was read, once per
+    ///     server); every refusal is counted whether reported or not. Keep it short: log it.
+    public init(_ configuration: Configuration = Configuration(), onRefusedPeer: (@Sendable (PeerRefusal) -> Void)? = nil) throws {
         let context = try ZMQContext()
         let wake = "inproc://messaging-node-wake-\(UUID().uuidString)"
         let receiver = try ZMQSocket(context, .pair)
         try receiver.bind(wake)
         let sender = try ZMQSocket(context, .pair)
         try sender.connect(wake)
-        core = NodeCore(configuration: configuration, queue: CommandQueue(wakeSender: sender))
+        core = NodeCore(configuration: configuration, queue: CommandQueue(wakeSender: sender), reportRefusal: onRefusedPeer)
         let loop = IOLoop(core: core, context: context, wakeReceiver: receiver)
+        if let curve = configuration.curve {
+            // Before the thread starts (so before any server binds); handed over with the loop.
+            try loop.startZAPHandler(authorized: curve.authorizedClientKeys)
+        }
         let box = Unmanaged.passRetained(LoopBox(loop)).toOpaque()
         var tid = pthread_t()
         let rc = pthread_create(&tid, nil, { arg in

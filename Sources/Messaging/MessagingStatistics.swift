@@ -16,6 +16,13 @@ public struct MessagingStatistics: Sendable, Hashable, CustomStringConvertible {
     public var unknownVersion = 0
     /// Received messages stamped with another run's id.
     public var wrongRun = 0
+    /// Received messages whose sequence number their connection had already used.
+    public var replayed = 0
+    /// CURVE handshakes the ZAP handler refused: a client key that is not one of the run's.
+    public var unauthorizedKeys = 0
+    /// Handshakes that failed before a key could be checked: a peer without CURVE, with the
+    /// wrong server key, or speaking something that is not ZMTP (libzmq's socket monitor).
+    public var failedHandshakes = 0
     /// Requests that got no reply within their timeout.
     public var timeouts = 0
     /// Replies that arrived after their request timed out or was cancelled (dropped).
@@ -30,7 +37,10 @@ public struct MessagingStatistics: Sendable, Hashable, CustomStringConvertible {
     public init() {}
 
     /// Every message that was received and refused.
-    public var refused: Int { malformed + oversized + unknownVersion + wrongRun }
+    public var refused: Int { malformed + oversized + unknownVersion + wrongRun + replayed }
+
+    /// Every connection refused before a message could pass (its messages never arrive).
+    public var refusedHandshakes: Int { unauthorizedKeys + failedHandshakes }
 
     public static func + (a: Self, b: Self) -> Self {
         var s = a
@@ -40,6 +50,9 @@ public struct MessagingStatistics: Sendable, Hashable, CustomStringConvertible {
         s.oversized += b.oversized
         s.unknownVersion += b.unknownVersion
         s.wrongRun += b.wrongRun
+        s.replayed += b.replayed
+        s.unauthorizedKeys += b.unauthorizedKeys
+        s.failedHandshakes += b.failedHandshakes
         s.timeouts += b.timeouts
         s.lateReplies += b.lateReplies
         s.undeliverable += b.undeliverable
@@ -50,7 +63,7 @@ public struct MessagingStatistics: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         "received \(received), sent \(sent), malformed \(malformed), oversized \(oversized), unknownVersion \(unknownVersion), "
-            + "wrongRun \(wrongRun), timeouts \(timeouts), lateReplies \(lateReplies), undeliverable \(undeliverable), "
+            + "wrongRun \(wrongRun), replayed \(replayed), unauthorizedKeys \(unauthorizedKeys), failedHandshakes \(failedHandshakes), timeouts \(timeouts), lateReplies \(lateReplies), undeliverable \(undeliverable), "
             + "errorRepliesSent \(errorRepliesSent), socketErrors \(socketErrors)"
     }
 }
@@ -86,6 +99,7 @@ final class StatisticsCounter: Sendable {
         case .oversized: add(\.oversized)
         case .unknownVersion: add(\.unknownVersion)
         case .wrongRun: add(\.wrongRun)
+        case .replayed: add(\.replayed)
         default: add(\.malformed)
         }
     }

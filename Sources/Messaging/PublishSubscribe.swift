@@ -93,9 +93,8 @@ extension MessagingNode {
         let counter = StatisticsCounter(node: core.totals)
         let bound = try await core.call { loop -> String in
             let socket = try loop.makeSocket(.pub)
-            try socket.bind(endpoint)
-            let bound = try socket.boundEndpoint()
-            loop.add(id, PublisherEndpoint(socket: socket, counter: counter))
+            let (bound, companions) = try loop.bindServer(socket, id: id, at: endpoint, counter: counter)
+            loop.add(id, PublisherEndpoint(socket: socket, counter: counter, companionIDs: companions))
             return bound
         }
         return Publisher(node: self, id: id, endpoint: bound, counter: counter)
@@ -113,7 +112,7 @@ extension MessagingNode {
             for prefix in kinds.isEmpty ? [Subscriber.prefix(for: nil)] : kinds.map({ Subscriber.prefix(for: $0) }) {
                 try socket.subscribe(prefix)
             }
-            try socket.connect(endpoint)
+            try loop.connectClient(socket, to: endpoint)
             loop.add(id, SubscriberEndpoint(socket: socket, core: core, counter: counter, continuation: continuation))
         }
         return Subscriber(node: self, id: id, endpoint: endpoint, messages: stream, counter: counter)
@@ -124,9 +123,11 @@ extension MessagingNode {
 final class PublisherEndpoint: IOEndpoint {
     let socket: ZMQSocket
     let counter: StatisticsCounter
-    init(socket: ZMQSocket, counter: StatisticsCounter) {
+    let companionIDs: [Int]
+    init(socket: ZMQSocket, counter: StatisticsCounter, companionIDs: [Int]) {
         self.socket = socket
         self.counter = counter
+        self.companionIDs = companionIDs
     }
     func readable(_ loop: IOLoop) throws {}
     func nextDeadline() -> UInt64? { nil }

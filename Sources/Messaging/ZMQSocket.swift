@@ -33,7 +33,7 @@ public final class ZMQSocket {
 
     public var isClosed: Bool { handle == nil }
 
-    private func open(_ call: String) throws -> UnsafeMutableRawPointer {
+    func open(_ call: String) throws -> UnsafeMutableRawPointer {
         guard let h = handle else { throw ZMQError(call: call, errno: ENOTSOCK) }
         return h
     }
