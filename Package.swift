@@ -60,7 +60,7 @@ let package = Package(
         // Topology files (schema, validation, endpoints) and the process supervisor of `rlhf launch`.
         .target(
             name: "Topology",
-            dependencies: ["Roles", "Training", "Model", "CProcessSpawn", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Roles", "Messaging", "Training", "Model", "CProcessSpawn", .product(name: "Yams", package: "Yams")]
         ),
         // Step 3's experience log (what every trainer consumed, checksummed segments), what reads
         // it back (replay, diff, rerun) and the run report; where a finished run is looked at.
@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "TasksTests", dependencies: ["Tasks"]),
         // A tiny supervisor the TopologyTests kill from outside (orphan checks); not part of the tool.
         .executableTarget(name: "supervisor-probe", dependencies: ["Topology"], path: "Tests/SupervisorProbe"),
-        .testTarget(name: "TopologyTests", dependencies: ["Topology", "Training", "supervisor-probe"]),
+        .testTarget(name: "TopologyTests", dependencies: ["Topology", "Messaging", "Training", "supervisor-probe"]),
         .testTarget(name: "RolesTests", dependencies: ["Roles", "Training", "Model", "Messaging", "Tokenization", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Topology"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Roles", "Training", "Model", "TestSupport"]),

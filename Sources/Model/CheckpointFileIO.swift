@@ -91,8 +91,10 @@ private func posixWrite(_ fd: Int32, _ buf: UnsafeRawPointer, _ count: Int) -> I
 /// Writes whole files so that a reader (or a crash) sees either the old file or the complete new
 /// one, never a torn mix: the bytes go to a temporary file in the destination's directory (same
 /// file system, so `rename` is atomic), are fsynced, and then renamed over the destination.
-enum AtomicFile {
-    static func write(to path: String, _ body: (FileSink) throws -> Void) throws {
+public enum AtomicFile {
+    /// - Parameter mode: the file's permissions, set when the temporary file is created (so a
+    ///   secret written with 0o600 is never readable by others, not even before the rename).
+    static func write(to path: String, mode: mode_t = 0o644, _ body: (FileSink) throws -> Void) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
         var isDirectory: ObjCBool = false
@@ -100,7 +102,7 @@ enum AtomicFile {
             throw CheckpointError(.notFound, path: path, "directory \(directory) does not exist")
         }
         let temporary = "\(directory)/.\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else {
             throw CheckpointError(.ioFailure, path: path, "cannot create temporary file \(temporary): \(systemError())")
         }
@@ -131,8 +133,9 @@ enum AtomicFile {
         }
     }
 
-    static func write(_ data: Data, to path: String) throws {
-        try write(to: path) { try $0.write(data) }
+    /// Writes `data` to `path` atomically, the file created with `mode`.
+    public static func write(_ data: Data, to path: String, mode: mode_t = 0o644) throws {
+        try write(to: path, mode: mode) { try $0.write(data) }
     }
 
     /// Writes `object` as pretty, key-sorted JSON (as transformers and PEFT write their configs)

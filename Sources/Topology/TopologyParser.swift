@@ -93,7 +93,7 @@ public enum TopologyParser {
 
     private static func readTransport(_ m: YAMLMapping?, runDirectory: String) -> TransportSpec {
         m?.refuseUnknownKeys(["kind", "base_port", "directory", "request_timeout_seconds", "probe_interval_seconds", "silence_limit_seconds",
-                              "coordinator_silence_limit_seconds"])
+                              "coordinator_silence_limit_seconds", "keys", "insecure"])
         var kind = TransportSpec.Kind.ipc
         if let text = m?.string("kind") {
             if let k = TransportSpec.Kind(rawValue: text) { kind = k } else {
@@ -121,6 +121,8 @@ public enum TopologyParser {
         if let value = seconds("probe_interval_seconds") { spec.probeIntervalSeconds = value }
         if let value = seconds("silence_limit_seconds") { spec.silenceLimitSeconds = value }
         spec.givenCoordinatorSilenceLimitSeconds = seconds("coordinator_silence_limit_seconds")
+        spec.keys = m?.string("keys")  // whether tcp may go without them: TopologyValidator+Keys
+        spec.insecure = m?.bool("insecure") ?? false
         if spec.silenceLimitSeconds <= spec.probeIntervalSeconds {
             m?.fail(.invalidValue, "silence_limit_seconds", "must be longer than probe_interval_seconds (\(spec.probeIntervalSeconds)), got \(spec.silenceLimitSeconds)")
         }

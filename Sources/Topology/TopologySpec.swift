@@ -277,6 +277,12 @@ public struct TransportSpec: Sendable, Equatable {
     /// `request_timeout_seconds`: how long the coordinator waits for a role's answer to one
     /// request before it stops the run naming the role and its endpoint. Default 600.
     public var requestTimeoutSeconds: Double
+    /// `keys`: the directory `rlhf keys` wrote (`RunKeyDirectory`): with `tcp`, every socket
+    /// uses CURVE with its host's key pair and accepts only the run's keys. Nil: none given.
+    public var keys: String?
+    /// `insecure`: tcp without CURVE (anyone who reaches a port may speak), allowed only when
+    /// every host is loopback. Default false: tcp needs `keys`.
+    public var insecure = false
 }
 
 /// `data:` section.

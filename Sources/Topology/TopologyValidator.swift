@@ -115,6 +115,7 @@ public struct TopologyValidator: Sendable {
                 }
             }
         }
+        checkTransportSecurity(spec, fail)
         if options.checkFiles { checkFiles(spec, fail) }
         return errors
     }

@@ -78,7 +78,7 @@ final class TopologyParserTests: XCTestCase {
               reward: {host: b, port: 7000}
               critic: {host: b}
               buffer: {host: a}
-            transport: {kind: tcp, base_port: 6000}
+            transport: {kind: tcp, base_port: 6000, keys: run-keys}
             """)
         XCTAssertEqual(spec.activeRoles.map { spec.endpoint(for: $0) },
                        ["tcp://10.0.0.1:6000", "tcp://10.0.0.1:6001", "tcp://10.0.0.2:7000", "tcp://10.0.0.2:6003", "tcp://10.0.0.1:6004"])

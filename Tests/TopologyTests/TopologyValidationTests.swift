@@ -71,7 +71,7 @@ final class TopologyValidationTests: XCTestCase {
     }
 
     func testTwoRolesOnOneHostAndPort() {
-        let errors = faults(minimal + "\ntransport: {kind: tcp, base_port: 6000}\nroles:\n  buffer: {port: 6001}")
+        let errors = faults(minimal + "\ntransport: {kind: tcp, base_port: 6000, insecure: true}\nroles:\n  buffer: {port: 6001}")
         XCTAssertEqual(errors.map(\.description),
                        ["bad.yaml:8:18: roles.buffer.port: buffer and reference would both bind 127.0.0.1:6001 (host local)"])
     }
@@ -167,12 +167,12 @@ final class TopologyValidationTests: XCTestCase {
     /// the six roles, generator included, come first); with a given port,
     /// the next ones; a clash with another role is refused.
     func testReplicaPorts_areTheirOwn() throws {
-        let spec = try TopologyParser.parse(yaml: minimal + "\ntransport: {kind: tcp, base_port: 7000}\nroles:\n  reference: {replicas: 3}\n  reward: {replicas: 2}",
+        let spec = try TopologyParser.parse(yaml: minimal + "\ntransport: {kind: tcp, base_port: 7000, insecure: true}\nroles:\n  reference: {replicas: 3}\n  reward: {replicas: 2}",
                                             file: "t.yaml", options: TopologyValidator.Options(checkFiles: false))
         XCTAssertEqual((0..<3).map { spec.port(for: .reference, replica: $0) }, [7001, 7006, 7007])
         XCTAssertEqual((0..<2).map { spec.port(for: .reward, replica: $0) }, [7002, 7008])
         XCTAssertEqual(spec.endpoint(for: .reward, replica: 1), "tcp://127.0.0.1:7008")
-        let clash = faults(minimal + "\ntransport: {kind: tcp}\nroles:\n  reference: {port: 6000, replicas: 2}\n  reward: {port: 6001}")
+        let clash = faults(minimal + "\ntransport: {kind: tcp, insecure: true}\nroles:\n  reference: {port: 6000, replicas: 2}\n  reward: {port: 6001}")
         XCTAssertEqual(clash.map(\.code), [.portConflict], "\(clash)")
     }
 
