@@ -25,8 +25,10 @@ public enum RoleProcess {
         // answers, so the coordinator tells a restarted role from the one it sent a request to.
         // Not a figure of the run: drawn from the system's generator, not the run's seed.
         let node = try MessagingNode(MessagingNode.Configuration(runID: RunIdentity.number(plan.runID),
-                                                                 sender: UInt64.random(in: 1...UInt64.max)))
+                                                                 sender: UInt64.random(in: 1...UInt64.max), curve: plan.curve),
+                                     onRefusedPeer: { logger.warning("\($0)") })
         var handlers: [any RoleHandler] = []
+        var roleServers: [RoleServer] = []
         do {
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
             for role in roles.sorted() where role != .buffer {
@@ -40,7 +42,9 @@ public enum RoleProcess {
                     handlers.append(handler)
                     let server = try await node.server(bind: endpoints[k])
                     logger.info("\(role.rawValue)\(endpoints.count > 1 ? " replica \(k)" : ""): serving at \(server.endpoint)")
-                    services.append(.init(service: RoleServer(role: role, server: server, handler: handler, logger: logger)))
+                    let roleServer = RoleServer(role: role, server: server, handler: handler, logger: logger)
+                    roleServers.append(roleServer)
+                    services.append(.init(service: roleServer))
                 }
             }
             let summary = SummaryBox()
@@ -76,10 +80,12 @@ public enum RoleProcess {
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
                 services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
+            for server in roleServers { logger.info("\(server.trafficSummary)") }
             await stop(handlers, logger: logger)
             await node.shutdown()
             return summary.value
         } catch {
+            for server in roleServers { logger.info("\(server.trafficSummary)") }
             await stop(handlers, logger: logger)
             await node.shutdown()
             throw error

@@ -53,13 +53,30 @@ public struct RoleServer: Service {
     /// How long a stopping server waits for the requests it is handling.
     static let drainLimit: Duration = .seconds(5)
 
+    /// Whether the `n`th refused request is logged: 1 to 10, then 100, 1000, ...
+    static func isLogged(refusal n: Int) -> Bool {
+        var p = n
+        while p >= 10, p % 10 == 0 { p /= 10 }
+        return n <= 10 || p == 1
+    }
+
+    /// One line for the role's log at exit: what came to its endpoint and what was refused
+    /// (Messaging's counters, then the requests this server could not decode).
+    public var trafficSummary: String {
+        "\(role.rawValue) traffic at \(server.endpoint): \(server.statistics), badRequests \(badRequests.count)"
+    }
+
     private func serve(_ incoming: IncomingRequest) async {
         let request: RoleRequest
         do {
             request = try RoleCodec.decodeRequest(try RoleMessages.payload(incoming.message, expecting: RoleMessages.roleRequest))
         } catch {
             let n = badRequests.increment()
-            logger.warning("\(role.rawValue): refused a malformed request (\(n) so far): \(error)")
+            // A flood of bad requests must not become a flood of log lines: the first ten, then
+            // each power of ten (every one is counted, and the count is logged at exit).
+            if Self.isLogged(refusal: n) {
+                logger.warning("\(role.rawValue): refused a malformed request (\(n) so far\(n >= 10 ? "; from now on only every power of ten is logged" : "")): \(error)")
+            }
             incoming.replyError(code: 100, text: "\(error)")
             return
         }

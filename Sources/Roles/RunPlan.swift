@@ -1,3 +1,4 @@
+import Messaging
 import Model
 import Training
 
@@ -66,6 +67,9 @@ public struct RunPlan: Sendable {
     public var coordinatorSilenceLimitSeconds = 30.0
     /// How many times the launcher restarts a process of each role that dies.
     public var restarts: [RoleName: Int] = [:]
+    /// CURVE keys of this process's host for its tcp sockets (`TopologySpec.curveSecurity`);
+    /// nil: no tcp, or tcp marked insecure. Its secret key never prints (`CurveSecretKey`).
+    public var curve: CurveSecurity?
 
     public init(runID: String, directory: String, actorModel: String, referenceModel: String? = nil, reward: Reward,
                 criticModel: String?, promptsFile: String, endpoints: [RoleName: String]) {

@@ -27,7 +27,7 @@ struct RLHF: ParsableCommand {
         subcommands: [
             TrainCommand.self, EvalCommand.self, InitCommand.self, LogprobsCommand.self, GenerateCommand.self, TokenizerCommand.self,
             DataCommand.self, LoRACommand.self, ChatCommand.self,
-            LaunchCommand.self, ServeCommand.self, PipelineCommand.self, ReplayCommand.self, BenchCommand.self, EnvCommand.self,
+            LaunchCommand.self, ServeCommand.self, KeysCommand.self, PipelineCommand.self, ReplayCommand.self, BenchCommand.self, EnvCommand.self,
         ]
     )
 

@@ -22,7 +22,7 @@ final class RoleLivenessProbe: Sendable {
     init(plan: RunPlan, endpoints: [String: String]) async throws {
         // Its own sender id, as each role process has: not a figure of the run.
         node = try MessagingNode(MessagingNode.Configuration(runID: RunIdentity.number(plan.runID),
-                                                             sender: UInt64.random(in: 1...UInt64.max)))
+                                                             sender: UInt64.random(in: 1...UInt64.max), curve: plan.curve))
         var clients: [String: MessageClient] = [:]
         do {
             for (name, endpoint) in endpoints { clients[name] = try await node.client(connect: endpoint) }

@@ -24,7 +24,9 @@ struct ServeCommand: ParsableCommand {
         // The launcher checked `cores:` against the machine and pinned this process to its role's
         // cores: checked again here, the other roles' cores would look unavailable.
         let spec = try TopologyParser.load(path: topology, options: TopologyValidator.Options(localHosts: []))
-        let plan = try spec.runPlan()
+        var plan = try spec.runPlan()
+        // Over tcp this process speaks as its role's host (its key pair from transport.keys).
+        plan.curve = try spec.roles[name].flatMap { try spec.curveSecurity(forHost: $0.host) }
         guard plan.roles.contains(name) else {
             throw UsageError("--role \(role): this topology's \(plan.algorithm.algorithm.rawValue) run has no \(role) role")
         }
@@ -38,7 +40,7 @@ struct ServeCommand: ParsableCommand {
         let resume = self.resume, replica = self.replica
         // The coordinator (the buffer role) records every batch the trainers consume.
         let recorder = name == .buffer ? try ExperienceLog.forRun(plan: plan, topologyFile: topology) { logger.notice("\($0)") } : nil
-        _ = try runAsync {
+        _ = try runAsync { [plan] in
             try await RoleProcess.run(plan: plan, roles: [name], replica: replica, resume: resume, recorder: recorder, logger: logger)
         }
     }

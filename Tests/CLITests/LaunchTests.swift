@@ -126,8 +126,10 @@ final class LaunchTests: XCTestCase {
         }
         XCTAssertEqual(waits.first, 0, "the first batch's weights are there from the start")
         XCTAssertTrue(waits.allSatisfy { $0 >= 0 } && waits.dropFirst().contains { $0 > 0 }, "\(waits)")
-        // And over tcp:// on loopback, from a port picked at random (CI machines run other things).
-        let tcp = try topology(dir, name: "tcp", transport: "tcp, base_port: \(Int.random(in: 20_000...60_000))")
+        // And over tcp:// on loopback with the run's CURVE keys, from a port picked at random (CI
+        // machines run other things).
+        let tcp = try topology(dir, name: "tcp", transport: "tcp, base_port: \(Int.random(in: 20_000...60_000)), keys: \(dir)/tcp-keys")
+        try run(["keys", "--topology", tcp])
         try run(["launch", tcp])
         XCTAssertEqual(try bytes("\(dir)/tcp/final/model.safetensors"), try bytes("\(dir)/single/final/model.safetensors"))
         for c in ["checkpoint-2", "checkpoint-3"] {

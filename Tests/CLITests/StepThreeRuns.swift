@@ -50,6 +50,8 @@ enum StepThreeRuns {
     ///   - extra: more lines of `algorithm:`.
     ///   - schedule: more entries of `schedule:`.
     ///   - replicas: `replicas:` of the roles named (naming `generator` adds that role).
+    ///   - transport: the `transport:` entries after `kind:`. A tcp transport that names neither
+    ///     `keys` nor `insecure` gets the run's CURVE keys, made by `rlhf keys` in `DIR/NAME-keys`.
     static func topology(_ dir: String, name: String, transport: String = "ipc", algorithm: String = "ppo",
                          iterations: Int = 3, saveEvery: Int = 2, reward: String? = nil, extra: [String] = [],
                          schedule: String = "", replicas: [String: Int] = [:]) throws -> String {
@@ -59,6 +61,8 @@ enum StepThreeRuns {
         // A generator role only when asked for (else the actor generates).
         if replicas["generator"] != nil { roles.append("generator") }
         let samples = algorithm == "ppo" ? [] : ["samples_per_prompt: 2"]
+        let needsKeys = transport.hasPrefix("tcp") && !transport.contains("keys:") && !transport.contains("insecure:")
+        let transport = needsKeys ? transport + ", keys: \(dir)/\(name)-keys" : transport
         let text = """
             run: {name: \(name), directory: \(dir)/\(name), seed: 7}
             models:
@@ -83,6 +87,7 @@ enum StepThreeRuns {
             """
         let path = "\(dir)/\(name).yaml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
+        if needsKeys { try succeed(["keys", "--topology", path]) }
         return path
     }
 
