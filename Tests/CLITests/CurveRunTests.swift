@@ -10,7 +10,7 @@ final class CurveRunTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let ipc = try StepThreeRuns.topology(dir, name: "ipc", transport: "ipc")
         try StepThreeRuns.succeed(["launch", ipc])
-        let tcp = try StepThreeRuns.topology(dir, name: "tcp", transport: "tcp, base_port: \(Int.random(in: 20_000...60_000))")
+        let tcp = try StepThreeRuns.topology(dir, name: "tcp", transport: "tcp, base_port: \(StepThreeRuns.basePort())")
         let keys = "\(dir)/tcp-keys"
         let secretFile = try String(contentsOfFile: "\(keys)/local.secret", encoding: .utf8)
         let secret = try XCTUnwrap(secretFile.split(separator: "\n").first { !$0.hasPrefix("#") }.map(String.init))

@@ -7,8 +7,9 @@ import Messaging
 enum HostilePeer {
     struct Failure: Error, CustomStringConvertible { let description: String }
 
-    /// Pings `endpoint` until it answers (its role has loaded its model), calls `ready`, then
-    /// sends `messages` `window` at a time, reading the replies of each window before the next.
+    /// Pings `endpoint` until it answers (its role has loaded its model), calls `ready` (which
+    /// may wait), then sends `messages` `window` at a time, reading the replies of each window
+    /// before the next.
     /// - Returns: how many replies carried each error code.
     static func flood(_ messages: [HostileMessage], to endpoint: String, keyPair: CurveKeyPair, serverKey: CurvePublicKey,
                       runID: UInt64, window: Int = 200, ready: () -> Void) throws -> [Int64: Int] {

@@ -21,7 +21,7 @@ final class HostileTrafficRunTests: XCTestCase {
         // The coordinator is paused while the traffic lasts: its pings of a role with a request
         // out must not count the pause as the role's silence (the figures do not depend on it).
         func topology(_ name: String) throws -> String {
-            try StepThreeRuns.topology(dir, name: name, transport: "tcp, base_port: \(Int.random(in: 20_000...60_000)), coordinator_silence_limit_seconds: 600",
+            try StepThreeRuns.topology(dir, name: name, transport: "tcp, base_port: \(StepThreeRuns.basePort()), coordinator_silence_limit_seconds: 600",
                                        iterations: 30, saveEvery: 15)
         }
         let loud = try topology("loud")
@@ -47,7 +47,10 @@ final class HostileTrafficRunTests: XCTestCase {
         defer { if launch.isRunning { launch.terminate() } }
 
         let replies = Shared<[RoleName: [Int64: Int]]>([:]), failures = Shared<[String]>([])
-        let ready = DispatchGroup(), done = DispatchGroup()
+        // Every role listens (answers a ping) before the keyless peers knock, since one that finds
+        // no listener has no handshake to fail; the floods wait for the knocks, so that each
+        // role's I/O thread has read every failed handshake long before the role exits.
+        let ready = DispatchGroup(), knocked = DispatchSemaphore(value: 0), done = DispatchGroup()
         for role in Self.roles {
             let (messages, endpoint) = (traffic[role]!, spec.endpoint(for: role))
             ready.enter()
@@ -56,7 +59,11 @@ final class HostileTrafficRunTests: XCTestCase {
                 var signalled = false
                 do {
                     let codes = try HostilePeer.flood(messages, to: endpoint, keyPair: curve.keyPair, serverKey: curve.serverKeys[endpoint]!,
-                                                      runID: runID) { signalled = true; ready.leave() }
+                                                      runID: runID) {
+                        signalled = true
+                        ready.leave()
+                        knocked.wait()
+                    }
                     replies.update { $0[role] = codes }
                 } catch {
                     failures.update { $0.append("\(role.rawValue): \(error)") }
@@ -67,7 +74,6 @@ final class HostileTrafficRunTests: XCTestCase {
         }
         done.enter()
         Thread {
-            // Only once every role listens: a peer that finds no listener has no handshake to fail.
             if ready.wait(timeout: .now() + 180) == .success {
                 for role in Self.roles {
                     let endpoint = spec.endpoint(for: role)
@@ -80,6 +86,7 @@ final class HostileTrafficRunTests: XCTestCase {
                     }
                 }
             }
+            for _ in Self.roles { knocked.signal() }
             done.leave()
         }.start()
 

@@ -34,6 +34,11 @@ enum StepThreeRuns {
         return dir
     }
 
+    /// A random first port for a tcp run: below Linux's ephemeral range (32768-60999), where the
+    /// outgoing port of a client that dials a role not yet bound (every 100 ms) could take the
+    /// role's own port first ("Address already in use", seen with many peers dialling at once).
+    static func basePort() -> Int { Int.random(in: 20_000...32_000) }
+
     /// Runs the tool and fails the test (and throws) unless it exits 0.
     @discardableResult
     static func succeed(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> CLIProcess.Result {
