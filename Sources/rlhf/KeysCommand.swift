@@ -21,13 +21,14 @@ struct KeysCommand: ParsableCommand {
         // Neither the models nor the keys exist yet on the machine that makes the keys: no
         // file checks, and no host counted as local (whose key files would be checked).
         let spec = try TopologyParser.load(path: topology, options: TopologyValidator.Options(checkFiles: false, localHosts: []))
-        guard let path = out ?? spec.transport.keys else {
+        guard let given = out ?? spec.transport.keys else {
             throw UsageError("say where the keys go: --out DIR (and give the topology transport.keys: DIR)")
         }
         if spec.transport.kind != .tcp {
             print("note: this topology's transport is \(spec.transport.kind.rawValue); keys are used by tcp only")
         }
-        let directory = RunKeyDirectory(path: path)
+        // `~` as the topology's paths read it (relative paths: from this directory, as there).
+        let directory = RunKeyDirectory(path: NSString(string: given).expandingTildeInPath)
         try directory.create(hosts: Array(spec.hosts.keys), run: spec.run.name)
         for host in spec.hosts.keys.sorted() { print("\(directory.secretFile(host: host))  (host \(host) only, mode 0600)") }
         print("\(directory.publicFile)  (every host)")

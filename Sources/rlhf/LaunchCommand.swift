@@ -39,8 +39,6 @@ struct LaunchCommand: ParsableCommand {
         let logs = (plan.directory as NSString).appendingPathComponent("logs")
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         let hostName = try chooseHost(spec)
-        // The launcher pings its roles as its host does (their servers accept only the run's keys).
-        plan.curve = try spec.curveSecurity(forHost: hostName)
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         let coreType = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]
         let topologyPath = URL(fileURLWithPath: topology).standardizedFileURL.path
@@ -71,6 +69,8 @@ struct LaunchCommand: ParsableCommand {
             }
             return
         }
+        // The launcher pings its roles as its host does (their servers accept only the run's keys).
+        plan.curve = try spec.curveSecurity(forHost: hostName)
         print("launching \(children.map(\.name).joined(separator: ", ")) on \(hostName); logs in \(logs)")
         // Out now, even into a pipe (rlhf pipeline, tee): the roles' lines follow it.
         fflush(nil)
