@@ -27,7 +27,11 @@ struct LaunchCommand: ParsableCommand {
     var printCommands = false
 
     func run() throws {
-        let spec = try TopologyParser.load(path: topology)
+        // A host needs only the files its own roles open: the files are checked once the host
+        // is known (every host's, for a one-process run).
+        let unchecked = try TopologyParser.load(path: topology, options: TopologyValidator.Options(checkFiles: false))
+        let fileHosts: Set<String>? = singleProcess || unchecked.transport.kind == .inproc ? nil : [try chooseHost(unchecked)]
+        let spec = try TopologyParser.load(path: topology, options: TopologyValidator.Options(fileHosts: fileHosts))
         for warning in spec.warnings { print("note: \(warning)") }
         var plan = try spec.runPlan()
         if singleProcess || spec.transport.kind == .inproc {
@@ -56,9 +60,11 @@ struct LaunchCommand: ParsableCommand {
                 var environment = ChildSpec.computeEnvironment(threads: roleSpec.threads, coreType: coreType)
                 environment["RLHF_NO_REEXEC"] = "1"
                 if role != .buffer { endpoints[name] = plan.endpoints(of: role)[replica] }
+                // Every role process exits 0 only when the run finished (the coordinator's, or a
+                // role told so by it), so any of them exiting 0 ends this host's share.
                 children.append(ChildSpec(name: name, argv: argv, environment: environment, cores: roleSpec.cores,
                                           logFile: (logs as NSString).appendingPathComponent("\(name).log"),
-                                          finishesRun: role == .buffer, restarts: plan.restarts[role] ?? 0))
+                                          finishesRun: true, restarts: plan.restarts[role] ?? 0))
             }
         }
         if printCommands {
@@ -99,7 +105,10 @@ struct LaunchCommand: ParsableCommand {
             for line in exit.lastLines.suffix(10) { print("  \(exit.name) | \(line)") }
         }
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
-        print("final actor: \((plan.directory as NSString).appendingPathComponent("final"))")
+        // The final model is written where the actor runs.
+        if spec.roles[.actor]?.host == hostName {
+            print("final actor: \((plan.directory as NSString).appendingPathComponent("final"))")
+        }
     }
 
     private func chooseHost(_ spec: TopologySpec) throws -> String {
