@@ -66,7 +66,7 @@ public enum RoleProcess {
                         if elsewhere {
                             replicas.append(ProbedRoleChannel(base: channel, client: client, probeInterval: .seconds(plan.probeIntervalSeconds),
                                                               silenceLimit: .seconds(plan.coordinatorSilenceLimitSeconds), maxResends: plan.restarts[role] ?? 0,
-                                                              log: { logger.warning("\($0)") }))
+                                                              log: { logger.warning("\($0)") }, host: Set(plan.hosts.values).count > 1 ? plan.hosts[role] : nil))
                         } else {
                             replicas.append(channel)
                         }

@@ -66,6 +66,15 @@ public struct RunPlan: Sendable {
     public var coordinatorSilenceLimitSeconds = 30.0
     /// How many times the launcher restarts a process of each role that dies.
     public var restarts: [RoleName: Int] = [:]
+    /// The host each role runs on (empty: all on one).
+    public var hosts: [RoleName: String] = [:]
+
+    /// Whether `role` runs on another host than the coordinator, sharing no directory with it:
+    /// its checkpoint parts are written on its own host (`CheckpointLayout.savesAlone`).
+    public func savesAlone(_ role: RoleName) -> Bool {
+        guard let host = hosts[role], let coordinator = hosts[.buffer] else { return false }
+        return host != coordinator
+    }
 
     public init(runID: String, directory: String, actorModel: String, referenceModel: String? = nil, reward: Reward,
                 criticModel: String?, promptsFile: String, endpoints: [RoleName: String]) {
