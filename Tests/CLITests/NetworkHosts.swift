@@ -17,7 +17,12 @@ final class NetworkHosts {
     private let base: String
     private let namespaces: [String]
 
-    init(count: Int, base: String) throws {
+    /// The address this (the test's) process has on the hosts' network, when asked for.
+    private(set) var ownAddress: String?
+
+    /// - Parameter reachable: also join this process's namespace to the network (an address
+    ///   after the hosts'), so a test can talk to the hosts' sockets itself, as a stranger would.
+    init(count: Int, base: String, reachable: Bool = false) throws {
         guard getuid() == 0 else { throw XCTSkip("network namespaces need root; this test runs as uid \(getuid())") }
         self.base = base
         let tag = String(UUID().uuidString.prefix(6)).lowercased()
@@ -40,6 +45,15 @@ final class NetworkHosts {
                 try Self.sh("ip link add \(a) netns \(namespaces[0]) type veth peer name \(b) netns \(namespaces[k])"
                             + " && ip -n \(namespaces[0]) link set \(a) master br0 && ip -n \(namespaces[0]) link set \(a) up"
                             + " && ip -n \(namespaces[k]) addr add \(addresses[k])/24 dev \(b) && ip -n \(namespaces[k]) link set \(b) up")
+            }
+            if reachable {
+                let own = "10.77.\(subnet).200"
+                let (a, b) = ("v\(tag)0a", "v\(tag)0b")
+                // The pair goes when the first namespace (holding one end) is deleted.
+                try Self.sh("ip link add \(b) type veth peer name \(a) netns \(namespaces[0])"
+                            + " && ip -n \(namespaces[0]) link set \(a) master br0 && ip -n \(namespaces[0]) link set \(a) up"
+                            + " && ip addr add \(own)/24 dev \(b) && ip link set \(b) up")
+                ownAddress = own
             }
         } catch {
             remove()
