@@ -33,7 +33,7 @@ extension LaunchCommand {
         print("wrote \(path): one Slurm job step per host, \(script.steps.count) node\(script.steps.count == 1 ? "" : "s")")
         for step in script.steps {
             let coordinator = step.holdsCoordinator ? " (the coordinator's host)" : ""
-            print("  host \(step.host): \(step.processes.joined(separator: ", "))\(coordinator); \(step.cpus) CPUs; log \(step.logFile)")
+            print("  host \(step.host): \(step.processes.joined(separator: ", "))\(coordinator); \(step.cpus) CPU\(step.cpus == 1 ? "" : "s"); log \(step.logFile)")
         }
         guard submit else {
             print("submit it with: sbatch \(ShellWord.quote(path))")
