@@ -9,6 +9,7 @@ extension LaunchCommand {
     /// Writes `RUN/slurm-job.sh` and prints its path and steps; with `--submit`, submits it with
     /// `sbatch` and prints the job id.
     func writeSlurmScript(_ spec: TopologySpec) throws {
+        if let host { throw UsageError("--host \(host): --slurm starts every host's share, each as its own job step; leave out --host") }
         let plan = try spec.runPlan()
         // Refused here rather than by the coordinator once the job has waited in the queue.
         if !resume, CheckpointState.latest(in: plan.directory) != nil {

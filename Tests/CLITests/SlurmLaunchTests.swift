@@ -3,7 +3,8 @@ import XCTest
 
 /// `rlhf launch` for schedulers: `--slurm` and `--submit` (the batch script itself:
 /// TopologyTests' SlurmBatchScriptTests), `--print-commands` per host, `--no-affinity`. The models
-/// are stand-ins (a `config.json` is what validation looks for): nothing here runs a role.
+/// are stand-ins (validation looks for a `config.json`, and the buffer for the actor's
+/// `tokenizer.model`): nothing here runs a role.
 final class SlurmLaunchTests: XCTestCase {
     private var dir = ""
 
@@ -13,6 +14,7 @@ final class SlurmLaunchTests: XCTestCase {
             try FileManager.default.createDirectory(atPath: "\(dir)/\(model)", withIntermediateDirectories: true)
             try "{}".write(toFile: "\(dir)/\(model)/config.json", atomically: true, encoding: .utf8)
         }
+        FileManager.default.createFile(atPath: "\(dir)/base/tokenizer.model", contents: Data())
         try "{\"prompt\": \"2+2?\"}\n".write(toFile: "\(dir)/prompts.jsonl", atomically: true, encoding: .utf8)
         try """
             run: {name: two, directory: \(dir)/run}
@@ -56,6 +58,10 @@ final class SlurmLaunchTests: XCTestCase {
     /// a checkpoint is refused before anything is queued, unless `--resume`, which every host's
     /// launcher then gets.
     func testSlurm_writesTheScriptIntoTheRunDirectory_refusingAnEarlierRunUnlessResumed() throws {
+        // The machine that writes the script need not hold the hosts' files: each host's launcher
+        // checks its own on its node.
+        try FileManager.default.removeItem(atPath: "\(dir)/rm")
+        try CLIProcess.run(["launch", "\(dir)/two.yaml", "--slurm", "--host", "scorer"]).assertRefused("leave out --host")
         let r = try StepThreeRuns.succeed(["launch", "\(dir)/two.yaml", "--slurm"])
         let script = "\(dir)/run/slurm-job.sh"
         XCTAssertTrue(r.stdout.contains("wrote \(script): one Slurm job step per host, 2 nodes"), r.stdout)
