@@ -10,10 +10,45 @@ import Training
 /// into `checkpoint-N/`); the final actor is staged in `.final.tmp-staged/`. A role refuses to
 /// save when no such staging directory is open, and `RunDirectory.removeInterruptedSaves`
 /// removes what a kill left behind.
+///
+/// A trainer on another host than the coordinator's shares no directory with it: it writes its
+/// part on its own host, `checkpoint-N/ROLE/` (or `final/`) staged beside it and renamed into
+/// place, and the coordinator's `coordinator_state.json` names the host that holds it
+/// (`savesAlone`).
 public struct CheckpointLayout: Sendable {
     public let runDirectory: String
+    /// This role's saves are its own (another host than the coordinator's), not staged by the
+    /// coordinator.
+    public let savesAlone: Bool
 
-    public init(runDirectory: String) { self.runDirectory = runDirectory }
+    public init(runDirectory: String, savesAlone: Bool = false) {
+        self.runDirectory = runDirectory
+        self.savesAlone = savesAlone
+    }
+
+    /// Writes `role`'s part of `target` with `body`: into the coordinator's staging directory
+    /// (`stagedPart`), or, saving alone, into its own staging directory renamed into place.
+    public func writePart(_ target: SaveTarget, role: RoleName, _ body: (String) throws -> Void) throws {
+        guard savesAlone else {
+            try body(try stagedPart(target, role: role))
+            return
+        }
+        if case .checkpoint(let i) = target, i < 0 {
+            throw RoleError(.badInput, "\(role.rawValue): save of checkpoint \(i): an iteration is never negative")
+        }
+        if target == .final, role != .actor {
+            throw RoleError(.badInput, "\(role.rawValue): only the actor saves the final model")
+        }
+        switch target {
+        case .checkpoint(let i):
+            let parent = checkpoint(iteration: i)
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+            try RunDirectory(path: parent).writeAtomically((parent as NSString).appendingPathComponent(role.rawValue), body)
+        case .final:
+            try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+            try RunDirectory(path: runDirectory).writeAtomically(final, body)
+        }
+    }
 
     /// `checkpoint-N/`.
     public func checkpoint(iteration: Int) -> String { path("checkpoint-\(iteration)") }

@@ -20,6 +20,9 @@ public struct CheckpointState: Codable, Sendable, Equatable {
     /// β of the batches `iteration ... iteration + keptVersions`, already decided when the
     /// checkpoint was written (the KL controller runs `max_staleness` batches ahead).
     public var klCoefs: [Double]?
+    /// The parts written on other hosts than the coordinator's (role name to host): there,
+    /// `checkpoint-N/ROLE/` beside nothing else. Nil when every part is beside this file.
+    public var remoteParts: [String: String]?
 
     public init(iteration: Int, policyVersion: Int, klCoef: Double, runID: String, keptVersions: Int? = nil, klCoefs: [Double]? = nil) {
         self.iteration = iteration

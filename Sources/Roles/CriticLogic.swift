@@ -30,7 +30,7 @@ public final class CriticLogic: RoleLogic {
         trainer = ValueTrainer(model: loaded.model, trainable: FullParameters(model: loaded.model), config: plan.algorithm,
                                padID: loaded.padID, totalUpdates: plan.plannedUpdates)
         companions = CompanionFiles(tokenizerPath: loaded.tokenizerPath, template: try ChatTemplate.load(fromDirectory: path))
-        layout = CheckpointLayout(runDirectory: plan.directory)
+        layout = CheckpointLayout(runDirectory: plan.directory, savesAlone: plan.savesAlone(.critic))
         keptVersions = plan.algorithm.maxStaleness
     }
 
@@ -52,7 +52,7 @@ public final class CriticLogic: RoleLogic {
             version += 1
             return .trained(metrics: metrics, version: version, digests: WeightDigest.of(trainer.trainable))
         case .save(let target):
-            try save(to: try layout.stagedPart(target, role: .critic))
+            try layout.writePart(target, role: .critic) { try save(to: $0) }
             return .done
         case .restore(let iteration):
             try restore(from: try layout.savedPart(iteration: iteration, role: .critic), iteration: iteration)

@@ -28,7 +28,7 @@ public final class PolicyTrainerLogic: RoleLogic {
             FullParameters(model: loaded.model)
         }
         lora = plan.actorLoRA != nil
-        layout = CheckpointLayout(runDirectory: plan.directory)
+        layout = CheckpointLayout(runDirectory: plan.directory, savesAlone: plan.savesAlone(.actor))
         eosID = loaded.eosID
         let ptx = try plan.ptxFile.map {
             try PTXData(file: $0, modelDirectory: plan.actorModel,
@@ -87,7 +87,7 @@ public final class PolicyTrainerLogic: RoleLogic {
 
     /// Saves into the run directory where `target` says (`CheckpointLayout`), with `history`.
     public func save(_ target: SaveTarget, history: [Int: [Float]]) throws {
-        try save(to: try layout.stagedPart(target, role: .actor), history: history)
+        try layout.writePart(target, role: .actor) { try save(to: $0, history: history) }
     }
 
     /// Restores `checkpoint-N/actor` of the run directory.

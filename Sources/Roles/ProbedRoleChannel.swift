@@ -20,6 +20,8 @@ struct ProbedRoleChannel: RoleChannel {
     /// How many times one request is sent again before the call gives up.
     let maxResends: Int
     let log: @Sendable (String) -> Void
+    /// The topology's name of the host the role runs on, for messages (nil: not said).
+    var host: String? = nil
 
     var role: RoleName { base.role }
 
@@ -65,7 +67,7 @@ struct ProbedRoleChannel: RoleChannel {
             } else {
                 try Task.checkCancellation()
                 if ContinuousClock.now - lastHeard > silenceLimit {
-                    throw RoleError(.unavailable, "\(role.rawValue) (\(client.endpoint)) answered no ping for \(silenceLimit) (transport.coordinator_silence_limit_seconds): it is dead or stopped, and was not replaced; see its log")
+                    throw RoleError(.unavailable, "\(role.rawValue) (\(client.endpoint)\(host.map { " on host \($0)" } ?? "")) answered no ping for \(silenceLimit) (transport.coordinator_silence_limit_seconds): it is dead or stopped, or its host is gone, and was not replaced; see its log")
                 }
             }
         }

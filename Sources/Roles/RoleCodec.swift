@@ -45,6 +45,9 @@ public enum RoleCodec {
             p.strings["target"] = "final"
         case .restore(let i):
             p.integers["iteration"] = i
+        case .finish(let succeeded, let reason):
+            p.integers["succeeded"] = succeeded ? 1 : 0
+            p.strings["reason"] = reason
         }
         return p
     }
@@ -93,6 +96,9 @@ public enum RoleCodec {
         case "restore":
             try onlyFields(p, strings: [], integers: ["iteration"])
             return .restore(iteration: try p.integer("iteration"))
+        case "finish":
+            try onlyFields(p, strings: ["reason"], integers: ["succeeded"])
+            return .finish(succeeded: try p.integer("succeeded") != 0, reason: String(try p.string("reason").prefix(2000)))
         default: throw RoleError(.badInput, "unknown request kind \(p.kind.prefix(40))")
         }
     }

@@ -29,6 +29,8 @@ public enum RoleProcess {
                                      onRefusedPeer: { logger.warning("\($0)") })
         var handlers: [any RoleHandler] = []
         var roleServers: [RoleServer] = []
+        // Set when the coordinator says the run is over (`finish`), which ends this process.
+        let runEnd = RunEndNotice()
         do {
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
             for role in roles.sorted() where role != .buffer {
@@ -42,7 +44,9 @@ public enum RoleProcess {
                     handlers.append(handler)
                     let server = try await node.server(bind: endpoints[k])
                     logger.info("\(role.rawValue)\(endpoints.count > 1 ? " replica \(k)" : ""): serving at \(server.endpoint)")
-                    let roleServer = RoleServer(role: role, server: server, handler: handler, logger: logger)
+                    let roleServer = RoleServer(role: role, server: server, handler: handler, logger: logger) {
+                        runEnd.record(succeeded: $0, reason: $1)
+                    }
                     roleServers.append(roleServer)
                     services.append(.init(service: roleServer))
                 }
@@ -53,16 +57,20 @@ public enum RoleProcess {
                 let clock = MessagingClock()
                 for role in plan.roles where role != .buffer {
                     var replicas: [any RoleChannel] = []
-                    // A role in this process dies with the coordinator: no restart to ride out.
-                    let restartable = (plan.restarts[role] ?? 0) > 0 && !roles.contains(role)
+                    // A role in another process is pinged while a request to it is out: a
+                    // restartable one is ridden out when its launcher starts it again; any role
+                    // silent too long (dead, or its whole host gone) stops the run within
+                    // seconds, not after the request timeout. A role in this process dies with
+                    // the coordinator.
+                    let elsewhere = !roles.contains(role)
                     for endpoint in plan.endpoints(of: role) {
                         let client = try await node.client(connect: endpoint)
                         let channel = MessagingRoleChannel(role: role, client: client, timeout: .seconds(plan.requestTimeoutSeconds),
                                                            clock: clock)
-                        if restartable {
+                        if elsewhere {
                             replicas.append(ProbedRoleChannel(base: channel, client: client, probeInterval: .seconds(plan.probeIntervalSeconds),
                                                               silenceLimit: .seconds(plan.coordinatorSilenceLimitSeconds), maxResends: plan.restarts[role] ?? 0,
-                                                              log: { logger.warning("\($0)") }))
+                                                              log: { logger.warning("\($0)") }, host: Set(plan.hosts.values).count > 1 ? plan.hosts[role] : nil))
                         } else {
                             replicas.append(channel)
                         }
@@ -73,16 +81,31 @@ public enum RoleProcess {
                 let coordinator = try Coordinator(plan: plan, channels: channels, recorder: recorder, messagingClock: clock) {
                     logger.info("\($0)")
                 }
-                services.append(.init(service: CoordinatorService(coordinator: coordinator, resume: resume, summary: summary),
+                let others = plan.roles.filter { $0 != .buffer && !roles.contains($0) }.flatMap { role in
+                    plan.endpoints(of: role).map { (role, $0) }
+                }
+                let notifier = RunEndNotifier(node: node, roles: others, logger: logger)
+                services.append(.init(service: CoordinatorService(coordinator: coordinator, resume: resume, summary: summary, notifier: notifier),
                                       successTerminationBehavior: .gracefullyShutdownGroup,
                                       failureTerminationBehavior: .gracefullyShutdownGroup))
             }
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
                 services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            runEnd.onRecord { Task { await group.triggerGracefulShutdown() } }
             try await group.run()
             for server in roleServers { logger.info("\(server.trafficSummary)") }
             await stop(handlers, logger: logger)
             await node.shutdown()
+            // A role process ends only when told the run is over: exit 0 says the run finished
+            // (its launcher, on a host without the coordinator, then ends too), anything else that
+            // it did not.
+            if !roles.contains(.buffer) {
+                switch runEnd.outcome {
+                case (true, _)?: break
+                case (false, let reason)?: throw RoleError(.failed, "the coordinator stopped the run: \(reason)")
+                case nil: throw RoleError(.unavailable, "stopped by a signal before the run finished")
+                }
+            }
             return summary.value
         } catch {
             for server in roleServers { logger.info("\(server.trafficSummary)") }
@@ -144,17 +167,25 @@ public enum RoleProcess {
     }
 }
 
-/// The coordinator as a service: runs the iterations, then returns (stopping the group).
+/// The coordinator as a service: runs the iterations, tells every role in another process that
+/// the run is over (and whether it succeeded), then returns (stopping the group).
 struct CoordinatorService: Service {
     let coordinator: Coordinator
     let resume: Bool
     let summary: SummaryBox
+    let notifier: RunEndNotifier
 
     func run() async throws {
-        let result = try await cancelWhenGracefulShutdown {
-            try await coordinator.run(resume: resume)
+        do {
+            let result = try await cancelWhenGracefulShutdown {
+                try await coordinator.run(resume: resume)
+            }
+            summary.value = result
+            await notifier.tell(succeeded: true, reason: "finished")
+        } catch {
+            await notifier.tell(succeeded: false, reason: "\(error)")
+            throw error
         }
-        summary.value = result
     }
 }
 

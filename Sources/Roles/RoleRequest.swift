@@ -72,6 +72,10 @@ public enum RoleRequest: Sendable {
     case save(SaveTarget)
     /// actor, critic: load what `save(.checkpoint(iteration))` wrote into `checkpoint-N/`.
     case restore(iteration: Int)
+    /// every role, from the coordinator when the run ends: the role's process stops, exiting 0
+    /// when `succeeded` and naming `reason` otherwise (so hosts without the coordinator learn
+    /// that the run is over). Answered by the role's server itself (`done`).
+    case finish(succeeded: Bool, reason: String)
 
     /// The kind's name in message envelopes and logs.
     public var kind: String {
@@ -88,6 +92,7 @@ public enum RoleRequest: Sendable {
         case .trainValue: "train_value"
         case .save: "save"
         case .restore: "restore"
+        case .finish: "finish"
         }
     }
 }

@@ -17,12 +17,17 @@ public struct RoleServer: Service {
     let logger: Logger
     /// Requests refused because they could not be decoded.
     public let badRequests = Counter()
+    /// Told when the coordinator says the run is over (`finish`): whether it succeeded, and why
+    /// not.
+    let onFinish: @Sendable (Bool, String) -> Void
 
-    public init(role: RoleName, server: MessageServer, handler: any RoleHandler, logger: Logger) {
+    public init(role: RoleName, server: MessageServer, handler: any RoleHandler, logger: Logger,
+                onFinish: @escaping @Sendable (Bool, String) -> Void = { _, _ in }) {
         self.role = role
         self.server = server
         self.handler = handler
         self.logger = logger
+        self.onFinish = onFinish
     }
 
     public func run() async throws {
@@ -78,6 +83,11 @@ public struct RoleServer: Service {
                 logger.warning("\(role.rawValue): refused a malformed request (\(n) so far\(n >= 10 ? "; from now on only every power of ten is logged" : "")): \(error)")
             }
             incoming.replyError(code: 100, text: "\(error)")
+            return
+        }
+        if case .finish(let succeeded, let reason) = request {
+            if let done = try? RoleMessages.message(RoleCodec.encode(RoleReply.done), kind: RoleMessages.roleReply) { try? incoming.reply(done) }
+            onFinish(succeeded, reason)
             return
         }
         let t0 = DispatchTime.now().uptimeNanoseconds

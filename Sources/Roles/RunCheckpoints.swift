@@ -28,9 +28,14 @@ struct RunCheckpoints: Sendable {
         try RunDirectory(path: plan.directory).removeInterruptedSaves()
         if resume, let latest = CheckpointState.latest(in: plan.directory) {
             let iteration = latest.state.iteration
-            _ = try await roles[.actor].call(.restore(iteration: iteration))
-            if plan.algorithm.usesCritic {
-                _ = try await roles[.critic].call(.restore(iteration: iteration))
+            for role in trainers {
+                do {
+                    _ = try await roles[role].call(.restore(iteration: iteration))
+                } catch let error as RoleError {
+                    // Say where the part should be: a host without a shared directory keeps its own.
+                    guard let host = latest.state.remoteParts?[role.rawValue] else { throw error }
+                    throw RoleError(error.code, "\(error.message) (its part of checkpoint-\(iteration) was written on host \(host), in \(layout.checkpoint(iteration: iteration))/\(role.rawValue) there)")
+                }
             }
             return Start(iteration: iteration, klCoef: latest.state.klCoef, checkpoint: latest.path,
                          keptVersions: latest.state.keptVersions ?? 0, klCoefs: latest.state.klCoefs ?? [])
@@ -47,19 +52,37 @@ struct RunCheckpoints: Sendable {
     /// - Parameter klCoefs: β of the batches from `iteration` on, already decided.
     func save(iteration: Int, policyVersion: Int, klCoef: Double, klCoefs: [Double]) async throws -> String {
         try await layout.save(.checkpoint(iteration: iteration)) { staging in
-            _ = try await roles[.actor].call(.save(.checkpoint(iteration: iteration)))
-            if plan.algorithm.usesCritic {
-                _ = try await roles[.critic].call(.save(.checkpoint(iteration: iteration)))
+            var remote: [String: String] = [:]
+            for role in trainers {
+                _ = try await roles[role].call(.save(.checkpoint(iteration: iteration)))
+                guard plan.savesAlone(role), let host = plan.hosts[role] else { continue }
+                remote[role.rawValue] = host
+                // Two host names over one shared directory: the part written alone is already
+                // here; it goes into the staged checkpoint, not aside with an older one.
+                let written = (layout.checkpoint(iteration: iteration) as NSString).appendingPathComponent(role.rawValue)
+                if FileManager.default.fileExists(atPath: written) {
+                    try FileManager.default.moveItem(atPath: written, toPath: (staging as NSString).appendingPathComponent(role.rawValue))
+                }
             }
-            try CheckpointState(iteration: iteration, policyVersion: policyVersion, klCoef: klCoef, runID: plan.runID,
-                                keptVersions: plan.algorithm.maxStaleness, klCoefs: klCoefs).write(to: staging)
+            var state = CheckpointState(iteration: iteration, policyVersion: policyVersion, klCoef: klCoef, runID: plan.runID,
+                                        keptVersions: plan.algorithm.maxStaleness, klCoefs: klCoefs)
+            state.remoteParts = remote.isEmpty ? nil : remote
+            try state.write(to: staging)
         }
         return layout.checkpoint(iteration: iteration)
     }
 
+    /// The roles with a part in a checkpoint.
+    private var trainers: [RoleName] { plan.algorithm.usesCritic ? [.actor, .critic] : [.actor] }
+
     /// The final actor in `final/`.
     /// - Returns: its path.
     func saveFinal() async throws -> String {
+        // An actor on another host writes `final/` there, alone.
+        guard !plan.savesAlone(.actor) else {
+            _ = try await roles[.actor].call(.save(.final))
+            return "\(layout.final) on host \(plan.hosts[.actor] ?? "?")"
+        }
         try await layout.save(.final) { _ in
             _ = try await roles[.actor].call(.save(.final))
         }

@@ -70,6 +70,15 @@ public struct RunPlan: Sendable {
     /// CURVE keys of this process's host for its tcp sockets (`TopologySpec.curveSecurity`);
     /// nil: no tcp, or tcp marked insecure. Its secret key never prints (`CurveSecretKey`).
     public var curve: CurveSecurity?
+    /// The host each role runs on (empty: all on one).
+    public var hosts: [RoleName: String] = [:]
+
+    /// Whether `role` runs on another host than the coordinator, sharing no directory with it:
+    /// its checkpoint parts are written on its own host (`CheckpointLayout.savesAlone`).
+    public func savesAlone(_ role: RoleName) -> Bool {
+        guard let host = hosts[role], let coordinator = hosts[.buffer] else { return false }
+        return host != coordinator
+    }
 
     public init(runID: String, directory: String, actorModel: String, referenceModel: String? = nil, reward: Reward,
                 criticModel: String?, promptsFile: String, endpoints: [RoleName: String]) {

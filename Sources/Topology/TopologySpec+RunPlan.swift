@@ -51,6 +51,7 @@ extension TopologySpec {
             plan.actorLoRA = config
         }
         for (role, spec) in roles {
+            plan.hosts[role] = spec.host
             plan.threads[role] = spec.threads
             plan.cores[role] = spec.cores
         }

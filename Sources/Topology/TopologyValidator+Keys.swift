@@ -24,7 +24,10 @@ extension TopologyValidator {
             if let why = RunKeyDirectory.unusableHostName(name) { fail(.invalidValue, ["hosts", name], why) }
         }
         guard options.checkFiles else { return }
-        let local = spec.hosts.values.filter { host in options.localHosts.map { $0.contains(host.name) } ?? host.isLoopback }.map(\.name).sorted()
+        // The hosts whose files this process checks (`fileHosts`: its launcher's or its role's),
+        // else those it would pin cores on (loopback by default): a host holds its own secret only.
+        let local = options.fileHosts.map { Array($0).sorted() }
+            ?? spec.hosts.values.filter { host in options.localHosts.map { $0.contains(host.name) } ?? host.isLoopback }.map(\.name).sorted()
         guard !local.isEmpty else { return }  // a process that launches no host's share reads no key
         let directory = RunKeyDirectory(path: TopologyPath.resolve(keys, against: options.baseDirectory))
         do {

@@ -18,13 +18,19 @@ public struct TopologyValidator: Sendable {
         public var localHosts: Set<String>?
         /// CPUs this process may use; nil asks the kernel (sched_getaffinity).
         public var allowedCores: [Int]?
+        /// The hosts whose roles' files are checked (`rlhf launch --host`, `rlhf serve`); nil
+        /// checks every role's. A host needs only the files its own roles open.
+        public var fileHosts: Set<String>?
 
         /// - Parameters:
         ///   - checkFiles: check model directories and data files.
         ///   - baseDirectory: base of relative paths (nil: current directory).
         ///   - localHosts: hosts whose cores are checked (nil: loopback hosts).
         ///   - allowedCores: usable CPUs (nil: this process's affinity).
-        public init(checkFiles: Bool = true, baseDirectory: String? = nil, localHosts: Set<String>? = nil, allowedCores: [Int]? = nil) {
+        ///   - fileHosts: the hosts whose roles' files are checked (nil: every role's).
+        public init(checkFiles: Bool = true, baseDirectory: String? = nil, localHosts: Set<String>? = nil, allowedCores: [Int]? = nil,
+                    fileHosts: Set<String>? = nil) {
+            self.fileHosts = fileHosts
             self.checkFiles = checkFiles
             self.baseDirectory = baseDirectory
             self.localHosts = localHosts
@@ -101,6 +107,10 @@ public struct TopologyValidator: Sendable {
                 fail(.invalidValue, at + ["host"], "transport inproc runs every role in one process, so on one host; "
                      + "this role is on \"\(r.host)\", \(spec.activeRoles[0].rawValue) on \"\(firstHost ?? "")\" (use ipc or tcp)")
             }
+            if spec.transport.kind == .ipc, r.host != firstHost {
+                fail(.invalidValue, at + ["host"], "transport ipc connects Unix sockets on one machine; "
+                     + "this role is on \"\(r.host)\", \(spec.activeRoles[0].rawValue) on \"\(firstHost ?? "")\" (use tcp across hosts)")
+            }
             if spec.transport.kind == .tcp {
                 for replica in 0..<max(1, min(r.replicas, Self.maxReplicas)) {
                     let port = spec.port(for: role, replica: replica)
@@ -125,22 +135,46 @@ public struct TopologyValidator: Sendable {
     static let maxReplicas = 32
     static let maxRestarts = 100
 
-    private func checkFiles(_ spec: TopologySpec, _ fail: (TopologyError.Code, [String], String) -> Void) {
-        var models: [([String], String)] = [(["models", "actor", "path"], spec.models.actorPath),
-                                            (["models", "reference", "path"], spec.models.referencePath)]
-        if let path = spec.models.reward.modelPath { models.append((["models", "reward", "path"], path)) }
-        if let path = spec.models.criticPath { models.append((["models", "critic", "path"], path)) }
-        var checked = Set<String>()
-        for (key, path) in models where checked.insert(key.joined() + path).inserted {
-            let config = resolve(path) + "/config.json"
-            if !FileManager.default.fileExists(atPath: config) {
-                fail(.missingFile, key, "no model at \"\(path)\" (\(config) does not exist); "
-                     + "train it first (Scripts/quickstart writes runs/sft and runs/rm)")
-            }
+    /// The files each role opens: the model directories it loads (`config.json` checked), and
+    /// other files that must exist. The buffer (the coordinator) tokenizes the prompts with the
+    /// actor's tokenizer, so it needs the actor's `tokenizer.model`, not its weights.
+    static func files(of role: TopologyRole, in spec: TopologySpec) -> (models: [([String], String)], files: [([String], String)]) {
+        let actor = (["models", "actor", "path"], spec.models.actorPath)
+        switch role {
+        case .actor:
+            return ([actor], spec.data.ptx.map { [(["data", "ptx"], $0)] } ?? [])
+        case .generator:
+            return ([actor], [])
+        case .reference:
+            return ([(["models", "reference", "path"], spec.models.referencePath)], [])
+        case .reward:
+            return (spec.models.reward.modelPath.map { [(["models", "reward", "path"], $0)] } ?? [], [])
+        case .critic:
+            return (spec.models.criticPath.map { [(["models", "critic", "path"], $0)] } ?? [], [])
+        case .buffer:
+            var files = [(["data", "prompts"], spec.data.prompts), (["models", "actor", "path"], spec.models.actorPath + "/tokenizer.model")]
+            if let e = spec.data.evalPrompts { files.append((["data", "eval_prompts"], e)) }
+            return ([], files)
         }
-        let files: [(String, String?)] = [("prompts", spec.data.prompts), ("eval_prompts", spec.data.evalPrompts), ("ptx", spec.data.ptx)]
-        for case let (key, path?) in files where !FileManager.default.fileExists(atPath: resolve(path)) {
-            fail(.missingFile, ["data", key], "file \"\(path)\" does not exist")
+    }
+
+    private func checkFiles(_ spec: TopologySpec, _ fail: (TopologyError.Code, [String], String) -> Void) {
+        var checked = Set<String>()
+        for role in spec.activeRoles {
+            if let hosts = options.fileHosts, let host = spec.roles[role]?.host, !hosts.contains(host) { continue }
+            let (models, files) = Self.files(of: role, in: spec)
+            for (key, path) in models where checked.insert(key.joined(separator: ".") + path).inserted {
+                let config = resolve(path) + "/config.json"
+                if !FileManager.default.fileExists(atPath: config) {
+                    fail(.missingFile, key, "no model at \"\(path)\" (\(config) does not exist), which the \(role.rawValue) role opens; "
+                         + "train it first (Scripts/quickstart writes runs/sft and runs/rm), or copy it to this host")
+                }
+            }
+            for (key, path) in files where checked.insert(key.joined(separator: ".") + path).inserted {
+                if !FileManager.default.fileExists(atPath: resolve(path)) {
+                    fail(.missingFile, key, "file \"\(path)\" does not exist, which the \(role.rawValue) role opens")
+                }
+            }
         }
     }
 

@@ -14,7 +14,9 @@ struct LaunchCommand: ParsableCommand {
             Each role runs as `rlhf serve --topology FILE --role ROLE` with its threads, OpenBLAS core type and \
             CPU cores; their output is shown prefixed by role and kept in RUN/logs/ROLE.log. When the run \
             finishes, on Ctrl-C, or when a role dies, every process is stopped; a dead role is named with the \
-            end of its log. The last checkpoint stays valid: `--resume` continues from it. See Docs/topology.md.
+            end of its log. The last checkpoint stays valid: `--resume` continues from it. With `--slurm`, writes a \
+            batch script that starts each host's share as a Slurm job step instead (`--submit` also submits it). \
+            See Docs/topology.md.
             """)
 
     @Argument(help: "The topology file (see topologies/).") var topology: String
@@ -25,9 +27,28 @@ struct LaunchCommand: ParsableCommand {
     var host: String?
     @Flag(name: .customLong("print-commands"), help: "Print each role's command and environment instead of running.")
     var printCommands = false
+    @Flag(help: "Write RUN/slurm-job.sh, a Slurm batch script running each host's share as a job step, instead of running.")
+    var slurm = false
+    @Flag(help: "Write the Slurm batch script (as --slurm) and submit it with sbatch; prints the job id.")
+    var submit = false
+    @Flag(name: .customLong("no-affinity"),
+          help: "Leave CPU placement to a scheduler (what the Slurm script's steps use): roles are not pinned to their cores.")
+    var noAffinity = false
 
     func run() throws {
-        let spec = try TopologyParser.load(path: topology)
+        // Cores are checked where they are pinned: not under a scheduler, nor for a Slurm job's nodes.
+        let coreHosts: Set<String>? = noAffinity || slurm || submit ? [] : nil
+        // A host needs only the files its own roles open: the files are checked once the host
+        // is known (every host's, for a one-process run).
+        let unchecked = try TopologyParser.load(path: topology, options: TopologyValidator.Options(checkFiles: false, localHosts: coreHosts))
+        if slurm || submit {
+            // Each host's launcher checks its own files when its step starts, on its node.
+            for warning in unchecked.warnings { print("note: \(warning)") }
+            try writeSlurmScript(unchecked)
+            return
+        }
+        let fileHosts: Set<String>? = singleProcess || unchecked.transport.kind == .inproc ? nil : [try chooseHost(unchecked)]
+        let spec = try TopologyParser.load(path: topology, options: TopologyValidator.Options(localHosts: coreHosts, fileHosts: fileHosts))
         for warning in spec.warnings { print("note: \(warning)") }
         var plan = try spec.runPlan()
         if singleProcess || spec.transport.kind == .inproc {
@@ -56,16 +77,20 @@ struct LaunchCommand: ParsableCommand {
                 var environment = ChildSpec.computeEnvironment(threads: roleSpec.threads, coreType: coreType)
                 environment["RLHF_NO_REEXEC"] = "1"
                 if role != .buffer { endpoints[name] = plan.endpoints(of: role)[replica] }
-                children.append(ChildSpec(name: name, argv: argv, environment: environment, cores: roleSpec.cores,
+                // Every role process exits 0 only when the run finished (the coordinator's, or a
+                // role told so by it), so any of them exiting 0 ends this host's share.
+                children.append(ChildSpec(name: name, argv: argv, environment: environment, cores: noAffinity ? nil : roleSpec.cores,
                                           logFile: (logs as NSString).appendingPathComponent("\(name).log"),
-                                          finishesRun: role == .buffer, restarts: plan.restarts[role] ?? 0))
+                                          finishesRun: true, restarts: plan.restarts[role] ?? 0))
             }
         }
         if printCommands {
+            // For another scheduler (Kubernetes, systemd): the topology's relative paths are read from here.
+            print("# host \(hostName): one line per role process, each run in \(FileManager.default.currentDirectoryPath)")
             for c in children {
-                let env = c.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-                let pin = c.cores.map { "taskset -c \($0.map(String.init).joined(separator: ",")) " } ?? ""
-                print("\(env) \(pin)\(c.argv.joined(separator: " "))")
+                let env = c.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                let pin = c.cores.map { ["taskset", "-c", $0.map(String.init).joined(separator: ",")] } ?? []
+                print(ShellWord.commandLine(env + pin + c.argv))
             }
             return
         }
@@ -101,7 +126,10 @@ struct LaunchCommand: ParsableCommand {
             for line in exit.lastLines.suffix(10) { print("  \(exit.name) | \(line)") }
         }
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
-        print("final actor: \((plan.directory as NSString).appendingPathComponent("final"))")
+        // The final model is written where the actor runs.
+        if spec.roles[.actor]?.host == hostName {
+            print("final actor: \((plan.directory as NSString).appendingPathComponent("final"))")
+        }
     }
 
     private func chooseHost(_ spec: TopologySpec) throws -> String {

@@ -23,10 +23,13 @@ struct ServeCommand: ParsableCommand {
         }
         // The launcher checked `cores:` against the machine and pinned this process to its role's
         // cores: checked again here, the other roles' cores would look unavailable.
-        let spec = try TopologyParser.load(path: topology, options: TopologyValidator.Options(localHosts: []))
+        // Only this role's files are checked: its host may hold nothing else.
+        let unchecked = try TopologyParser.load(path: topology, options: TopologyValidator.Options(checkFiles: false, localHosts: []))
+        let host = unchecked.roles[name]?.host
+        let spec = try TopologyParser.load(path: topology, options: TopologyValidator.Options(localHosts: [], fileHosts: host.map { [$0] } ?? []))
         var plan = try spec.runPlan()
         // Over tcp this process speaks as its role's host (its key pair from transport.keys).
-        plan.curve = try spec.roles[name].flatMap { try spec.curveSecurity(forHost: $0.host) }
+        plan.curve = try host.flatMap { try spec.curveSecurity(forHost: $0) }
         guard plan.roles.contains(name) else {
             throw UsageError("--role \(role): this topology's \(plan.algorithm.algorithm.rawValue) run has no \(role) role")
         }

@@ -134,11 +134,16 @@ final class BackgroundCLI {
     let outputFile: String
     private let handle: FileHandle
 
-    init(_ args: [String], outputFile: String) throws {
+    convenience init(_ args: [String], outputFile: String) throws {
+        try self.init(program: CLIProcess.executable, args, outputFile: outputFile)
+    }
+
+    /// Any program (`ip netns exec ...` running the tool in a test host).
+    init(program: String, _ args: [String], outputFile: String) throws {
         self.outputFile = outputFile
         FileManager.default.createFile(atPath: outputFile, contents: nil)
         handle = try FileHandle(forWritingTo: URL(fileURLWithPath: outputFile))
-        process.executableURL = URL(fileURLWithPath: CLIProcess.executable)
+        process.executableURL = URL(fileURLWithPath: program)
         process.arguments = args
         process.standardOutput = handle
         process.standardError = handle

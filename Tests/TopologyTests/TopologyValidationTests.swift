@@ -62,6 +62,7 @@ final class TopologyValidationTests: XCTestCase {
               reward: {host: a}
               critic: {threads: 1}
               buffer: {host: b}
+            transport: {kind: tcp, keys: k}
             """)
         XCTAssertEqual(errors.map(\.code), [.unknownHost, .unknownHost])
         XCTAssertEqual(errors.map(\.description), [
@@ -83,11 +84,42 @@ final class TopologyValidationTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try "{}".write(toFile: directory + "/runs/sft/config.json", atomically: true, encoding: .utf8)
         let errors = faults(minimal, options: .init(checkFiles: true, baseDirectory: directory, allowedCores: [0, 1]))
-        XCTAssertEqual(errors.map(\.code), [.missingFile, .missingFile, .missingFile])
-        XCTAssertEqual(errors.map(\.key), ["models.critic.path", "models.reward.path", "data.prompts"])
-        XCTAssertTrue(errors[1].description.hasPrefix("bad.yaml:3:18: models.reward.path: no model at \"runs/rm\" ("), errors[1].description)
+        XCTAssertEqual(errors.map(\.code), [.missingFile, .missingFile, .missingFile, .missingFile])
+        XCTAssertEqual(errors.map(\.key), ["models.critic.path", "models.actor.path", "models.reward.path", "data.prompts"])
+        XCTAssertTrue(errors[2].description.hasPrefix("bad.yaml:3:18: models.reward.path: no model at \"runs/rm\" ("), errors[2].description)
+        // The buffer tokenizes prompts with the actor's tokenizer: it needs that file, not the weights.
+        XCTAssertTrue(errors[1].description.hasSuffix("file \"runs/sft/tokenizer.model\" does not exist, which the buffer role opens"), errors[1].description)
         // The critic's path is a default (the reward model's): its fault points at the models section.
         XCTAssertEqual(errors[0].line, 1)
+    }
+
+    /// A host's launcher checks only the files its own roles open; ipc across hosts is refused.
+    func testFiles_areCheckedOnlyForTheHostsRoles_andIpcAcrossHostsIsRefused() throws {
+        let directory = NSTemporaryDirectory() + "topology-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory + "/runs/rm", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "{}".write(toFile: directory + "/runs/rm/config.json", atomically: true, encoding: .utf8)
+        try RunKeyDirectory(path: directory + "/keys").create(hosts: ["a", "b"], run: "t")
+        let twoHosts = minimal + """
+
+            hosts: {a: {address: 10.0.0.1}, b: {address: 10.0.0.2}}
+            roles:
+              actor: {host: a}
+              reference: {host: a}
+              reward: {host: b}
+              critic: {host: b}
+              buffer: {host: a}
+            transport: {kind: tcp, keys: keys}
+            """
+        // Host b holds the reward model (the critic's too) and nothing else: all its files are there.
+        XCTAssertNoThrow(try TopologyParser.parse(yaml: twoHosts, file: "t.yaml",
+                                                  options: .init(checkFiles: true, baseDirectory: directory, allowedCores: [0, 1], fileHosts: ["b"])))
+        let onA = faults(twoHosts, options: .init(checkFiles: true, baseDirectory: directory, allowedCores: [0, 1], fileHosts: ["a"]))
+        // The actor's and the reference's models, the actor's tokenizer (for the buffer), the prompts.
+        XCTAssertEqual(onA.map(\.key), ["models.reference.path", "models.actor.path", "models.actor.path", "data.prompts"], "\(onA)")
+        let ipc = faults(twoHosts.replacingOccurrences(of: "kind: tcp", with: "kind: ipc"))
+        XCTAssertEqual(ipc.map(\.key), ["roles.reward.host", "roles.critic.host"], "\(ipc)")
+        XCTAssertTrue(ipc[0].description.contains("transport ipc connects Unix sockets on one machine"), ipc[0].description)
     }
 
     func testCUDADevice_isRefusedByThisBuild() {
