@@ -1,4 +1,6 @@
 import Foundation
+import Messaging
+import Topology
 import XCTest
 
 /// Step 3 across hosts that share nothing but a network: two network namespaces joined by a
@@ -21,8 +23,8 @@ final class MultiHostTests: XCTestCase {
         """
 
     /// Two hosts, each a copy of only its roles' files, and the topology on both.
-    private func twoHosts(_ dir: String, extraTransport: String = "") throws -> (NetworkHosts, String) {
-        let hosts = try NetworkHosts(count: 2, base: dir)
+    private func twoHosts(_ dir: String, extraTransport: String = "", reachable: Bool = false) throws -> (NetworkHosts, String) {
+        let hosts = try NetworkHosts(count: 2, base: dir, reachable: reachable)
         let models = try StepThreeRuns.modelsDirectory()
         let (a, b) = (hosts.directories[0], hosts.directories[1])
         let fm = FileManager.default
@@ -48,7 +50,7 @@ final class MultiHostTests: XCTestCase {
               buffer: {host: a, threads: 1}
               reward: {host: b, threads: 1}
               critic: {host: b, threads: 1}
-            transport: {kind: tcp, base_port: \(Int.random(in: 20_000...60_000)), keys: \(r)/keys\(extraTransport)}
+            transport: {kind: tcp, base_port: \(StepThreeRuns.basePort()), keys: \(r)/keys\(extraTransport)}
             data: {prompts: \(r)/data/prompts.jsonl}
             \(Self.algorithm)
             """
@@ -85,13 +87,25 @@ final class MultiHostTests: XCTestCase {
 
     /// The run completes on both hosts (each launcher exits 0), with the bits of the one-host
     /// run; the critic's checkpoint parts are on host b only, the experience log, the metrics
-    /// and the final actor on host a.
+    /// and the final actor on host a. A stranger on the network, with no key and then with a
+    /// key of its own, knocks at host b's reward first: refused, logged with its address, and
+    /// the run's bits are unchanged.
     func testTwoHosts_withOnlyTheirOwnFiles_giveTheBitsOfOneHost() throws {
         let dir = try StepThreeRuns.temporaryDirectory("two-hosts")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let (hosts, topology) = try twoHosts(dir)
+        let (hosts, topology) = try twoHosts(dir, reachable: true)
         defer { hosts.remove() }
         let b = try hosts.start(1, ["launch", topology, "--host", "b"], output: "\(dir)/b.out")
+        // The stranger knows the run's endpoints and server keys (public), not a client's secret.
+        let view = try String(contentsOfFile: "\(hosts.directories[0])/topology.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "keys: \(hosts.root)/keys", with: "keys: \(dir)/keys")
+        let spec = try TopologyParser.parse(yaml: view, file: "view.yaml", options: .init(checkFiles: false))
+        let curve = try XCTUnwrap(try spec.curveSecurity(forHost: "a"))
+        let reward = spec.endpoint(for: .reward)
+        XCTAssertTrue(RunPaths.wait(seconds: 60) { b.output.contains("reward | answers pings") }, b.output)
+        for kind in [HostilePeer.Keyless.noKey, .strangerKey] {
+            try HostilePeer.knock(reward, kind: kind, count: 3, runKeyPair: curve.keyPair, serverKey: curve.serverKeys[reward]!)
+        }
         let a = try hosts.start(0, ["launch", topology, "--host", "a"], output: "\(dir)/a.out")
         let statusA = a.wait(seconds: 120), statusB = b.wait(seconds: 30)
         XCTAssertEqual(statusA, 0, a.output.suffix(3000).description)
@@ -103,6 +117,8 @@ final class MultiHostTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: "\(runA)/checkpoint-4/actor"), "the actor's part on host a")
         let state = try String(contentsOfFile: "\(runA)/checkpoint-4/coordinator_state.json", encoding: .utf8)
         XCTAssertTrue(state.contains("\"critic\" : \"b\""), "the manifest names the critic's host: \(state)")
+        XCTAssertTrue(b.output.contains("refused a peer at \(hosts.ownAddress!)"), "the stranger's key refused, with its address: \(b.output.suffix(3000))")
+        XCTAssertTrue(b.output.contains("failed the CURVE handshake"), "the keyless stranger refused: \(b.output.suffix(3000))")
         let one = try oneHostRun(dir)
         let diff = try StepThreeRuns.succeed(["replay", "diff", one, runA])
         XCTAssertTrue(diff.stdout.contains("bit for bit"), diff.stdout)
