@@ -138,7 +138,7 @@ final class TopologyParserTests: XCTestCase {
         let directory = root.appendingPathComponent("topologies").path
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".yaml") }.sorted()
         XCTAssertEqual(files, ["grpo-rules-quick.yaml", "grpo-rules.yaml", "pipelined.yaml", "quickstart.yaml", "replicas.yaml",
-                               "single-process.yaml"])
+                               "single-process.yaml", "two-hosts.yaml"])
         var specs: [String: TopologySpec] = [:]
         for file in files {
             // Models are not trained on a test machine: skip the file checks, keep the rest.
@@ -153,6 +153,11 @@ final class TopologyParserTests: XCTestCase {
         XCTAssertEqual(quickstart.models.criticPath, "runs/rm")
         XCTAssertEqual(specs["single-process.yaml"]?.transport.kind, .inproc)
         XCTAssertEqual(specs["pipelined.yaml"]?.algorithm.maxStaleness, 1)
+        let twoHosts = try XCTUnwrap(specs["two-hosts.yaml"])
+        XCTAssertEqual(twoHosts.transport.kind, .tcp)
+        XCTAssertEqual(twoHosts.transport.keys, "runs/two-hosts-keys")
+        XCTAssertEqual(twoHosts.roles(onHost: "scorer"), [.reward, .critic])
+        XCTAssertEqual(specs["replicas.yaml"]?.replicas(of: .generator), 2)
         let grpo = try XCTUnwrap(specs["grpo-rules.yaml"])
         XCTAssertEqual(grpo.algorithm.algorithm, .grpo)
         XCTAssertEqual(grpo.models.reward, .rule("demo-tasks"))
