@@ -48,6 +48,8 @@ public enum RoleCodec {
         case .finish(let succeeded, let reason):
             p.integers["succeeded"] = succeeded ? 1 : 0
             p.strings["reason"] = reason
+        case .keepAlive:
+            break
         }
         return p
     }
@@ -96,6 +98,9 @@ public enum RoleCodec {
         case "restore":
             try onlyFields(p, strings: [], integers: ["iteration"])
             return .restore(iteration: try p.integer("iteration"))
+        case "keep_alive":
+            try onlyFields(p, strings: [], integers: [])
+            return .keepAlive
         case "finish":
             try onlyFields(p, strings: ["reason"], integers: ["succeeded"])
             return .finish(succeeded: try p.integer("succeeded") != 0, reason: String(try p.string("reason").prefix(2000)))

@@ -84,7 +84,8 @@ public enum RoleProcess {
                 let others = plan.roles.filter { $0 != .buffer && !roles.contains($0) }.flatMap { role in
                     plan.endpoints(of: role).map { (role, $0) }
                 }
-                let notifier = RunEndNotifier(node: node, roles: others, logger: logger)
+                let notifier = RunEndNotifier(node: node, roles: others, logger: logger,
+                                              keepAliveInterval: .seconds(plan.probeIntervalSeconds))
                 services.append(.init(service: CoordinatorService(coordinator: coordinator, resume: resume, summary: summary, notifier: notifier),
                                       successTerminationBehavior: .gracefullyShutdownGroup,
                                       failureTerminationBehavior: .gracefullyShutdownGroup))
@@ -92,6 +93,22 @@ public enum RoleProcess {
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
                 services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             runEnd.onRecord { Task { await group.triggerGracefulShutdown() } }
+            // A process without the coordinator hears from it at least every probe interval
+            // (keep-alives) once the run has begun; silence past the coordinator's limit means
+            // its host is gone, and this process ends rather than wait forever.
+            let servers = roleServers
+            let watch = roles.contains(.buffer) || servers.isEmpty ? nil : Task {
+                let limit = plan.coordinatorSilenceLimitSeconds
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(min(1, limit / 4)))
+                    let heard = servers.compactMap { $0.lastRequest.secondsSince }.min()
+                    if let heard, heard > limit {
+                        runEnd.record(succeeded: false, reason: String(format: "heard nothing from the coordinator for %.1f s (transport.coordinator_silence_limit_seconds = %g s): its host is gone or it stopped", heard, limit))
+                        return
+                    }
+                }
+            }
+            defer { watch?.cancel() }
             try await group.run()
             for server in roleServers { logger.info("\(server.trafficSummary)") }
             await stop(handlers, logger: logger)
@@ -102,7 +119,7 @@ public enum RoleProcess {
             if !roles.contains(.buffer) {
                 switch runEnd.outcome {
                 case (true, _)?: break
-                case (false, let reason)?: throw RoleError(.failed, "the coordinator stopped the run: \(reason)")
+                case (false, let reason)?: throw RoleError(.failed, reason.hasPrefix("heard nothing") ? reason : "the coordinator stopped the run: \(reason)")
                 case nil: throw RoleError(.unavailable, "stopped by a signal before the run finished")
                 }
             }
@@ -176,13 +193,16 @@ struct CoordinatorService: Service {
     let notifier: RunEndNotifier
 
     func run() async throws {
+        let keepAlive = Task { await notifier.keepAlive() }
         do {
             let result = try await cancelWhenGracefulShutdown {
                 try await coordinator.run(resume: resume)
             }
+            keepAlive.cancel()
             summary.value = result
             await notifier.tell(succeeded: true, reason: "finished")
         } catch {
+            keepAlive.cancel()
             await notifier.tell(succeeded: false, reason: "\(error)")
             throw error
         }

@@ -76,6 +76,11 @@ public enum RoleRequest: Sendable {
     /// when `succeeded` and naming `reason` otherwise (so hosts without the coordinator learn
     /// that the run is over). Answered by the role's server itself (`done`).
     case finish(succeeded: Bool, reason: String)
+    /// every role in another process, from the coordinator every `probe_interval_seconds`: the
+    /// run goes on. A role process that heard it once and then nothing from the coordinator for
+    /// `coordinator_silence_limit_seconds` ends (its coordinator's host is gone). Answered by
+    /// the role's server itself (`done`).
+    case keepAlive
 
     /// The kind's name in message envelopes and logs.
     public var kind: String {
@@ -93,6 +98,7 @@ public enum RoleRequest: Sendable {
         case .save: "save"
         case .restore: "restore"
         case .finish: "finish"
+        case .keepAlive: "keep_alive"
         }
     }
 }

@@ -20,6 +20,9 @@ public struct RoleServer: Service {
     /// Told when the coordinator says the run is over (`finish`): whether it succeeded, and why
     /// not.
     let onFinish: @Sendable (Bool, String) -> Void
+    /// When a well-formed request (any kind) last arrived: what tells a role on another host
+    /// that its coordinator is still there.
+    public let lastRequest = RequestClock()
 
     public init(role: RoleName, server: MessageServer, handler: any RoleHandler, logger: Logger,
                 onFinish: @escaping @Sendable (Bool, String) -> Void = { _, _ in }) {
@@ -85,10 +88,17 @@ public struct RoleServer: Service {
             incoming.replyError(code: 100, text: "\(error)")
             return
         }
-        if case .finish(let succeeded, let reason) = request {
+        lastRequest.mark()
+        switch request {
+        case .finish(let succeeded, let reason):
             if let done = try? RoleMessages.message(RoleCodec.encode(RoleReply.done), kind: RoleMessages.roleReply) { try? incoming.reply(done) }
             onFinish(succeeded, reason)
             return
+        case .keepAlive:
+            if let done = try? RoleMessages.message(RoleCodec.encode(RoleReply.done), kind: RoleMessages.roleReply) { try? incoming.reply(done) }
+            return
+        default:
+            break
         }
         let t0 = DispatchTime.now().uptimeNanoseconds
         let result = await handler.handle(request)
@@ -107,6 +117,18 @@ public struct RoleServer: Service {
             logger.error("\(role.rawValue): \(request.kind) failed: \(error.message)")
             incoming.replyError(code: 101, text: error.message)
         }
+    }
+}
+
+/// When something last happened (nanoseconds of the monotonic clock; 0: never).
+public final class RequestClock: Sendable {
+    private let nanoseconds = Atomic<UInt64>(0)
+    public init() {}
+    func mark() { nanoseconds.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed) }
+    /// Seconds since the last mark, or nil before the first.
+    public var secondsSince: Double? {
+        let t = nanoseconds.load(ordering: .relaxed)
+        return t == 0 ? nil : Double(DispatchTime.now().uptimeNanoseconds &- t) / 1e9
     }
 }
 

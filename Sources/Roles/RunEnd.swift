@@ -36,7 +36,28 @@ struct RunEndNotifier: Sendable {
     /// Each role and replica endpoint in another process.
     let roles: [(RoleName, String)]
     let logger: Logger
+    /// How often `keepAlive` tells them the run goes on.
+    var keepAliveInterval: Duration = .seconds(1)
     static let limit: Duration = .seconds(5)
+
+    /// Until cancelled: a `keep_alive` to every role in another process each interval, so a role
+    /// on another host learns when the coordinator's host is gone (it then hears nothing).
+    /// Failures are not reported: a role that does not answer is the pings' business.
+    func keepAlive() async {
+        guard !roles.isEmpty, let message = try? RoleMessages.message(RoleCodec.encode(.keepAlive), kind: RoleMessages.roleRequest) else { return }
+        var clients: [MessageClient] = []
+        for (_, endpoint) in roles {
+            if let client = try? await node.client(connect: endpoint) { clients.append(client) }
+        }
+        while !Task.isCancelled {
+            await withTaskGroup(of: Void.self) { group in
+                for client in clients {
+                    group.addTask { _ = try? await client.request(message, timeout: keepAliveInterval) }
+                }
+            }
+            try? await Task.sleep(for: keepAliveInterval)
+        }
+    }
 
     func tell(succeeded: Bool, reason: String) async {
         guard !roles.isEmpty, let message = try? RoleMessages.message(RoleCodec.encode(.finish(succeeded: succeeded, reason: reason)),

@@ -136,7 +136,8 @@ final class MultiHostTests: XCTestCase {
         let b = try hosts.start(1, ["launch", topology, "--host", "b"], output: "\(dir)/b.out")
         let a = try hosts.start(0, ["launch", topology, "--host", "a"], output: "\(dir)/a.out")
         let metrics = "\(hosts.directories[0])/run/metrics.jsonl"
-        XCTAssertTrue(RunPaths.wait(seconds: 60) { FileManager.default.fileExists(atPath: metrics) || !a.process.isRunning }, "a first iteration")
+        XCTAssertTrue(RunPaths.wait(seconds: 60) { !((try? String(contentsOfFile: metrics, encoding: .utf8)) ?? "").isEmpty || !a.process.isRunning },
+                      "a first iteration")
         kill(b.process.processIdentifier, SIGKILL)
         _ = try? NetworkHosts.sh("ip netns pids \(hosts.namespace(1)) | xargs -r kill -9")
         let t0 = Date()
@@ -145,6 +146,30 @@ final class MultiHostTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(t0), 20, "stopped within seconds")
         XCTAssertTrue(a.output.contains(hosts.addresses[1]) && a.output.contains("on host b"), "names host b: \(a.output.suffix(2000))")
         XCTAssertTrue(a.output.contains("critic") || a.output.contains("reward"), a.output.suffix(2000).description)
+        XCTAssertTrue(RunPaths.wait(seconds: 5) { RunPaths.liveProcesses(mentioning: topology).isEmpty },
+                      "processes left: \(RunPaths.liveProcesses(mentioning: topology))")
+    }
+
+    /// Every process of host a (the coordinator's) killed mid-run: host b's roles hear no
+    /// keep-alive, end within the coordinator's silence limit naming why, and host b's launcher
+    /// exits non-zero with no process left.
+    func testCoordinatorsHostGone_endsTheOtherHost() throws {
+        let dir = try StepThreeRuns.temporaryDirectory("two-hosts-coordinator-gone")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (hosts, topology) = try twoHosts(dir, extraTransport: ", silence_limit_seconds: 2, coordinator_silence_limit_seconds: 4")
+        defer { hosts.remove() }
+        let b = try hosts.start(1, ["launch", topology, "--host", "b"], output: "\(dir)/b.out")
+        let a = try hosts.start(0, ["launch", topology, "--host", "a"], output: "\(dir)/a.out")
+        let metrics = "\(hosts.directories[0])/run/metrics.jsonl"
+        XCTAssertTrue(RunPaths.wait(seconds: 60) { !((try? String(contentsOfFile: metrics, encoding: .utf8)) ?? "").isEmpty || !a.process.isRunning },
+                      "a first iteration")
+        kill(a.process.processIdentifier, SIGKILL)
+        _ = try? NetworkHosts.sh("ip netns pids \(hosts.namespace(0)) | xargs -r kill -9")
+        let t0 = Date()
+        let status = b.wait(seconds: 60)
+        XCTAssertNotEqual(status, 0, b.output.suffix(2000).description)
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 20, "ended within seconds: \(b.output.suffix(2000))")
+        XCTAssertTrue(b.output.contains("heard nothing from the coordinator"), b.output.suffix(2000).description)
         XCTAssertTrue(RunPaths.wait(seconds: 5) { RunPaths.liveProcesses(mentioning: topology).isEmpty },
                       "processes left: \(RunPaths.liveProcesses(mentioning: topology))")
     }

@@ -278,7 +278,7 @@ actor FakeRoles {
         case .restore(let iteration):
             events.append(.restore(role, iteration))
             return .done
-        case .sample, .policyLogProbs, .weights, .finish:
+        case .sample, .policyLogProbs, .weights, .finish, .keepAlive:
             throw RoleError(.badInput, "the fake roles have no generator role")
         }
     }
