@@ -55,8 +55,7 @@ public actor ActorRole: RoleHandler {
                 // The older versions' updates are made on the trainer's thread (each is checksummed).
                 let older = try await trainer.withLogic { logic in
                     let t = try Self.trainerLogic(logic)
-                    let lora = t.lora
-                    return try t.restore(iteration: iteration).map { WeightsUpdate(version: $0.key, values: $0.value, adaptersOnly: lora) }
+                    return try t.restore(iteration: iteration).map { t.update(version: $0.key, values: $0.value) }
                 }
                 let current = try await trainerWeights()
                 history = [:]
@@ -121,19 +120,7 @@ public actor ActorRole: RoleHandler {
         guard version >= generatorVersion else {
             throw RoleError(.failed, "actor: asked to generate with policy version \(version), older than the version \(generatorVersion) the generator already holds; versions are asked for in order")
         }
-        while version != generatorVersion, history[version] == nil {
-            let newest = history.keys.max() ?? 0
-            guard version > newest else {
-                throw RoleError(.failed, "actor: asked to generate with policy version \(version), which is no longer kept (versions \(history.keys.sorted().map(String.init).joined(separator: ", ")) are)")
-            }
-            guard !stopped else { throw RoleError(.unavailable, "actor: stopped") }
-            do {
-                try await withCheckedThrowingContinuation { waiters.add(version, $0) }
-            } catch {
-                throw RoleError(.unavailable, "actor: stopped while generation by policy version \(version) waited")
-            }
-        }
-        let update = version == generatorVersion ? nil : history[version]
+        let update = version == generatorVersion ? nil : try await awaitVersion(version, for: "generate")
         if update != nil { generatorVersion = version }
         return try await generator.withLogic { logic in
             guard let g = logic as? GeneratorLogic else { throw RoleError(.failed, "actor: the generator worker holds no generator") }

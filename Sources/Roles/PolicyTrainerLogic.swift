@@ -19,8 +19,11 @@ public final class PolicyTrainerLogic: RoleLogic {
     /// Greedy answers for evaluations, on the trainer's own weights.
     let answerer: Generator
     public private(set) var version = 0
+    /// Whether generator replicas fetch the weights (which then carry a checksum).
+    let checksummed: Bool
 
     public init(plan: RunPlan) throws {
+        checksummed = plan.hasGenerator
         let loaded = try RoleModels.load(plan.actorModel, for: .actor)
         let trainable: any TrainableParameters = if let lora = plan.actorLoRA {
             LoRAParameters(model: loaded.model, config: lora, seed: plan.seed)
@@ -49,7 +52,14 @@ public final class PolicyTrainerLogic: RoleLogic {
 
     /// The weights of the current version, for the generators.
     public func weights() -> WeightsUpdate {
-        WeightsUpdate(version: version, values: trainer.trainable.values.array, adaptersOnly: lora)
+        update(version: version, values: trainer.trainable.values.array)
+    }
+
+    /// An update of these values, checksummed (here, on the trainer's thread) only when a
+    /// generator role will fetch it over Messaging; the actor's own generator needs no checksum.
+    func update(version: Int, values: [Float]) -> WeightsUpdate {
+        checksummed ? WeightsUpdate(version: version, values: values, adaptersOnly: lora)
+                    : WeightsUpdate(version: version, values: values, adaptersOnly: lora, checksum: 0)
     }
 
     public func handle(_ request: RoleRequest) throws -> RoleReply {

@@ -125,12 +125,10 @@ final class MultiHostTests: XCTestCase {
         XCTAssertEqual(try StepThreeRuns.bytes("\(one)/final/model.safetensors"), try StepThreeRuns.bytes("\(runA)/final/model.safetensors"))
     }
 
-    /// Every process of host b killed mid-run (the reward and the critic): host a's launcher
-    /// stops the run within seconds, naming the role and its address on host b, and exits
-    /// non-zero with no process left.
-    func testKillingAHostsProcesses_stopsTheRun_namingIt() throws {
-        let dir = try StepThreeRuns.temporaryDirectory("two-hosts-killed")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+    /// Runs the two hosts (short silence limits), kills every process of host `killed` after
+    /// the first iteration, and returns the other host's launcher once it ended, with how long
+    /// that took; checks no process of the run is left.
+    private func killHostMidRun(_ killed: Int, in dir: String) throws -> (survivor: BackgroundCLI, seconds: Double, hosts: NetworkHosts) {
         let (hosts, topology) = try twoHosts(dir, extraTransport: ", silence_limit_seconds: 2, coordinator_silence_limit_seconds: 4")
         defer { hosts.remove() }
         let b = try hosts.start(1, ["launch", topology, "--host", "b"], output: "\(dir)/b.out")
@@ -138,16 +136,28 @@ final class MultiHostTests: XCTestCase {
         let metrics = "\(hosts.directories[0])/run/metrics.jsonl"
         XCTAssertTrue(RunPaths.wait(seconds: 60) { !((try? String(contentsOfFile: metrics, encoding: .utf8)) ?? "").isEmpty || !a.process.isRunning },
                       "a first iteration")
-        kill(b.process.processIdentifier, SIGKILL)
-        _ = try? NetworkHosts.sh("ip netns pids \(hosts.namespace(1)) | xargs -r kill -9")
+        let (victim, survivor) = killed == 0 ? (a, b) : (b, a)
+        kill(victim.process.processIdentifier, SIGKILL)
+        _ = try? NetworkHosts.sh("ip netns pids \(hosts.namespace(killed)) | xargs -r kill -9")
         let t0 = Date()
-        let status = a.wait(seconds: 60)
-        XCTAssertNotEqual(status, 0, a.output.suffix(2000).description)
-        XCTAssertLessThan(Date().timeIntervalSince(t0), 20, "stopped within seconds")
-        XCTAssertTrue(a.output.contains(hosts.addresses[1]) && a.output.contains("on host b"), "names host b: \(a.output.suffix(2000))")
-        XCTAssertTrue(a.output.contains("critic") || a.output.contains("reward"), a.output.suffix(2000).description)
+        survivor.wait(seconds: 60)
+        let seconds = Date().timeIntervalSince(t0)
         XCTAssertTrue(RunPaths.wait(seconds: 5) { RunPaths.liveProcesses(mentioning: topology).isEmpty },
                       "processes left: \(RunPaths.liveProcesses(mentioning: topology))")
+        return (survivor, seconds, hosts)
+    }
+
+    /// Every process of host b killed mid-run (the reward and the critic): host a's launcher
+    /// stops the run within seconds, naming the role and its address on host b, and exits
+    /// non-zero with no process left.
+    func testKillingAHostsProcesses_stopsTheRun_namingIt() throws {
+        let dir = try StepThreeRuns.temporaryDirectory("two-hosts-killed")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (a, seconds, hosts) = try killHostMidRun(1, in: dir)
+        XCTAssertNotEqual(a.process.terminationStatus, 0, a.output.suffix(2000).description)
+        XCTAssertLessThan(seconds, 20, "stopped within seconds")
+        XCTAssertTrue(a.output.contains(hosts.addresses[1]) && a.output.contains("on host b"), "names host b: \(a.output.suffix(2000))")
+        XCTAssertTrue(a.output.contains("critic") || a.output.contains("reward"), a.output.suffix(2000).description)
     }
 
     /// Every process of host a (the coordinator's) killed mid-run: host b's roles hear no
@@ -156,21 +166,9 @@ final class MultiHostTests: XCTestCase {
     func testCoordinatorsHostGone_endsTheOtherHost() throws {
         let dir = try StepThreeRuns.temporaryDirectory("two-hosts-coordinator-gone")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let (hosts, topology) = try twoHosts(dir, extraTransport: ", silence_limit_seconds: 2, coordinator_silence_limit_seconds: 4")
-        defer { hosts.remove() }
-        let b = try hosts.start(1, ["launch", topology, "--host", "b"], output: "\(dir)/b.out")
-        let a = try hosts.start(0, ["launch", topology, "--host", "a"], output: "\(dir)/a.out")
-        let metrics = "\(hosts.directories[0])/run/metrics.jsonl"
-        XCTAssertTrue(RunPaths.wait(seconds: 60) { !((try? String(contentsOfFile: metrics, encoding: .utf8)) ?? "").isEmpty || !a.process.isRunning },
-                      "a first iteration")
-        kill(a.process.processIdentifier, SIGKILL)
-        _ = try? NetworkHosts.sh("ip netns pids \(hosts.namespace(0)) | xargs -r kill -9")
-        let t0 = Date()
-        let status = b.wait(seconds: 60)
-        XCTAssertNotEqual(status, 0, b.output.suffix(2000).description)
-        XCTAssertLessThan(Date().timeIntervalSince(t0), 20, "ended within seconds: \(b.output.suffix(2000))")
+        let (b, seconds, _) = try killHostMidRun(0, in: dir)
+        XCTAssertNotEqual(b.process.terminationStatus, 0, b.output.suffix(2000).description)
+        XCTAssertLessThan(seconds, 20, "ended within seconds: \(b.output.suffix(2000))")
         XCTAssertTrue(b.output.contains("heard nothing from the coordinator"), b.output.suffix(2000).description)
-        XCTAssertTrue(RunPaths.wait(seconds: 5) { RunPaths.liveProcesses(mentioning: topology).isEmpty },
-                      "processes left: \(RunPaths.liveProcesses(mentioning: topology))")
     }
 }
