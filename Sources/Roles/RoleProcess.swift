@@ -84,8 +84,9 @@ public enum RoleProcess {
                 let others = plan.roles.filter { $0 != .buffer && !roles.contains($0) }.flatMap { role in
                     plan.endpoints(of: role).map { (role, $0) }
                 }
-                let notifier = RunEndNotifier(node: node, roles: others, logger: logger,
+                var notifier = RunEndNotifier(node: node, roles: others, logger: logger,
                                               keepAliveInterval: .seconds(plan.probeIntervalSeconds))
+                notifier.otherHosts = Set(plan.roles.filter { plan.hosts[$0] != nil && plan.hosts[$0] != plan.hosts[.buffer] })
                 services.append(.init(service: CoordinatorService(coordinator: coordinator, resume: resume, summary: summary, notifier: notifier),
                                       successTerminationBehavior: .gracefullyShutdownGroup,
                                       failureTerminationBehavior: .gracefullyShutdownGroup))

@@ -35,6 +35,8 @@ struct RunEndNotifier: Sendable {
     let node: MessagingNode
     /// Each role and replica endpoint in another process.
     let roles: [(RoleName, String)]
+    /// The roles on other hosts than the coordinator's.
+    var otherHosts: Set<RoleName> = []
     let logger: Logger
     /// How often `keepAlive` tells them the run goes on.
     var keepAliveInterval: Duration = .seconds(1)
@@ -59,7 +61,11 @@ struct RunEndNotifier: Sendable {
         }
     }
 
+    /// Tells `roles` that the run is over. A failure is told only to the roles on other hosts
+    /// than the coordinator's (`otherHosts`): on this host the launcher stops them itself, and
+    /// the first process to end there must be the coordinator, whose exit names the cause.
     func tell(succeeded: Bool, reason: String) async {
+        let roles = succeeded ? self.roles : self.roles.filter { otherHosts.contains($0.0) }
         guard !roles.isEmpty, let message = try? RoleMessages.message(RoleCodec.encode(.finish(succeeded: succeeded, reason: reason)),
                                                                        kind: RoleMessages.roleRequest) else { return }
         let (node, logger) = (self.node, self.logger)
