@@ -46,7 +46,7 @@ final class InferenceWorkspace {
     let x, ln, qkv, att, mid, gateUp, mlp: FloatBuffer
     let probs: FloatBuffer
     let rstd: FloatBuffer
-    /// (rows, r) for attached LoRA adapters' intermediate products.
+    /// (rows, r + widest adapter output) for attached LoRA adapters' intermediate products.
     let loraScratch: FloatBuffer
     let positions: UnsafeMutablePointer<Int32>
 

@@ -45,7 +45,7 @@ extension Llama {
             maxProbs = max(maxProbs, NH * s.tokens.count * end)
             for t in s.tokens { precondition(t >= 0 && Int(t) < V, "token id \(t) outside the vocabulary of \(V)") }
         }
-        let loraRank = adapters?.layout.r ?? 0
+        let loraRank = adapters?.inferenceScratchWidth ?? 0
         if cache.workspace == nil || cache.workspace!.rows < R || cache.workspace!.probsCount < maxProbs
             || cache.workspace!.loraScratch.count < R * loraRank {
             cache.workspace = InferenceWorkspace(model: self, rows: max(R, cache.workspace?.rows ?? 0),

@@ -87,13 +87,16 @@ extension LoRAAdapters {
     }
 
     // The inference path: as forward, without dropout and without keeping anything. `scratch`
-    // (N, r) belongs to the caller's KV cache, so several caches can decode at once.
+    // (N, r + scratchWidth) belongs to the caller's KV cache, so several caches can decode at once.
+    /// Scratch per row that `inferenceForward` needs: the rank, and the widest adapter's output.
+    var inferenceScratchWidth: Int { layout.r + (layout.adapters.map(\.outFeatures).max() ?? 0) }
+
     func inferenceForward(_ site: LoRALayout.Site, layer: Int, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, N: Int,
                           scratch: UnsafeMutablePointer<Float>) {
         let w = parameters.pointer, r = layout.r
         for i in layout.bySite[layer][site.rawValue] {
             let ad = layout.adapters[i]
-            LoRA.forwardByRows(out: out + ad.column, ldo: ad.siteWidth, h: scratch, inp: inp, a: w + ad.a, b: w + ad.b,
+            LoRA.forwardByRows(out: out + ad.column, ldo: ad.siteWidth, h: scratch, delta: scratch + N * r, inp: inp, a: w + ad.a, b: w + ad.b,
                                N: N, C: ad.inFeatures, OC: ad.outFeatures, R: r, scaling: config.scaling)
         }
     }

@@ -18,9 +18,10 @@ public enum LoRA {
     }
 
     /// As `forward`, for generation: each row by the row kernel (`Linear.forwardByRows`), so a
-    /// sequence's bits do not depend on the rest of its batch.
+    /// sequence's bits do not depend on the rest of its batch. `delta` (N, OC) is scratch the
+    /// caller owns (its inference workspace), so decoding allocates nothing per step.
     public static func forwardByRows(
-        out: UnsafeMutablePointer<Float>, ldo: Int, h: UnsafeMutablePointer<Float>,
+        out: UnsafeMutablePointer<Float>, ldo: Int, h: UnsafeMutablePointer<Float>, delta: UnsafeMutablePointer<Float>,
         inp: UnsafePointer<Float>, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
         N: Int, C: Int, OC: Int, R: Int, scaling: Float
     ) {
@@ -29,8 +30,6 @@ public enum LoRA {
             return
         }
         Linear.forwardByRows(out: h, inp: inp, weight: a, bias: nil, N: N, C: C, OC: R)
-        let delta = UnsafeMutablePointer<Float>.allocate(capacity: N * OC)
-        defer { delta.deallocate() }
         Linear.forwardByRows(out: delta, inp: h, weight: b, bias: nil, N: N, C: R, OC: OC)
         for n in 0..<N {
             for o in 0..<OC { out[n * ldo + o] += scaling * delta[n * OC + o] }

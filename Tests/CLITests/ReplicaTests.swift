@@ -36,7 +36,7 @@ final class ReplicaTests: XCTestCase {
     }
 
     /// The actor generating beside its trainer, and 1, 2 and 3 generator replicas (which fetch
-    /// every version from the actor), for PPO at staleness 0 and GRPO with LoRA at staleness
+    /// every version from the actor), for PPO at staleness 0 and GRPO at staleness
     /// 1: the same experience log and final weights, bit for bit. Each replica logs the weights
     /// it fetched.
     func testGeneratorReplicas_giveTheSameBitsAsTheActorGenerating() throws {

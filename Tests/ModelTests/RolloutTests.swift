@@ -111,7 +111,21 @@ final class RolloutTests: XCTestCase {
     /// generator replicas do), gives every row the bits of the whole batch, including with more
     /// than `Linear.smallRows` rows in a pass (24 here) and with LoRA adapters attached.
     func testParts_withTheirFirstRow_giveTheWholeBatchBitForBit() throws {
-        let m = Self.makeModel()
+        for lora in [false, true] {
+            let m = Self.makeModel()
+            if lora {
+                let adapters = LoRAAdapters(config: LoRAConfig(r: 2, alpha: 4, targetModules: LoRATarget.allCases), for: m, seed: 3)
+                var rng = SplitMix64(seed: 4)
+                for e in adapters.layout.entries where e.name.contains("lora_B") {
+                    for i in 0..<e.count { adapters.parameters[e.offset + i].pointee = (rng.nextFloat() * 2 - 1) * 0.4 }
+                }
+                m.attach(adapters, trainBase: false)
+            }
+            try assertPartsGiveTheWholeBatch(m, what: lora ? "with LoRA" : "plain")
+        }
+    }
+
+    private func assertPartsGiveTheWholeBatch(_ m: Llama, what: String) throws {
         let s = SamplingParameters(temperature: 1.1, topP: 0.9, seed: 5)
         let prompts = (0..<12).map { p in (0..<(1 + p % 5)).map { (p * 7 + $0 * 3) % 40 } }
         let whole = try Generator(model: m, threads: 2).rollout(prompts: prompts, samplesPerPrompt: 2, maxNewTokens: 9, sampling: s, stopTokens: [3])
@@ -124,9 +138,9 @@ final class RolloutTests: XCTestCase {
                 logProbs += part.logProbs
                 ended += part.ended
             }
-            XCTAssertEqual(responses, whole.responses, "cut \(cut)")
-            XCTAssertEqual(logProbs, whole.logProbs, "cut \(cut)")
-            XCTAssertEqual(ended, whole.ended, "cut \(cut)")
+            XCTAssertEqual(responses, whole.responses, "\(what), cut \(cut)")
+            XCTAssertEqual(logProbs, whole.logProbs, "\(what), cut \(cut)")
+            XCTAssertEqual(ended, whole.ended, "\(what), cut \(cut)")
         }
     }
 
