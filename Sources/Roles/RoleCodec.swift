@@ -6,6 +6,8 @@ import Training
 public enum RoleCodec {
     /// Limits on what a payload may declare, so a hostile one cannot make us allocate wildly.
     static let maxRows = 1 << 16, maxWidth = 1 << 16, maxElements = 1 << 28
+    /// Values of one policy's weights in all (`weights` replies): 2^36, 256 GiB of float32.
+    static let maxWeightValues = 1 << 36
 
     // MARK: - Requests
 
@@ -175,7 +177,11 @@ public enum RoleCodec {
             return .rollout(RolloutPart(responses: responses, behaviourLogProbs: logProbs, ended: ended.map { $0 != 0 }, padID: pad))
         case "weights":
             let count = try p.integer("count"), total = try p.integer("total"), index = try p.integer("index")
-            guard (1...maxElements).contains(count), (0...maxElements).contains(total), (0..<count).contains(index) else {
+            // A whole model's block may be far larger than one message may carry (a 7B policy is
+            // 7e9 values); each chunk is bounded by `chunkValues` below, and the block's size
+            // must agree with its chunk count.
+            guard (1...maxElements).contains(count), (0...maxWeightValues).contains(total), (0..<count).contains(index),
+                  total <= count * WeightsChunk.chunkValues else {
                 throw RoleError(.badInput, "weights: chunk \(index) of \(count), \(total) values in all, is out of bounds")
             }
             guard case .f32(let v, _)? = p.arrays["values"], v.count <= WeightsChunk.chunkValues else {
