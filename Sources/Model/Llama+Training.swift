@@ -110,6 +110,7 @@ extension Llama {
     /// head's weight gradient. Kept logits are overwritten with their gradient.
     public func languageModelBackward(dlogprobs: UnsafePointer<Float>, targets: UnsafePointer<Int32>, acts a: TrainingActivations,
                                       context: ComputeContext = .current) {
+        precondition(a.keepsBackward, "a backward pass over scoring activations, which keep nothing for it")
         context.run {
             let N = a.B * a.T
             // The head's weight gradient only when the base trains (LoRA freezes it).
@@ -139,6 +140,7 @@ extension Llama {
     /// Backpropagates `acts.dHidden` through the decoder, adding into `gradients` (unless
     /// `trainsBase` is off) and into the attached adapters' gradients.
     public func backward(acts a: TrainingActivations, context: ComputeContext = .current) {
+        precondition(a.keepsBackward, "a backward pass over scoring activations, which keep nothing for it")
         context.run {
             let B = a.B, T = a.T, N = B * T
             let w = parameters.pointer

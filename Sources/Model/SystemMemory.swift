@@ -27,6 +27,30 @@ public enum SystemMemory {
         return Int(text.trimmingCharacters(in: .whitespacesAndNewlines)).flatMap { $0 > 0 ? $0 : nil }
     }
 
+    /// The most resident memory this process has held so far (its high-water mark, what the
+    /// kernel would have had to find at the worst moment), in bytes.
+    public static var peakResidentBytes: Int {
+        var usage = rusage()
+        #if os(Linux)
+        let who = __rusage_who_t(RUSAGE_SELF.rawValue)
+        #else
+        let who = RUSAGE_SELF
+        #endif
+        guard getrusage(who, &usage) == 0 else { return 0 }
+        // Linux reports kilobytes.
+        return Int(usage.ru_maxrss) * 1024
+    }
+
+    /// Memory the kernel could give without swapping now (`MemAvailable`), or `bytes` where
+    /// /proc/meminfo is absent; never more than `bytes`.
+    public static var availableBytes: Int {
+        let limit = bytes
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+              let kb = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return limit }
+        return min(limit, kb * 1024)
+    }
+
     /// `bytes` with a binary unit for people, e.g. `25012345678 bytes (23.3 GiB)`.
     public static func describe(_ bytes: Int) -> String {
         let units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]

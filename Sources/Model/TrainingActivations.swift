@@ -2,9 +2,22 @@ import Tensor
 
 /// Everything a training forward pass keeps for its backward, for one batch shape (B, T).
 ///
-/// Allocated once per shape and reused every step, so a step allocates nothing.
+/// Allocated once and reused every step, so a step allocates nothing: the buffers are sized for
+/// the largest shape asked of them (`capacityB` x `capacityT`), and `reshape` lays a smaller
+/// batch over them, so a run whose padded lengths vary holds one set, not one per length.
+///
+/// Scoring activations (`forScoring`) hold no backward buffers, and their layers share one set
+/// of buffers (the residual stream alternates between two): a forward pass reads layer l's
+/// buffers only while computing layer l, and only the backward pass needs each layer's kept.
+/// They are what the reference, the reward model, the critic's values and the old
+/// log-probabilities need: a chunk of rows costs one layer's activations instead of L layers'
+/// plus their gradients.
 public final class TrainingActivations {
-    public let B: Int, T: Int
+    public private(set) var B: Int, T: Int
+    /// The largest batch (rows, padded length) the buffers hold.
+    public let capacityB: Int, capacityT: Int
+    /// False for scoring activations: no backward pass may run on them.
+    public let keepsBackward: Bool
     var N: Int { B * T }
     // Saved by forward, per layer l:
     let resid: [FloatBuffer]     // L+1 of (N, C): input of layer l; resid[L] feeds the final norm
@@ -31,7 +44,7 @@ public final class TrainingActivations {
     let logitsChunk: FloatBuffer  // (lmHeadChunkRows, V)
     /// (N) log p(target) at each position.
     public let logprobs: FloatBuffer
-    let positions: [Int32]       // (N): t for each row
+    private(set) var positions: [Int32]  // (N): t for each row
     // Backward workspaces:
     /// (N, C) gradient of the loss with respect to `hidden`, filled by a head's backward.
     public let dHidden: FloatBuffer
@@ -50,12 +63,28 @@ public final class TrainingActivations {
 
     /// - Parameter context: the compute context the passes will run under; its thread count
     ///   sizes per-thread scratch (a pass under a context with more threads uses only these).
-    public init(model m: Llama, B: Int, T: Int, withLogits: Bool = true, context: ComputeContext = .current) {
+    ///   - forScoring: scoring activations (see above): no backward buffers, layers sharing theirs.
+    public init(model m: Llama, B: Int, T: Int, withLogits: Bool = true, forScoring: Bool = false,
+                context: ComputeContext = .current) {
         self.B = B
         self.T = T
+        capacityB = B
+        capacityT = T
+        keepsBackward = !forScoring
         let N = B * T, L = m.L
-        func bufs(_ n: Int) -> [FloatBuffer] { (0..<L).map { _ in FloatBuffer(count: n) } }
-        resid = (0...L).map { _ in FloatBuffer(count: N * m.C) }
+        func bufs(_ n: Int) -> [FloatBuffer] {
+            if forScoring {
+                let shared = FloatBuffer(count: n)
+                return Array(repeating: shared, count: L)
+            }
+            return (0..<L).map { _ in FloatBuffer(count: n) }
+        }
+        if forScoring {
+            let even = FloatBuffer(count: N * m.C), odd = FloatBuffer(count: N * m.C)
+            resid = (0...L).map { $0 % 2 == 0 ? even : odd }
+        } else {
+            resid = (0...L).map { _ in FloatBuffer(count: N * m.C) }
+        }
         ln1 = bufs(N * m.C); rstd1 = bufs(N); qkv = bufs(N * m.QKV); probs = bufs(B * m.NH * T * T)
         attOut = bufs(N * m.NH * m.HS); residMid = bufs(N * m.C); ln2 = bufs(N * m.C); rstd2 = bufs(N)
         gateUp = bufs(N * 2 * m.I); mlpHidden = bufs(N * m.I)
@@ -65,13 +94,38 @@ public final class TrainingActivations {
         logitsChunk = FloatBuffer(count: lmHeadChunkRows * m.V)
         lse = FloatBuffer(count: N); logprobs = FloatBuffer(count: N)
         positions = (0..<N).map { Int32($0 % T) }
-        dHidden = FloatBuffer(count: N * m.C); dResid = FloatBuffer(count: N * m.C); dLn = FloatBuffer(count: N * m.C)
-        dQKV = FloatBuffer(count: N * m.QKV); dAttOut = FloatBuffer(count: N * m.NH * m.HS)
-        dGateUp = FloatBuffer(count: N * 2 * m.I); dMLPHidden = FloatBuffer(count: N * m.I)
+        let G = forScoring ? 0 : N
+        dHidden = FloatBuffer(count: G * m.C); dResid = FloatBuffer(count: G * m.C); dLn = FloatBuffer(count: G * m.C)
+        dQKV = FloatBuffer(count: G * m.QKV); dAttOut = FloatBuffer(count: G * m.NH * m.HS)
+        dGateUp = FloatBuffer(count: G * 2 * m.I); dMLPHidden = FloatBuffer(count: G * m.I)
         scratchParts = context.threads
-        attScratch = FloatBuffer(count: scratchParts * T * T)
+        attScratch = FloatBuffer(count: forScoring ? 0 : scratchParts * T * T)
         ids = .allocate(capacity: N)
         ids.initialize(repeating: 0, count: N)
+    }
+
+    /// Lays a (B, T) batch over these buffers; false (and nothing changed) when it does not fit
+    /// within `capacityB` x `capacityT`. Every buffer is used by (B, T) strides computed from
+    /// `B` and `T`, so a smaller batch fits in the same memory.
+    public func reshape(B newB: Int, T newT: Int) -> Bool {
+        guard newB >= 1, newT >= 1, newB <= capacityB, newT <= capacityT else { return false }
+        guard newB != B || newT != T else { return true }
+        B = newB
+        T = newT
+        positions = (0..<(newB * newT)).map { Int32($0 % newT) }
+        return true
+    }
+
+    /// Bytes these activations hold for a (B, T) batch of a model of configuration `c`, as
+    /// `init` allocates them: what the memory plan counts for one mini-batch or scoring chunk.
+    public static func bytes(config c: LlamaConfig, B: Int, T: Int, withLogits: Bool, forScoring: Bool, threads: Int) -> Int {
+        let N = B * T, C = c.hiddenSize, I = c.intermediateSize, V = c.vocabSize, L = c.numHiddenLayers
+        let attention = c.numAttentionHeads * c.headDim, QKV = (c.numAttentionHeads + 2 * c.numKeyValueHeads) * c.headDim
+        let perLayer = N * (3 * C + 2 + QKV + attention + 3 * I) + B * c.numAttentionHeads * T * T
+        let resid = (forScoring ? 2 : L + 1) * N * C
+        let head = N * C + 3 * N + (withLogits ? N * V : 0) + min(N, 256) * V
+        let backward = forScoring ? 0 : N * (3 * C + QKV + attention + 3 * I) + threads * T * T
+        return 4 * ((forScoring ? 1 : L) * perLayer + resid + head + backward) + 8 * N
     }
 
     deinit { ids.deallocate() }

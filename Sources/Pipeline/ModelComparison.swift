@@ -134,7 +134,7 @@ public struct ModelComparison: Sendable {
             let batch = ExperienceBatch(prompts: prompts[range].map { $0.map(Int32.init) }, responses: responses[range].map { $0.map(Int32.init) },
                                         padID: Int32(padID))
             let mb = try batch.modelBatch(padID: padID, maxLength: model.config.maxPositionEmbeddings)
-            let acts = pool.activations(B: mb.B, T: mb.T)
+            let acts = pool.scoringActivations(B: mb.B, T: mb.T)
             model.forward(ids: mb.ids, acts: acts)
             out += model.scoreForward(lengths: mb.lengths, acts: acts)
         }

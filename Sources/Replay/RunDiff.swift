@@ -95,8 +95,9 @@ public enum RunDiff {
         return nil
     }
 
-    /// Wall-clock figures differ between any two runs; they are not part of what a run computed.
-    static func timing(_ key: String) -> Bool { key.hasSuffix("_s") }
+    /// Wall-clock figures (`*_s`) and memory figures (`memory_*`) differ between any two runs;
+    /// they are not part of what a run computed.
+    public static func timing(_ key: String) -> Bool { key.hasSuffix("_s") || key.hasPrefix("memory_") }
 
     private static func firstMismatch(_ x: [Int32], _ y: [Int32]) -> Int? {
         for i in 0..<max(x.count, y.count) where i >= x.count || i >= y.count || x[i] != y[i] { return i }

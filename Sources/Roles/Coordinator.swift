@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Model
 import Training
 
 /// Drives a step-3 run: each iteration the actor answers a batch of prompts, the reference, the
@@ -18,6 +19,10 @@ public final class Coordinator: Sendable {
     let evaluation: HeldOutEvaluation?
     let recorder: (any ExperienceRecorder)?
     let messagingClock: MessagingClock?
+    /// The roles' memory figures, which their replies carry (logged per iteration).
+    let memory: RoleMemoryReadings?
+    /// What the buffer's tensors need: the coordinator's own process reports it.
+    let bufferTensorBytes: Int?
     let log: @Sendable (String) -> Void
 
     /// - Parameters:
@@ -26,11 +31,15 @@ public final class Coordinator: Sendable {
     ///   - recorder: receives every batch the trainers consume.
     ///   - log: progress lines.
     ///   - messagingClock: where the channels add up their messaging time (logged per iteration).
+    ///   - memory: where the channels keep the roles' memory figures (logged per iteration).
     public init(plan: RunPlan, channels: [RoleName: any RoleChannel], recorder: (any ExperienceRecorder)? = nil,
-                messagingClock: MessagingClock? = nil, log: @escaping @Sendable (String) -> Void) throws {
+                messagingClock: MessagingClock? = nil, memory: RoleMemoryReadings? = nil,
+                log: @escaping @Sendable (String) -> Void) throws {
         self.plan = plan
         self.recorder = recorder
         self.messagingClock = messagingClock
+        self.memory = memory
+        bufferTensorBytes = memory == nil ? nil : (try? RoleMemoryPlan.of(.buffer, in: plan))?.tensorBytes
         self.log = log
         for role in plan.roles where role != .buffer && channels[role] == nil {
             throw RoleError(.unavailable, "coordinator: no channel to the \(role.rawValue) role")
@@ -134,6 +143,10 @@ public final class Coordinator: Sendable {
         }
         line["iteration_s"] = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         if let clock = messagingClock { line["messaging_s"] = clock.take() }
+        if let memory {
+            memory.record(.buffer, peakBytes: SystemMemory.peakResidentBytes, tensorBytes: bufferTensorBytes)
+            for (k, v) in memory.metrics { line[k] = v }
+        }
         if let evaluation, schedule.evaluates(after: i) {
             // The trainer answers, by the version it just made: generation of the next batches
             // goes on meanwhile on the generator's thread, with older weights.

@@ -55,9 +55,12 @@ public final class RewardLogic: RoleLogic {
         switch scorer {
         case .model(let model, let pool, let padID):
             let mb = try batch.modelBatch(padID: padID, maxLength: model.config.maxPositionEmbeddings)
-            let acts = pool.activations(B: mb.B, T: mb.T)
-            model.forward(ids: mb.ids, acts: acts)
-            return .scores(model.scoreForward(lengths: mb.lengths, acts: acts))
+            var scores: [Float] = []
+            pool.forEachScoringChunk(mb) { _, chunk, acts in
+                model.forward(ids: chunk.ids, acts: acts)
+                scores += model.scoreForward(lengths: chunk.lengths, acts: acts)
+            }
+            return .scores(scores)
         case .rules(let checker):
             return .scores(try (0..<batch.B).map { b in
                 checker.check(prompt: texts[b], response: try responseText(batch, b)).isCorrect ? 1 : 0

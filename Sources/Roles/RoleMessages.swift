@@ -67,12 +67,15 @@ public struct MessagingRoleChannel: RoleChannel {
     let timeout: Duration
     /// Adds up the time calls spent outside the roles' own work.
     let clock: MessagingClock?
+    /// Keeps the memory figures each reply carries.
+    let memory: RoleMemoryReadings?
 
-    public init(role: RoleName, client: MessageClient, timeout: Duration, clock: MessagingClock? = nil) {
+    public init(role: RoleName, client: MessageClient, timeout: Duration, clock: MessagingClock? = nil, memory: RoleMemoryReadings? = nil) {
         self.role = role
         self.client = client
         self.timeout = timeout
         self.clock = clock
+        self.memory = memory
     }
 
     public func call(_ request: RoleRequest) async throws -> RoleReply {
@@ -101,6 +104,9 @@ public struct MessagingRoleChannel: RoleChannel {
             if let clock, let handler = reply.metadata["handler_s"]?.doubleValue {
                 let total = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
                 clock.add(max(0, total - handler))
+            }
+            if let memory, let peak = reply.metadata["peak_rss_bytes"]?.doubleValue {
+                memory.record(role, peakBytes: Int(peak), tensorBytes: reply.metadata["tensor_bytes"]?.doubleValue.map { Int($0) })
             }
             return decoded
         } catch let error as RoleError {

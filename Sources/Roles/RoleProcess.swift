@@ -44,7 +44,10 @@ public enum RoleProcess {
                     handlers.append(handler)
                     let server = try await node.server(bind: endpoints[k])
                     logger.info("\(role.rawValue)\(endpoints.count > 1 ? " replica \(k)" : ""): serving at \(server.endpoint)")
-                    let roleServer = RoleServer(role: role, server: server, handler: handler, logger: logger) {
+                    let memoryPlan = try? RoleMemoryPlan.of(role, in: plan)
+                    if let memoryPlan { logger.info("\(memoryPlan.summary)") }
+                    let roleServer = RoleServer(role: role, server: server, handler: handler, logger: logger,
+                                                tensorBytes: memoryPlan?.tensorBytes ?? 0) {
                         runEnd.record(succeeded: $0, reason: $1)
                     }
                     roleServers.append(roleServer)
@@ -55,6 +58,7 @@ public enum RoleProcess {
             if roles.contains(.buffer) {
                 var channels: [RoleName: any RoleChannel] = [:]
                 let clock = MessagingClock()
+                let memory = RoleMemoryReadings()
                 for role in plan.roles where role != .buffer {
                     var replicas: [any RoleChannel] = []
                     // A role in another process is pinged while a request to it is out: a
@@ -66,7 +70,7 @@ public enum RoleProcess {
                     for endpoint in plan.endpoints(of: role) {
                         let client = try await node.client(connect: endpoint)
                         let channel = MessagingRoleChannel(role: role, client: client, timeout: .seconds(plan.requestTimeoutSeconds),
-                                                           clock: clock)
+                                                           clock: clock, memory: memory)
                         if elsewhere {
                             replicas.append(ProbedRoleChannel(base: channel, client: client, probeInterval: .seconds(plan.probeIntervalSeconds),
                                                               silenceLimit: .seconds(plan.coordinatorSilenceLimitSeconds), maxResends: plan.restarts[role] ?? 0,
@@ -78,7 +82,7 @@ public enum RoleProcess {
                     guard !replicas.isEmpty else { throw RoleError(.unavailable, "the run plan gives the \(role.rawValue) role no endpoint") }
                     channels[role] = replicas.count == 1 ? replicas[0] : ReplicatedRoleChannel(role: role, replicas: replicas) { logger.warning("\($0)") }
                 }
-                let coordinator = try Coordinator(plan: plan, channels: channels, recorder: recorder, messagingClock: clock) {
+                let coordinator = try Coordinator(plan: plan, channels: channels, recorder: recorder, messagingClock: clock, memory: memory) {
                     logger.info("\($0)")
                 }
                 let others = plan.roles.filter { $0 != .buffer && !roles.contains($0) }.flatMap { role in

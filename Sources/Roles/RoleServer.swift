@@ -1,6 +1,7 @@
 import Dispatch
 import Logging
 import Messaging
+import Model
 import ServiceLifecycle
 import Synchronization
 
@@ -23,10 +24,14 @@ public struct RoleServer: Service {
     /// When a well-formed request (any kind) last arrived: what tells a role on another host
     /// that its coordinator is still there.
     public let lastRequest = RequestClock()
+    /// What the role's tensors need (`RoleMemoryPlan`), sent with every reply beside the
+    /// process's peak resident memory; 0 when unknown.
+    let tensorBytes: Int
 
-    public init(role: RoleName, server: MessageServer, handler: any RoleHandler, logger: Logger,
+    public init(role: RoleName, server: MessageServer, handler: any RoleHandler, logger: Logger, tensorBytes: Int = 0,
                 onFinish: @escaping @Sendable (Bool, String) -> Void = { _, _ in }) {
         self.role = role
+        self.tensorBytes = tensorBytes
         self.server = server
         self.handler = handler
         self.logger = logger
@@ -109,6 +114,9 @@ public struct RoleServer: Service {
                 var message = try RoleMessages.message(RoleCodec.encode(reply), kind: RoleMessages.roleReply)
                 // How long the role itself took, so the caller can tell messaging time apart.
                 message.metadata["handler_s"] = .double(seconds)
+                // The process's high-water mark so far, for the run's memory figures.
+                message.metadata["peak_rss_bytes"] = .double(Double(SystemMemory.peakResidentBytes))
+                if tensorBytes > 0 { message.metadata["tensor_bytes"] = .double(Double(tensorBytes)) }
                 try incoming.reply(message)
             } catch {
                 logger.error("\(role.rawValue): cannot send the reply to \(request.kind): \(error)")

@@ -21,7 +21,7 @@ public enum Evaluation {
         for start in stride(from: 0, to: sequences.count, by: batchSize) {
             let rows = Array(sequences[start..<min(start + batchSize, sequences.count)])
             let batch = modelBatch(rows, padID: padID, model: model)
-            let acts = pool.activations(B: batch.B, T: batch.T)
+            let acts = pool.scoringActivations(B: batch.B, T: batch.T)
             runLanguageModel(model, batch, acts)
             let lp = acts.logprobs.pointer
             for n in 0..<(batch.B * batch.T) where batch.targets[n] >= 0 {
@@ -65,7 +65,7 @@ public enum Evaluation {
         for start in stride(from: 0, to: examples.count, by: batchSize) {
             let rows = Array(examples[start..<min(start + batchSize, examples.count)])
             let batch = ModelBatch(Batch(preferences: rows, padID: padID), padID: padID, maxLength: model.config.maxPositionEmbeddings)
-            let acts = pool.activations(B: batch.B, T: batch.T)
+            let acts = pool.scoringActivations(B: batch.B, T: batch.T)
             model.forward(ids: batch.ids, acts: acts)
             let scores = model.scoreForward(lengths: batch.lengths, acts: acts)
             out.chosen += scores[..<rows.count]
@@ -85,7 +85,7 @@ public enum Evaluation {
         for start in stride(from: 0, to: examples.count, by: batchSize) {
             let rows = Array(examples[start..<min(start + batchSize, examples.count)])
             let batch = ModelBatch(Batch(preferences: rows, padID: padID), padID: padID, maxLength: model.config.maxPositionEmbeddings)
-            let acts = pool.activations(B: batch.B, T: batch.T)
+            let acts = pool.scoringActivations(B: batch.B, T: batch.T)
             runLanguageModel(model, batch, acts)
             let values = Losses.sequenceLogProbs(logprobs: acts.logprobs.pointer, targets: batch.targets, B: batch.B, T: batch.T,
                                                  average: average).values

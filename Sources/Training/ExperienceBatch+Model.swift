@@ -60,13 +60,18 @@ extension ExperienceBatch {
 extension ExperienceBatch {
     /// log π(a_j | s_j) of every response token under `model`, (B, R), with the training forward
     /// (no dropout): what the reference role returns, and the actor's old log-probabilities.
+    /// Scored `pool.scoringRows` rows at a time with forward-only activations: a row's figures
+    /// do not depend on the rows beside it, and the memory is a chunk's, not the batch's.
     /// - Parameter temperature: the sampling temperature: log-probabilities of logits / T, so the
     ///   old policy, the new one and the reference are the distribution the samples came from.
     public func logProbs(under model: Llama, pool: ActivationPool, padID: Int, temperature: Double = 1) throws -> [Float] {
         let mb = try modelBatch(padID: padID, maxLength: model.config.maxPositionEmbeddings)
-        let acts = pool.activations(B: mb.B, T: mb.T)
-        TemperedLanguageModel.forward(model, mb, acts, temperature: temperature)
-        return gatherResponse(acts.logprobs.pointer, T: mb.T)
+        var all = [Float](repeating: 0, count: mb.B * mb.T)
+        pool.forEachScoringChunk(mb) { rows, chunk, acts in
+            TemperedLanguageModel.forward(model, chunk, acts, temperature: temperature)
+            all.withUnsafeMutableBufferPointer { $0.baseAddress!.advanced(by: rows.lowerBound * mb.T).update(from: acts.logprobs.pointer, count: chunk.B * chunk.T) }
+        }
+        return all.withUnsafeBufferPointer { gatherResponse($0.baseAddress!, T: mb.T) }
     }
 
     /// Checks what came from outside the process before any model reads it: every array the

@@ -61,3 +61,11 @@ public struct ModelBatch: Sendable {
     /// Positions that are targets.
     public var targetCount: Int { targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) } }
 }
+
+extension ModelBatch {
+    /// Rows `rows` of this batch, at the same padded length T.
+    public func rows(_ rows: Range<Int>) -> ModelBatch {
+        let span = rows.lowerBound * T..<rows.upperBound * T
+        return ModelBatch(B: rows.count, T: T, ids: Array(ids[span]), targets: Array(targets[span]), lengths: Array(lengths[rows]))
+    }
+}

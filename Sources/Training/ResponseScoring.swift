@@ -43,7 +43,7 @@ extension Llama {
                                pool: ActivationPool) throws -> [[Float]] {
         try forEachResponseBatch(prompts: prompts, responses: responses, batchSize: batchSize) { batch in
             let mb = try batch.modelBatch(padID: 0, maxLength: config.maxPositionEmbeddings)
-            let acts = pool.activations(B: mb.B, T: mb.T)
+            let acts = pool.scoringActivations(B: mb.B, T: mb.T)
             forward(ids: mb.ids, acts: acts)
             let values = valuesForward(acts: acts)
             return batch.ragged(values.withUnsafeBufferPointer { batch.gatherResponse($0.baseAddress!, T: mb.T) })

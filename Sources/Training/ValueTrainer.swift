@@ -34,9 +34,12 @@ public final class ValueTrainer {
     /// V(s_j) for every response token, (B, R): the value at the position that predicts token j.
     public func values(of batch: ExperienceBatch) throws -> [Float] {
         let mb = try batch.modelBatch(padID: padID, maxLength: model.config.maxPositionEmbeddings)
-        let acts = pool.activations(B: mb.B, T: mb.T)
-        model.forward(ids: mb.ids, acts: acts)
-        let all = model.valuesForward(acts: acts)
+        var all: [Float] = []
+        all.reserveCapacity(mb.B * mb.T)
+        pool.forEachScoringChunk(mb) { _, chunk, acts in
+            model.forward(ids: chunk.ids, acts: acts)
+            all += model.valuesForward(acts: acts)
+        }
         return all.withUnsafeBufferPointer { batch.gatherResponse($0.baseAddress!, T: mb.T) }
     }
 

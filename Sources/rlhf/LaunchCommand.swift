@@ -34,6 +34,9 @@ struct LaunchCommand: ParsableCommand {
     @Flag(name: .customLong("no-affinity"),
           help: "Leave CPU placement to a scheduler (what the Slurm script's steps use): roles are not pinned to their cores.")
     var noAffinity = false
+    @Flag(name: .customLong("skip-memory-check"),
+          help: "Start even when the roles' tensors (weights, optimizer state, KV caches, activations), computed from the configs, do not fit this machine's memory.")
+    var skipMemoryCheck = false
 
     func run() throws {
         // Cores are checked where they are pinned: not under a scheduler, nor for a Slurm job's nodes.
@@ -51,7 +54,14 @@ struct LaunchCommand: ParsableCommand {
         let spec = try TopologyParser.load(path: topology, options: TopologyValidator.Options(localHosts: coreHosts, fileHosts: fileHosts))
         for warning in spec.warnings { print("note: \(warning)") }
         var plan = try spec.runPlan()
-        if singleProcess || spec.transport.kind == .inproc {
+        let oneProcess = singleProcess || spec.transport.kind == .inproc
+        if !skipMemoryCheck {
+            let hostName = oneProcess ? (spec.hosts.keys.sorted().first ?? "local") : try chooseHost(spec)
+            let roles = oneProcess ? plan.roles : spec.roles(onHost: hostName)
+            try RoleMemoryPlan.check(plan, processes: roles.map { ($0, spec.replicas(of: $0)) }, oneProcess: oneProcess,
+                                     host: hostName)
+        }
+        if oneProcess {
             plan.useInproc()
             try runSingleProcess(plan)
             return

@@ -62,7 +62,7 @@ final class LaunchTests: XCTestCase {
     private func metrics(_ run: String) throws -> [[String: Double]] {
         try String(contentsOfFile: "\(run)/metrics.jsonl", encoding: .utf8).split(separator: "\n").map { line in
             let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-            return o.filter { !$0.key.hasSuffix("_s") }.compactMapValues { ($0 as? NSNumber)?.doubleValue }
+            return o.filter { !$0.key.hasSuffix("_s") && !$0.key.hasPrefix("memory_") }.compactMapValues { ($0 as? NSNumber)?.doubleValue }
         }
     }
 
@@ -125,6 +125,16 @@ final class LaunchTests: XCTestCase {
             return try XCTUnwrap(line["generate_wait_s"] as? Double)
         }
         XCTAssertEqual(waits.first, 0, "the first batch's weights are there from the start")
+        // Each role's peak resident memory beside what its tensors need; the test models are
+        // tiny, so the runtime every process holds dominates: within 2x of tensors + runtime.
+        let last = try XCTUnwrap(timings.last)
+        for role in ["actor", "reference", "reward", "critic", "buffer"] {
+            let peak = try XCTUnwrap(last["memory_\(role)_peak_mb"] as? Double, role)
+            let tensors = try XCTUnwrap(last["memory_\(role)_tensors_mb"] as? Double, role)
+            XCTAssertGreaterThan(peak, 10, role)
+            if role != "buffer" { XCTAssertGreaterThan(tensors, 0, role) }
+            XCTAssertLessThan(peak, 2 * (tensors + 48), "\(role): peak \(peak) MiB, tensors \(tensors) MiB")
+        }
         XCTAssertTrue(waits.allSatisfy { $0 >= 0 } && waits.dropFirst().contains { $0 > 0 }, "\(waits)")
         // And over tcp:// on loopback with the run's CURVE keys, from a port picked at random (CI
         // machines run other things).

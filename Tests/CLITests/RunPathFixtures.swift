@@ -78,9 +78,9 @@ enum RunPaths {
         return try StepThreeRuns.metrics(run)
     }
 
-    /// metrics.jsonl without the wall-clock figures (`*_s`), which differ between any two runs.
+    /// metrics.jsonl without the wall-clock (`*_s`) and memory (`memory_*`) figures, which differ between any two runs.
     static func metricsWithoutTimings(_ run: String) throws -> [[String: Double]] {
-        try metrics(run).map { $0.filter { !$0.key.hasSuffix("_s") } }
+        try metrics(run).map { $0.filter { !$0.key.hasSuffix("_s") && !$0.key.hasPrefix("memory_") } }
     }
 
     /// `rlhf replay export RUN --format jsonl`: one dictionary per sample, in log order.

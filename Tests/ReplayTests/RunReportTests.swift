@@ -69,6 +69,17 @@ final class RunReportTests: XCTestCase {
         #endif
     }
 
+    func testReport_showsEachRolesPeakMemoryBesideItsTensors() {
+        var metrics = ppoMetrics(2)
+        metrics[1]["memory_actor_peak_mb"] = 250.5
+        metrics[1]["memory_actor_tensors_mb"] = 286.4
+        metrics[1]["memory_reward_peak_mb"] = 36.5
+        let html = RunReport.html(title: "t", metrics: metrics, samples: [])
+        XCTAssertTrue(html.contains("<td>actor</td><td>250.5</td><td>286.4</td><td>0.87</td>"), html)
+        XCTAssertTrue(html.contains("<td>reward</td><td>36.5</td><td></td><td></td>"), html)
+        XCTAssertTrue(RunReport.html(title: "t", metrics: ppoMetrics(2), samples: []).contains("No memory figures logged"))
+    }
+
     func testReport_everyChartPlotsItsPoints() throws {
         let html = RunReport.html(title: "t", metrics: ppoMetrics(), samples: [])
         let charts = svgs(html)

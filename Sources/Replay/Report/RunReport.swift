@@ -32,7 +32,7 @@ public enum RunReport {
             <body data-colour="advantage">
             <header>
             <h1>\(HTMLText.escape(title))</h1>
-            <nav><a href="#charts">charts</a> · <a href="#iterations">iterations</a> · <a href="#samples">samples</a></nav>
+            <nav><a href="#charts">charts</a> · <a href="#iterations">iterations</a> · <a href="#memory">memory</a> · <a href="#samples">samples</a></nav>
             </header>
 
             """
@@ -49,6 +49,8 @@ public enum RunReport {
         }
         out += "</section>\n<section id=\"iterations\">\n<h2>Iterations</h2>\n"
         out += lines.isEmpty ? "<p class=\"note\">No iterations logged.</p>\n" : ReportTable.html(lines)
+        out += "</section>\n<section id=\"memory\">\n<h2>Memory</h2>\n"
+        out += ReportMemoryTable.html(lines)
         out += "</section>\n<section id=\"samples\">\n<h2>Samples</h2>\n"
         out += ReportSamplesView.html(samples)
         out += "</section>\n<script>\(ReportPage.script)</script>\n</body>\n</html>\n"
