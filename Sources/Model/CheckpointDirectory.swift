@@ -40,14 +40,33 @@ public struct CheckpointDirectory: Sendable, Equatable {
     /// - Returns: tensors by HF name, converted to Float32.
     /// - Throws: ``CheckpointError`` naming the directory or file, and the tensor where there is one.
     public func loadTensors() throws -> [String: HostTensor] {
+        var tensors: [String: HostTensor] = [:]
+        try visitTensors { _, entry, raw in
+            let count = raw.count / entry.dtype.byteWidth
+            let data = [Float](unsafeUninitializedCapacity: count) { out, initialized in
+                if count > 0 { SafeTensors.decode(raw, dtype: entry.dtype, into: out.baseAddress!) }
+                initialized = count
+            }
+            tensors[entry.name] = HostTensor(shape: entry.shape, data: data)
+        }
+        return tensors
+    }
+
+    /// Calls `visit` with every weight tensor's entry and raw bytes, file by file, with the
+    /// checks of `loadTensors`; each tensor's pages of the mapped file are given back once it is
+    /// visited, so a model loaded into its own block holds its weights once, not twice.
+    /// - Parameter visit: the file, the entry, and the tensor's bytes (valid during the call).
+    public func visitTensors(_ visit: (_ path: String, _ entry: SafeTensorsEntry, _ raw: UnsafeRawBufferPointer) throws -> Void) throws {
         try requireDirectory()
         let single = file(CheckpointDirectory.weightsFileName)
         if FileManager.default.fileExists(atPath: single) {
-            return try SafeTensors.read(contentsOf: single)
+            try visitFile(single, visit)
+            return
         }
         let index = file(CheckpointDirectory.indexFileName)
         if FileManager.default.fileExists(atPath: index) {
-            return try loadSharded(indexPath: index)
+            try visitSharded(indexPath: index, visit)
+            return
         }
         var message = "no weights found: looked for \(CheckpointDirectory.weightsFileName) and \(CheckpointDirectory.indexFileName)"
         let pickles = ["pytorch_model.bin", "pytorch_model.bin.index.json"].filter {
@@ -60,7 +79,19 @@ public struct CheckpointDirectory: Sendable, Equatable {
         throw CheckpointError(.notFound, path: path, message)
     }
 
-    private func loadSharded(indexPath: String) throws -> [String: HostTensor] {
+    /// One file: parsed, then each tensor visited and its mapped pages released.
+    @discardableResult
+    private func visitFile(_ path: String, _ visit: (String, SafeTensorsEntry, UnsafeRawBufferPointer) throws -> Void) throws -> SafeTensorsHeader {
+        let mapped = try MappedFile(path: path)
+        let header = try SafeTensors.parseHeader(mapped.bytes, path: path)
+        try SafeTensors.forEachTensor(mapped.bytes, header: header) { entry, raw in
+            try visit(path, entry, raw)
+            mapped.release(raw)
+        }
+        return header
+    }
+
+    private func visitSharded(indexPath: String, _ visit: (String, SafeTensorsEntry, UnsafeRawBufferPointer) throws -> Void) throws {
         let index = try JSONObject.parse(try readFile(indexPath), path: indexPath, what: "index")
         guard let weightMap = try index.object("weight_map") else { throw index.missing("weight_map") }
 
@@ -78,8 +109,6 @@ public struct CheckpointDirectory: Sendable, Equatable {
             namesInShard[shard, default: []].append(name)
         }
 
-        var tensors: [String: HostTensor] = [:]
-        tensors.reserveCapacity(shardOf.count)
         for shard in namesInShard.keys.sorted() {
             let expected = namesInShard[shard]!.sorted()
             let shardPath = file(shard)
@@ -89,24 +118,22 @@ public struct CheckpointDirectory: Sendable, Equatable {
                     "shard listed in \(CheckpointDirectory.indexFileName) (for \(expected.count) tensor(s),"
                         + " e.g. '\(expected[0])') does not exist")
             }
-            // One shard at a time, so peak memory is the floats plus one mapped file.
-            let loaded = try SafeTensors.read(contentsOf: shardPath)
-            for name in expected where loaded[name] == nil {
+            // One shard at a time, each tensor checked against the index before it is visited.
+            let header = try SafeTensors.readHeader(contentsOf: shardPath)
+            let inShard = Set(header.entries.map(\.name))
+            for name in expected where !inShard.contains(name) {
                 throw CheckpointError(
                     .missing, path: shardPath, field: name,
                     "tensor listed for this shard in \(CheckpointDirectory.indexFileName) is not in it")
             }
-            for (name, tensor) in loaded {
-                guard shardOf[name] == shard else {
-                    let listed = shardOf[name].map { "lists it under \($0)" } ?? "does not list it"
-                    throw CheckpointError(
-                        .invalidValue, path: shardPath, field: name,
-                        "tensor is in this shard but \(CheckpointDirectory.indexFileName) \(listed)")
-                }
-                tensors[name] = tensor
+            for name in inShard.sorted() where shardOf[name] != shard {
+                let listed = shardOf[name].map { "lists it under \($0)" } ?? "does not list it"
+                throw CheckpointError(
+                    .invalidValue, path: shardPath, field: name,
+                    "tensor is in this shard but \(CheckpointDirectory.indexFileName) \(listed)")
             }
+            try visitFile(shardPath, visit)
         }
-        return tensors
     }
 
     // MARK: - Saving

@@ -8,8 +8,29 @@ extension Llama {
         let dir = CheckpointDirectory(path: directory)
         let config = try dir.loadConfig()
         let model = Llama(config: config)
-        try model.loadParameters(try dir.loadTensors(), source: directory)
+        try model.loadParameters(from: dir)
         return model
+    }
+
+    /// Reads the weights of `directory` straight into the parameter block, tensor by tensor, with
+    /// the checks of `loadParameters(_:source:)`: the weights are held once while loading, not
+    /// as a dictionary of arrays beside the block (and the mapped file beside both).
+    public func loadParameters(from directory: CheckpointDirectory) throws {
+        var seen = Set<String>()
+        try directory.visitTensors { _, entry, raw in
+            // Buffers transformers sometimes saves (rotary inv_freq), a tied model's lm_head.
+            guard let e = layout.entry(named: entry.name) else { return }
+            guard entry.shape == e.shape else {
+                throw CheckpointError(.invalidValue, path: directory.path, field: e.name,
+                                      "tensor has shape \(entry.shape), but config.json implies \(e.shape)")
+            }
+            SafeTensors.decode(raw, dtype: entry.dtype, into: parameters[e.offset])
+            seen.insert(e.name)
+        }
+        for e in layout.entries where !seen.contains(e.name) {
+            throw CheckpointError(.missing, path: directory.path, field: e.name,
+                                  "tensor missing from the checkpoint (expected shape \(e.shape) for \(config.architecture))")
+        }
     }
 
     /// Copies tensors (by HF name) into the parameter block. Every tensor of the layout must be

@@ -240,35 +240,48 @@ public enum SafeTensors {
 
     /// Converts the (already validated) entries to Float32 tensors.
     static func decodeTensors(_ bytes: UnsafeRawBufferPointer, header: SafeTensorsHeader) -> [String: HostTensor] {
-        let dataStart = bytes.count - (header.entries.last?.dataOffsets.upperBound ?? 0)
         var tensors: [String: HostTensor] = [:]
         tensors.reserveCapacity(header.entries.count)
-        for entry in header.entries {
-            let range = (dataStart + entry.dataOffsets.lowerBound)..<(dataStart + entry.dataOffsets.upperBound)
-            let raw = UnsafeRawBufferPointer(rebasing: bytes[range])
+        forEachTensor(bytes, header: header) { entry, raw in
             let count = raw.count / entry.dtype.byteWidth
             let data = [Float](unsafeUninitializedCapacity: count) { out, initialized in
-                switch entry.dtype {
-                case .f32:
-                    // The data section is not necessarily 4-byte aligned, hence the byte copy.
-                    if count > 0 { UnsafeMutableRawBufferPointer(out).copyMemory(from: raw) }
-                    #if _endian(big)
-                    for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: out[i].bitPattern)) }
-                    #endif
-                case .bf16:
-                    for i in 0..<count {
-                        out[i] = float(fromBFloat16: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-                    }
-                case .f16:
-                    for i in 0..<count {
-                        out[i] = float(fromFloat16: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-                    }
-                }
+                if count > 0 { decode(raw, dtype: entry.dtype, into: out.baseAddress!) }
                 initialized = count
             }
             tensors[entry.name] = HostTensor(shape: entry.shape, data: data)
         }
         return tensors
+    }
+
+    /// Calls `body` with each entry and its raw bytes in the (parsed) file `bytes`.
+    static func forEachTensor(_ bytes: UnsafeRawBufferPointer, header: SafeTensorsHeader,
+                              _ body: (SafeTensorsEntry, UnsafeRawBufferPointer) throws -> Void) rethrows {
+        let dataStart = bytes.count - (header.entries.last?.dataOffsets.upperBound ?? 0)
+        for entry in header.entries {
+            let range = (dataStart + entry.dataOffsets.lowerBound)..<(dataStart + entry.dataOffsets.upperBound)
+            try body(entry, UnsafeRawBufferPointer(rebasing: bytes[range]))
+        }
+    }
+
+    /// Converts one tensor's raw little-endian bytes of `dtype` into `raw.count / width` floats at `out`.
+    static func decode(_ raw: UnsafeRawBufferPointer, dtype: SafeTensorsDType, into out: UnsafeMutablePointer<Float>) {
+        let count = raw.count / dtype.byteWidth
+        switch dtype {
+        case .f32:
+            // The data section is not necessarily 4-byte aligned, hence the byte copy.
+            if count > 0 { UnsafeMutableRawPointer(out).copyMemory(from: raw.baseAddress!, byteCount: 4 * count) }
+            #if _endian(big)
+            for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: out[i].bitPattern)) }
+            #endif
+        case .bf16:
+            for i in 0..<count {
+                out[i] = float(fromBFloat16: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+            }
+        case .f16:
+            for i in 0..<count {
+                out[i] = float(fromFloat16: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+            }
+        }
     }
 
     // MARK: - Writing

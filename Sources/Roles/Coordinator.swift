@@ -64,6 +64,7 @@ public final class Coordinator: Sendable {
     /// actor into `<run>/final`.
     /// - Parameter resume: continue from the latest complete checkpoint, if any.
     public func run(resume: Bool) async throws -> Summary {
+        try await roles.awaitStarted()
         let checkpoints = RunCheckpoints(plan: plan, roles: roles)
         let start = try await checkpoints.prepare(resume: resume)
         if let resumed = start.checkpoint {

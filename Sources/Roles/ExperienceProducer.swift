@@ -101,4 +101,12 @@ struct RoleChannels: Sendable {
 
     /// Who generates: the generator role when the run has one, else the actor.
     var generation: any RoleChannel { channels[.generator] ?? channels[.actor]! }
+
+    /// Every role's process up.
+    func awaitStarted() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for channel in channels.values { group.addTask { try await channel.awaitStarted() } }
+            try await group.waitForAll()
+        }
+    }
 }

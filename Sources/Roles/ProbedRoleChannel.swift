@@ -22,6 +22,8 @@ struct ProbedRoleChannel: RoleChannel {
     let log: @Sendable (String) -> Void
     /// The topology's name of the host the role runs on, for messages (nil: not said).
     var host: String? = nil
+    /// How long `awaitStarted` waits for the role's first answer.
+    var startLimit: Duration = .seconds(600)
 
     var role: RoleName { base.role }
 
@@ -50,6 +52,24 @@ struct ProbedRoleChannel: RoleChannel {
                     throw RoleError(.unavailable, "\(role.rawValue) (\(client.endpoint)) was restarted \(resends) times during one \(request.kind) request; giving up")
                 }
                 log("\(role.rawValue): a new process answers at \(client.endpoint); sending \(request.kind) again (\(resends) of at most \(maxResends))")
+            }
+        }
+    }
+
+    /// Pings until the role answers, saying every 10 s what is awaited; fails after
+    /// `startLimit` (the request timeout: a start is a slow request at worst).
+    func awaitStarted() async throws {
+        let began = ContinuousClock.now
+        var told = began
+        while (try? await client.instance(timeout: probeInterval)) == nil {
+            try Task.checkCancellation()
+            let waited = ContinuousClock.now - began
+            if waited > startLimit {
+                throw RoleError(.unavailable, "\(role.rawValue) (\(client.endpoint)\(host.map { " on host \($0)" } ?? "")) did not start within \(startLimit) (transport.request_timeout_seconds); see its log")
+            }
+            if ContinuousClock.now - told >= .seconds(10) {
+                told = .now
+                log("waiting for \(role.rawValue) at \(client.endpoint) to start (\(Int(waited.components.seconds)) s so far)")
             }
         }
     }

@@ -23,6 +23,14 @@ public struct ReplicatedRoleChannel: RoleChannel {
     let log: @Sendable (String) -> Void
 
     /// - Parameter replicas: a channel to each replica, first replica first (at least one).
+    /// Every replica up.
+    public func awaitStarted() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for replica in replicas { group.addTask { try await replica.awaitStarted() } }
+            try await group.waitForAll()
+        }
+    }
+
     public init(role: RoleName, replicas: [any RoleChannel], log: @escaping @Sendable (String) -> Void = { _ in }) {
         precondition(!replicas.isEmpty, "a replicated role has at least one replica")
         self.role = role

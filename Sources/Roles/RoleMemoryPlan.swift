@@ -143,16 +143,20 @@ extension RoleMemoryPlan {
     ///   - oneProcess: whether they all run in one process (one runtime, not one per role).
     ///   - host: named in the refusal.
     /// - Returns: the plans, for a log line.
-    /// - Throws: `RoleError(.badInput)` with every role's figures when they do not fit.
+    /// - Throws: `RoleError(.badInput)` with every role's figures when they do not fit (a role
+    ///   whose configuration cannot be read counts its runtime only).
     @discardableResult
     public static func check(_ plan: RunPlan, processes: [(role: RoleName, count: Int)], oneProcess: Bool, host: String,
                              availableBytes: Int = SystemMemory.bytes) throws -> [RoleMemoryPlan] {
-        let plans = try processes.map { try of($0.role, in: plan) }
+        // A configuration that cannot be read here is the role's to report when it loads it,
+        // with its own error: its tensors are left out of this sum.
+        let planned = processes.compactMap { spec in (try? of(spec.role, in: plan)).map { ($0, spec) } }
+        let plans = planned.map(\.0)
         let processCount = oneProcess ? 1 : processes.reduce(0) { $0 + $1.count }
         var total = processCount * processBaselineBytes
-        for (p, spec) in zip(plans, processes) { total += p.tensorBytes * spec.count }
+        for (p, spec) in planned { total += p.tensorBytes * spec.count }
         guard total <= availableBytes else {
-            let lines = zip(plans, processes).map { p, spec in "  " + (spec.count > 1 ? "\(spec.count) x " : "") + p.summary }
+            let lines = planned.map { p, spec in "  " + (spec.count > 1 ? "\(spec.count) x " : "") + p.summary }
             throw RoleError(.badInput, "the roles on host \(host) need \(mib(total)) (\(processCount) process(es) of "
                             + "\(mib(processBaselineBytes)) runtime each, and their tensors) but this machine has \(mib(availableBytes)):\n"
                             + lines.joined(separator: "\n")

@@ -74,7 +74,8 @@ public enum RoleProcess {
                         if elsewhere {
                             replicas.append(ProbedRoleChannel(base: channel, client: client, probeInterval: .seconds(plan.probeIntervalSeconds),
                                                               silenceLimit: .seconds(plan.coordinatorSilenceLimitSeconds), maxResends: plan.restarts[role] ?? 0,
-                                                              log: { logger.warning("\($0)") }, host: Set(plan.hosts.values).count > 1 ? plan.hosts[role] : nil))
+                                                              log: { logger.warning("\($0)") }, host: Set(plan.hosts.values).count > 1 ? plan.hosts[role] : nil,
+                                                              startLimit: .seconds(plan.requestTimeoutSeconds)))
                         } else {
                             replicas.append(channel)
                         }

@@ -55,7 +55,7 @@ struct LaunchCommand: ParsableCommand {
         for warning in spec.warnings { print("note: \(warning)") }
         var plan = try spec.runPlan()
         let oneProcess = singleProcess || spec.transport.kind == .inproc
-        if !skipMemoryCheck {
+        if !skipMemoryCheck && !printCommands {
             let hostName = oneProcess ? (spec.hosts.keys.sorted().first ?? "local") : try chooseHost(spec)
             let roles = oneProcess ? plan.roles : spec.roles(onHost: hostName)
             try RoleMemoryPlan.check(plan, processes: roles.map { ($0, spec.replicas(of: $0)) }, oneProcess: oneProcess,
