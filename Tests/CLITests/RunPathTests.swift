@@ -5,6 +5,19 @@ import XCTest
 /// in-run evaluation, the ptx stream across a resume, and a LoRA actor's base weights. Real
 /// processes on the tiny models of `StepThreeRuns`, each run a few hundred milliseconds.
 final class RunPathTests: XCTestCase {
+    /// A role whose process takes longer to start than a probe interval (here every one of
+    /// them: the interval is 20 ms) is awaited before the first request, not taken for a
+    /// restarted process when it first answers: the run ends as usual.
+    func testRolesSlowerToStartThanAProbeInterval_areAwaited() throws {
+        let dir = try RunPaths.temporaryDirectory("slow-start")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let topology = try StepThreeRuns.topology(dir, name: "slow", transport: "ipc, probe_interval_seconds: 0.02, silence_limit_seconds: 5",
+                                                  algorithm: "grpo", iterations: 2, saveEvery: 2)
+        let r = try RunPaths.succeed(["launch", topology])
+        XCTAssertFalse(r.stderr.contains("a new process answers"), r.stderr.suffix(2000).description)
+        XCTAssertEqual(try RunPaths.metrics("\(dir)/slow").count, 2)
+    }
+
     /// `rlhf train ALGORITHM --config FILE`, with `roles:` and `transport:` left out, runs every
     /// role in its process and writes what `rlhf launch --single-process` writes from the same
     /// settings: the same metrics, checkpoints, final model and experience log, bit for bit.
