@@ -11,8 +11,16 @@ final class RunPathTests: XCTestCase {
     func testRolesSlowerToStartThanAProbeInterval_areAwaited() throws {
         let dir = try RunPaths.temporaryDirectory("slow-start")
         defer { try? FileManager.default.removeItem(atPath: dir) }
+        // An actor of 26M parameters (105 MB) takes a few hundred milliseconds to load.
+        let base = "\(try StepThreeRuns.modelsDirectory())/base"
+        try #"{"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 400, "hidden_size": 1024, "intermediate_size": 2816, "num_hidden_layers": 2, "num_attention_heads": 8, "max_position_embeddings": 128, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 3}"#
+            .write(toFile: "\(dir)/big.json", atomically: true, encoding: .utf8)
+        try RunPaths.succeed(["init", "--config", "\(dir)/big.json", "--out", "\(dir)/big", "--seed", "3"])
+        try FileManager.default.copyItem(atPath: "\(base)/tokenizer.model", toPath: "\(dir)/big/tokenizer.model")
         let topology = try StepThreeRuns.topology(dir, name: "slow", transport: "ipc, probe_interval_seconds: 0.02, silence_limit_seconds: 5",
-                                                  algorithm: "grpo", iterations: 2, saveEvery: 2)
+                                                  algorithm: "grpo", iterations: 2, saveEvery: 2, reward: "{rule: demo-tasks}")
+        let text = try String(contentsOfFile: topology, encoding: .utf8).replacingOccurrences(of: "actor: {path: \(base)}", with: "actor: {path: \(dir)/big}")
+        try text.write(toFile: topology, atomically: true, encoding: .utf8)
         let r = try RunPaths.succeed(["launch", topology])
         XCTAssertFalse(r.stderr.contains("a new process answers"), r.stderr.suffix(2000).description)
         XCTAssertEqual(try RunPaths.metrics("\(dir)/slow").count, 2)
