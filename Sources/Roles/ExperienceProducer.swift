@@ -32,7 +32,7 @@ struct ExperienceProducer: Sendable {
     /// Generates batch `iteration` and has it scored.
     private func produce(iteration: Int) async throws {
         let version = schedule.version(generating: iteration)
-        let chosen = prompts.batch(iteration: iteration, count: plan.algorithm.promptsPerIteration)
+        let chosen = prompts.batch(iteration: iteration, count: plan.algorithm.generatedPromptsPerIteration)
         let request = GenerateRequest(batchID: UInt64(iteration), iteration: iteration, prompts: chosen.map(\.ids),
                                       samplesPerPrompt: plan.algorithm.samplesPerPrompt,
                                       seed: schedule.generationSeed(iteration), policyVersion: version)
@@ -52,13 +52,38 @@ struct ExperienceProducer: Sendable {
         }
         batch.iteration = iteration
         let texts = chosen.flatMap { Array(repeating: $0.text, count: request.samplesPerPrompt) }
+        if chosen.count > plan.algorithm.promptsPerIteration {
+            return try await keepGroupsWithSignal(batch, texts: texts, criticVersion: version)
+        }
         try await buffer.add(batch, klCoef: await kl.value(for: iteration))
         try await score(batch, texts: texts, criticVersion: version)
     }
 
+    /// Dynamic sampling (`dynamic_sampling_prompts`): the reward scores every answer first, and
+    /// only the groups `DynamicSampling` keeps go to the buffer and to the other roles.
+    private func keepGroupsWithSignal(_ batch: ExperienceBatch, texts: [String], criticVersion: Int) async throws {
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        let scores = try await roles[.reward].call(.score(batch, texts: texts), expecting: "scores") {
+            if case .scores(let v) = $0 { v } else { nil }
+        }
+        await phases.record(batch.batchID, "reward_s", since: t1)
+        guard scores.count == batch.B else {
+            throw RoleError(.badInput, "reward answered \(scores.count) scores for \(batch.B) answers")
+        }
+        let G = batch.groupSize
+        let (kept, withSignal) = DynamicSampling.keptGroups(scores: scores, groupSize: G, count: plan.algorithm.promptsPerIteration)
+        await phases.note(batch.batchID, "groups_with_signal", Double(withSignal) / Double(batch.B / G))
+        let rows = kept.flatMap { ($0 * G)..<(($0 + 1) * G) }
+        var selected = batch.selecting(rows: rows)
+        selected.groupSize = G
+        try await buffer.add(selected, klCoef: await kl.value(for: batch.iteration))
+        try await buffer.attach(.scores(rows.map { scores[$0] }), to: batch.batchID)
+        try await score(selected, texts: rows.map { texts[$0] }, criticVersion: criticVersion, withReward: false)
+    }
+
     /// The reference's log-probabilities, the reward's scores and the critic's values (by
     /// `criticVersion`), requested together and attached to the batch as they come.
-    private func score(_ batch: ExperienceBatch, texts: [String], criticVersion: Int) async throws {
+    private func score(_ batch: ExperienceBatch, texts: [String], criticVersion: Int, withReward: Bool = true) async throws {
         let id = batch.batchID
         let (roles, buffer, phases) = (self.roles, self.buffer, self.phases)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -70,12 +95,14 @@ struct ExperienceProducer: Sendable {
                 await phases.record(id, "reference_s", since: t1)
                 try await buffer.attach(.referenceLogProbs(v), to: id)
             }
-            group.addTask {
-                let v = try await roles[.reward].call(.score(batch, texts: texts), expecting: "scores") {
-                    if case .scores(let v) = $0 { v } else { nil }
+            if withReward {
+                group.addTask {
+                    let v = try await roles[.reward].call(.score(batch, texts: texts), expecting: "scores") {
+                        if case .scores(let v) = $0 { v } else { nil }
+                    }
+                    await phases.record(id, "reward_s", since: t1)
+                    try await buffer.attach(.scores(v), to: id)
                 }
-                await phases.record(id, "reward_s", since: t1)
-                try await buffer.attach(.scores(v), to: id)
             }
             if plan.algorithm.usesCritic {
                 group.addTask {

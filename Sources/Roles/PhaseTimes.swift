@@ -12,6 +12,11 @@ actor PhaseTimes {
         times[batchID, default: [:]][name] = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
+    /// A figure of batch `batchID` that is not a time (logged with its iteration under `name`).
+    func note(_ batchID: UInt64, _ name: String, _ value: Double) {
+        times[batchID, default: [:]][name] = value
+    }
+
     func generatorHolds(version: Int) {
         versionReady[version] = DispatchTime.now().uptimeNanoseconds
         // Only recent versions can still be waited for; an older one missing from the table

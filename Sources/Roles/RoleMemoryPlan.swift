@@ -51,6 +51,7 @@ extension RoleMemoryPlan {
         var out = RoleMemoryPlan(role: role)
         let a = plan.algorithm
         let rows = a.promptsPerIteration * a.samplesPerPrompt
+        let generated = a.generatedPromptsPerIteration * a.samplesPerPrompt
         let length = a.maxPromptLength + a.maxNewTokens
         let threads = max(1, plan.threads[role] ?? 1)
         func scoring(_ c: LlamaConfig) -> Int {
@@ -75,11 +76,11 @@ extension RoleMemoryPlan {
             out.add("scoring chunk", scoring(c))
             if !plan.hasGenerator {
                 out.add("generator's copy of the weights", weights)
-                out.add("KV cache and decoding workspace", generationBytes(c, rows: rows, prompt: a.maxPromptLength, capacity: length))
+                out.add("KV cache and decoding workspace", generationBytes(c, rows: generated, prompt: a.maxPromptLength, capacity: length))
             }
         case .generator:
             let c = try config(plan.actorModel)
-            let share = (rows + plan.endpoints(of: .generator).count - 1) / max(1, plan.endpoints(of: .generator).count)
+            let share = (generated + plan.endpoints(of: .generator).count - 1) / max(1, plan.endpoints(of: .generator).count)
             out.add("weights", parameterBytes(c))
             out.add("KV cache and decoding workspace", generationBytes(c, rows: share, prompt: a.maxPromptLength, capacity: length))
             out.add("scoring chunk", scoring(c))

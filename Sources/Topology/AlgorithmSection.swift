@@ -123,6 +123,11 @@ enum AlgorithmSection {
             require(false, "samples_per_prompt",
                     "\(c.algorithm.rawValue) compares answers within a group of the same prompt: needs at least 2, got \(c.samplesPerPrompt)")
         }
+        if c.dynamicSamplingPrompts != 0 {
+            require(!c.usesCritic, "dynamic_sampling_prompts", "is for GRPO and RLOO, whose groups of answers to one prompt can all score the same; \(c.algorithm.rawValue) has none")
+            require(c.dynamicSamplingPrompts >= c.promptsPerIteration, "dynamic_sampling_prompts",
+                    "prompts answered per iteration, of which the first prompts_per_iteration (\(c.promptsPerIteration)) groups with differing scores are kept: must be 0 (off) or at least \(c.promptsPerIteration), got \(c.dynamicSamplingPrompts)")
+        }
         require(c.warmupSteps >= 0, "warmup_steps", "must not be negative, got \(c.warmupSteps)")
         require(c.topK >= 0, "top_k", "must not be negative (0 turns it off), got \(c.topK)")
         require(c.maxStaleness >= 0, "max_staleness", "must not be negative (0 is synchronous), got \(c.maxStaleness)")

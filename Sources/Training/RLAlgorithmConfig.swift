@@ -115,6 +115,14 @@ public struct RLAlgorithmConfig: Sendable, Equatable, Codable {
     public var temperature = 1.0
     public var topK = 0
     public var topP = 1.0
+    /// `dynamic_sampling_prompts`: DAPO's dynamic sampling (Yu et al. 2025, arXiv 2503.14476,
+    /// section 3.2) for GRPO and RLOO. A group whose answers all score the same has no advantage
+    /// and gives no gradient; with this set to N (at least `prompts_per_iteration`), N prompts
+    /// are answered each iteration and the first `prompts_per_iteration` groups whose scores
+    /// differ are kept (groups without signal fill in, in order, when too few have one). 0, the
+    /// default, turns it off. DAPO samples until the batch is full; a fixed N keeps the prompts
+    /// of iteration i a function of i, so a resumed run draws the same ones.
+    public var dynamicSamplingPrompts = 0
 
     // MARK: - Pipelining
 
@@ -162,4 +170,6 @@ public struct RLAlgorithmConfig: Sendable, Equatable, Codable {
 
     /// Whether the method trains a critic (PPO) or uses a group baseline.
     public var usesCritic: Bool { algorithm == .ppo }
+    /// Prompts answered per iteration: `dynamic_sampling_prompts` when it is on.
+    public var generatedPromptsPerIteration: Int { max(promptsPerIteration, dynamicSamplingPrompts) }
 }

@@ -5,6 +5,34 @@ import XCTest
 /// in-run evaluation, the ptx stream across a resume, and a LoRA actor's base weights. Real
 /// processes on the tiny models of `StepThreeRuns`, each run a few hundred milliseconds.
 final class RunPathTests: XCTestCase {
+    /// GRPO with dynamic sampling: 6 prompts answered, the 4 groups with signal kept, the same
+    /// bits in four processes as in one, and the share of groups with signal logged.
+    func testDynamicSampling_keepsGroupsWithSignal_andGivesTheSameBitsAcrossPlacements() throws {
+        let dir = try RunPaths.temporaryDirectory("dynamic-sampling")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let extra = ["dynamic_sampling_prompts: 6", "temperature: 1.5"]
+        let multi = try StepThreeRuns.topology(dir, name: "multi", algorithm: "grpo", iterations: 3, saveEvery: 3,
+                                               reward: try StepThreeRuns.slowLengthReward(dir), extra: extra)
+        let single = try StepThreeRuns.topology(dir, name: "single", algorithm: "grpo", iterations: 3, saveEvery: 3,
+                                                reward: try StepThreeRuns.slowLengthReward(dir), extra: extra)
+        try RunPaths.succeed(["launch", multi])
+        try RunPaths.succeed(["launch", single, "--single-process"])
+        XCTAssertEqual(try RunPaths.metricsWithoutTimings("\(dir)/multi"), try RunPaths.metricsWithoutTimings("\(dir)/single"))
+        XCTAssertEqual(try StepThreeRuns.bytes("\(dir)/multi/final/model.safetensors"), try StepThreeRuns.bytes("\(dir)/single/final/model.safetensors"))
+        for line in try RunPaths.metrics("\(dir)/multi") {
+            let share = try XCTUnwrap(line["groups_with_signal"])
+            XCTAssertTrue(share >= 0 && share <= 1, "\(share)")
+        }
+        let samples = try RunPaths.exportedSamples("\(dir)/multi")
+        XCTAssertEqual(samples.count, 3 * 4 * 2, "4 prompts x 2 answers kept per iteration")
+        // Kept groups first differ in score: with answers scored by their length, a group of
+        // two equal lengths is kept only to fill in.
+        let prompts = Set(samples.compactMap { $0["prompt"] as? String })
+        XCTAssertGreaterThan(prompts.count, 4, "prompts from more than one iteration's first four")
+        try CLIProcess.run(["launch", try StepThreeRuns.topology(dir, name: "bad", algorithm: "grpo", extra: ["dynamic_sampling_prompts: 3"])])
+            .assertRefused("dynamic_sampling_prompts")
+    }
+
     /// A role whose process takes longer to start than a probe interval (here every one of
     /// them: the interval is 20 ms) is awaited before the first request, not taken for a
     /// restarted process when it first answers: the run ends as usual.
