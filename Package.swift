@@ -88,7 +88,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "NativeTests", dependencies: ["Tensor", "Tokenization", "Messaging", "CBLAS"]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels", "TestSupport"]),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "CZeroMQ", "TestSupport"]),
         // Runs the built rlhf executable as a subprocess (Scripts/test builds it first).
         .testTarget(name: "CLITests", dependencies: ["rlhf", "Model", "TestSupport", "Roles", "Messaging", "Topology"]),

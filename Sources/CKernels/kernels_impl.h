@@ -229,40 +229,80 @@ void RK_NAME(rk_adamw)(float *p, const float *g, float *m, float *v, size_t n, f
 #define RK_MB 4
 #endif
 
-static inline __attribute__((always_inline)) void matmul_block(float *out, const float *const *xr, size_t mc,
-                                                               const float *W, size_t C, size_t OC, size_t o, size_t oc,
-                                                               size_t mrow0) {
-    const float *w[RK_KB];
-    for (size_t k = 0; k < RK_KB; k++) w[k] = W + (o + (k < oc ? k : 0)) * C;
-    v16f acc[RK_KB][RK_MB];
-    for (size_t k = 0; k < RK_KB; k++)
-        for (size_t m = 0; m < RK_MB; m++) acc[k][m] = splat(0);
-    size_t c = 0;
-    for (; c + LANES <= C; c += LANES) {
-        v16f wv[RK_KB], xv[RK_MB];
-        for (size_t k = 0; k < RK_KB; k++) wv[k] = load16(w[k] + c);
-        for (size_t m = 0; m < RK_MB; m++) xv[m] = load16(xr[m] + c);
-        for (size_t k = 0; k < RK_KB; k++)
-            for (size_t m = 0; m < RK_MB; m++) acc[k][m] = __builtin_elementwise_fma(xv[m], wv[k], acc[k][m]);
-    }
-    for (size_t k = 0; k < oc; k++) {
-        for (size_t m = 0; m < mc; m++) {
-            float s = hsum16(acc[k][m]);
-            for (size_t cc = c; cc < C; cc++) s = fmaf(xr[m][cc], w[k][cc], s);
-            out[(mrow0 + m) * OC + o + k] = s;
-        }
-    }
+/* bfloat16 is the upper half of a float32: widening is a zero-extend and a shift, exact. */
+typedef uint16_t v16h __attribute__((ext_vector_type(16)));
+static inline __attribute__((always_inline)) v16f load16_bf16(const uint16_t *p) {
+    v16h h;
+    __builtin_memcpy(&h, p, sizeof h);
+    return (v16f)(__builtin_convertvector(h, v16i) << 16);
+}
+static inline __attribute__((always_inline)) float bf16_to_f32(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
 }
 
-void RK_NAME(rk_matmul_rows)(float *out, const float *x, const float *W, size_t M, size_t C, size_t OC,
-                    size_t o0, size_t o1) {
-    for (size_t o = o0; o < o1; o += RK_KB) {
-        size_t oc = o1 - o < RK_KB ? o1 - o : RK_KB;
-        for (size_t m0 = 0; m0 < M; m0 += RK_MB) {
-            size_t mc = M - m0 < RK_MB ? M - m0 : RK_MB;
-            const float *xr[RK_MB];
-            for (size_t m = 0; m < RK_MB; m++) xr[m] = x + (m0 + (m < mc ? m : 0)) * C;
-            matmul_block(out, xr, mc, W, C, OC, o, oc, m0);
+/* One block of the row kernel, for weights of type WT loaded by LOAD16 and widened by SCALAR:
+   the float32 and bfloat16 kernels are this one body, so they sum in the same order and the
+   bfloat16 kernel gives exactly what the float32 one gives on the widened weights. */
+#define RK_MATMUL_BLOCK(fname, WT, LOAD16, SCALAR)                                                           \
+    static inline __attribute__((always_inline)) void fname(float *out, const float *const *xr, size_t mc,   \
+                                                            const WT *W, size_t C, size_t OC, size_t o,      \
+                                                            size_t oc, size_t mrow0) {                       \
+        const WT *w[RK_KB];                                                                                  \
+        for (size_t k = 0; k < RK_KB; k++) w[k] = W + (o + (k < oc ? k : 0)) * C;                            \
+        v16f acc[RK_KB][RK_MB];                                                                              \
+        for (size_t k = 0; k < RK_KB; k++)                                                                   \
+            for (size_t m = 0; m < RK_MB; m++) acc[k][m] = splat(0);                                         \
+        size_t c = 0;                                                                                        \
+        for (; c + LANES <= C; c += LANES) {                                                                 \
+            v16f wv[RK_KB], xv[RK_MB];                                                                       \
+            for (size_t k = 0; k < RK_KB; k++) wv[k] = LOAD16(w[k] + c);                                     \
+            for (size_t m = 0; m < RK_MB; m++) xv[m] = load16(xr[m] + c);                                    \
+            for (size_t k = 0; k < RK_KB; k++)                                                               \
+                for (size_t m = 0; m < RK_MB; m++) acc[k][m] = __builtin_elementwise_fma(xv[m], wv[k], acc[k][m]); \
+        }                                                                                                    \
+        for (size_t k = 0; k < oc; k++) {                                                                    \
+            for (size_t m = 0; m < mc; m++) {                                                                \
+                float s = hsum16(acc[k][m]);                                                                 \
+                for (size_t cc = c; cc < C; cc++) s = fmaf(xr[m][cc], SCALAR(w[k][cc]), s);                 \
+                out[(mrow0 + m) * OC + o + k] = s;                                                           \
+            }                                                                                                \
+        }                                                                                                    \
+    }
+
+#define RK_IDENTITY(v) (v)
+RK_MATMUL_BLOCK(matmul_block, float, load16, RK_IDENTITY)
+RK_MATMUL_BLOCK(matmul_block_bf16, uint16_t, load16_bf16, bf16_to_f32)
+
+/* Output blocks of RK_KB weight rows, each passed over every block of RK_MB input rows. */
+#define RK_MATMUL_ROWS(fname, WT, block)                                                                     \
+    void RK_NAME(fname)(float *out, const float *x, const WT *W, size_t M, size_t C, size_t OC, size_t o0,  \
+                        size_t o1) {                                                                         \
+        for (size_t o = o0; o < o1; o += RK_KB) {                                                            \
+            size_t oc = o1 - o < RK_KB ? o1 - o : RK_KB;                                                     \
+            for (size_t m0 = 0; m0 < M; m0 += RK_MB) {                                                       \
+                size_t mc = M - m0 < RK_MB ? M - m0 : RK_MB;                                                 \
+                const float *xr[RK_MB];                                                                      \
+                for (size_t m = 0; m < RK_MB; m++) xr[m] = x + (m0 + (m < mc ? m : 0)) * C;                  \
+                block(out, xr, mc, W, C, OC, o, oc, m0);                                                     \
+            }                                                                                                \
+        }                                                                                                    \
+    }
+
+RK_MATMUL_ROWS(rk_matmul_rows, float, matmul_block)
+RK_MATMUL_ROWS(rk_matmul_rows_bf16, uint16_t, matmul_block_bf16)
+
+/* float32 -> bfloat16, rounded to nearest even; a NaN stays a (quiet) NaN. */
+void RK_NAME(rk_to_bf16)(uint16_t *dst, const float *src, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, src + i, 4);
+        if ((bits & 0x7fffffffu) > 0x7f800000u) {
+            dst[i] = (uint16_t)((bits >> 16) | 0x40);
+        } else {
+            dst[i] = (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
         }
     }
 }

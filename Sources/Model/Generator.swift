@@ -15,17 +15,34 @@ public struct Generator {
         set { context = ComputeContext(threads: newValue, cores: context.cores) }
     }
 
+    /// The precision of the weights the products read (sums are float32 either way).
+    public let precision: GenerationPrecision
+    /// The bfloat16 copy of the model's matrices when `precision` is bfloat16 (shared by copies
+    /// of this generator).
+    public let weights: GenerationWeights?
+
     /// - Parameters:
     ///   - model: the model to sample from.
     ///   - context: the role's compute context (by default the calling thread's).
-    public init(model: Llama, context: ComputeContext = .current) {
+    ///   - precision: the weights' precision; bfloat16 makes a copy of the matrices now, which
+    ///     `refreshWeights()` renews after the model's weights change.
+    public init(model: Llama, context: ComputeContext = .current, precision: GenerationPrecision = .float32) {
         self.model = model
         self.context = context
+        self.precision = precision
+        weights = precision == .bfloat16 ? context.run { GenerationWeights(model: model) } : nil
     }
 
     /// A generator with its own context of `threads` threads.
-    public init(model: Llama, threads: Int) {
-        self.init(model: model, context: ComputeContext(threads: threads))
+    public init(model: Llama, threads: Int, precision: GenerationPrecision = .float32) {
+        self.init(model: model, context: ComputeContext(threads: threads), precision: precision)
+    }
+
+    /// Renews the bfloat16 copy from the model's current weights (nothing to do in float32).
+    /// Whoever changes the model's weights calls it; `generate` also renews a copy whose
+    /// sampled fingerprint no longer matches the weights, as a safety net.
+    public func refreshWeights() {
+        if let weights { context.run { weights.refresh() } }
     }
 
     /// What came out: for each prompt, the new tokens (stop token included when one ended it).
@@ -58,7 +75,8 @@ public struct Generator {
                          stopTokens: Set<Int> = [], firstStream: Int = 0) throws -> Output {
         try model.validate(prompts: prompts, maxNewTokens: maxNewTokens)
         return context.run {
-            generateOnCurrentContext(prompts: prompts, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens,
+            weights?.refreshIfChanged()
+            return generateOnCurrentContext(prompts: prompts, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens,
                                      firstStream: firstStream)
         }
     }
@@ -102,15 +120,32 @@ public struct Generator {
         var logProbs = [[Float]](repeating: [], count: prompts.count)
         var ended = [Bool](repeating: false, count: prompts.count)
         var active = Array(0..<prompts.count)
-        var segments = prompts.enumerated().map { TokenSegment(sequence: $0.offset, tokens: $0.element.map(Int32.init)) }
+        // A prompt repeated in the group (the samples of one GRPO group) is prefilled once, by
+        // its first sequence, whose keys, values and logits the others then copy: a row's
+        // products depend on its own tokens alone, so the copies are the bits each sequence's
+        // own prefill would give.
+        var leader = Array(0..<prompts.count)
+        var firstOf: [[Int]: Int] = [:]
+        for (i, p) in prompts.enumerated() {
+            if let f = firstOf[p] { leader[i] = f } else { firstOf[p] = i }
+        }
+        var segments = prompts.indices.filter { leader[$0] == $0 }.map { TokenSegment(sequence: $0, tokens: prompts[$0].map(Int32.init)) }
+        // The prefill's logits row of each sequence: its leader's.
+        var prefillRow = [Int](repeating: 0, count: prompts.count)
+        for (row, seg) in segments.enumerated() { prefillRow[seg.sequence] = row }
+        for i in prompts.indices { prefillRow[i] = prefillRow[leader[i]] }
         var steps = 0, generated = 0
         var next: [Int] = []
         while !active.isEmpty && steps < maxNewTokens && !(shouldStop?() ?? false) {
-            let logits = model.inferenceLogits(segments, cache: cache)
+            let logits = model.inferenceLogits(segments, cache: cache, weights: weights)
+            if steps == 0 {
+                for i in prompts.indices where leader[i] != i { cache.copySequence(leader[i], to: i) }
+            }
             steps += 1
             next.removeAll(keepingCapacity: true)
             for (i, s) in active.enumerated() {
-                let (token, logProb) = samplers[s].sampleWithLogProb(UnsafeBufferPointer(rebasing: logits[(i * V)..<((i + 1) * V)]))
+                let row = steps == 1 ? prefillRow[s] : i
+                let (token, logProb) = samplers[s].sampleWithLogProb(UnsafeBufferPointer(rebasing: logits[(row * V)..<((row + 1) * V)]))
                 next.append(token)
                 logProbs[s].append(logProb)
             }

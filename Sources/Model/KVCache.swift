@@ -36,6 +36,18 @@ public final class KVCache {
         logits = FloatBuffer(count: batch * m.V)
     }
 
+    /// Makes sequence `target` a copy of sequence `source`: its keys and values in every layer
+    /// and its length (a prompt prefilled once for several samples).
+    func copySequence(_ source: Int, to target: Int) {
+        let n = lengths[source] * (keys[0].count / (batch * capacity))
+        for l in keys.indices {
+            for buffer in [keys[l], values[l]] {
+                (buffer.pointer + target * (buffer.count / batch)).update(from: buffer.pointer + source * (buffer.count / batch), count: n)
+            }
+        }
+        lengths[target] = lengths[source]
+    }
+
     /// Forgets every sequence (the buffers are kept).
     public func reset() { lengths = [Int](repeating: 0, count: batch) }
 }

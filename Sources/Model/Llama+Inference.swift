@@ -19,8 +19,11 @@ extension Llama {
     /// Prefill (whole prompts of different lengths) and decoding (one token per sequence) are the
     /// same call, and all segments share each matrix multiply, so a batch of eight decodes costs
     /// one (8, C) x (C, ·) product per weight rather than eight vector products.
-    public func inferenceForward(_ segments: [TokenSegment], cache: KVCache, context: ComputeContext = .current) -> [Float] {
-        Array(inferenceLogits(segments, cache: cache, context: context))
+    /// - Parameter weights: a bfloat16 copy of this model's matrices to multiply by instead of
+    ///   its float32 weights (nil: float32).
+    public func inferenceForward(_ segments: [TokenSegment], cache: KVCache, weights: GenerationWeights? = nil,
+                                 context: ComputeContext = .current) -> [Float] {
+        Array(inferenceLogits(segments, cache: cache, weights: weights, context: context))
     }
 
     /// As `inferenceForward`, but the logits stay in the cache's own buffer (valid until the next
@@ -29,14 +32,16 @@ extension Llama {
     /// A decoding step is a few rows: its products are below `BLAS.splitWork`, so they run on
     /// the calling thread (waking another costs more than the products); a long prefill splits
     /// its products over `context`'s threads.
-    public func inferenceLogits(_ segments: [TokenSegment], cache: KVCache,
+    public func inferenceLogits(_ segments: [TokenSegment], cache: KVCache, weights: GenerationWeights? = nil,
                                 context: ComputeContext = .current) -> UnsafeBufferPointer<Float> {
         precondition(segments.count <= cache.batch, "more segments (\(segments.count)) than sequences in the cache (\(cache.batch))")
+        precondition(weights?.isCopy(of: self) ?? true, "generation weights of another model")
         let R = segments.reduce(0) { $0 + $1.tokens.count }
-        return context.run { inferencePass(segments, rows: R, cache: cache) }
+        return context.run { inferencePass(segments, rows: R, cache: cache, weights: weights) }
     }
 
-    private func inferencePass(_ segments: [TokenSegment], rows R: Int, cache: KVCache) -> UnsafeBufferPointer<Float> {
+    private func inferencePass(_ segments: [TokenSegment], rows R: Int, cache: KVCache,
+                               weights: GenerationWeights?) -> UnsafeBufferPointer<Float> {
         var maxProbs = 0
         for s in segments {
             precondition(s.sequence >= 0 && s.sequence < cache.batch, "sequence \(s.sequence) outside the cache batch")
@@ -53,6 +58,16 @@ extension Llama {
         }
         let ws = cache.workspace!
         let w = parameters.pointer
+        let half = weights.map { UnsafePointer($0.values) }
+        // out (N, OC) = inp (N, C) . W^T for the matrix at `offset`, in float32 or bfloat16.
+        func byRows(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ offset: Int, bias: UnsafePointer<Float>? = nil,
+                    N: Int, C: Int, OC: Int) {
+            if let half {
+                Linear.forwardByRows(out: out, inp: inp, weight: half + offset, bias: bias, N: N, C: C, OC: OC)
+            } else {
+                Linear.forwardByRows(out: out, inp: inp, weight: w + offset, bias: bias, N: N, C: C, OC: OC)
+            }
+        }
         let KVC = NKV * HS, AC = NH * HS
         // Row layout: segment after segment.
         var rowStart: [Int] = []
@@ -70,7 +85,7 @@ extension Llama {
             let p = layout.layers[l]
             let qkv = ws.qkv.pointer
             RMSNorm.forward(out: ws.ln.pointer, rstd: ws.rstd.pointer, inp: ws.x.pointer, weight: w + p.inputNorm, N: R, C: C, eps: config.rmsNormEps)
-            Linear.forwardByRows(out: qkv, inp: ws.ln.pointer, weight: w + p.qkvWeight, bias: p.qkvBias.map { w + $0 }, N: R, C: C, OC: QKV)
+            byRows(qkv, ws.ln.pointer, p.qkvWeight, bias: p.qkvBias.map { w + $0 }, N: R, C: C, OC: QKV)
             adapters?.inferenceForward(.attentionInput, layer: l, out: qkv, inp: ws.ln.pointer, N: R, scratch: ws.loraScratch.pointer)
             Rotary.apply(qkv, ld: QKV, positions: ws.positions, N: R, H: NH + NKV, HS: HS, table: rope)
             for (si, s) in segments.enumerated() {
@@ -86,14 +101,14 @@ extension Llama {
                                   q: qkv + rowStart[si] * QKV, ldq: QKV, k: kc, v: vc, ldkv: KVC,
                                   Tq: n, Tk: start + n, offset: start, NH: NH, NKV: NKV, HS: HS)
             }
-            Linear.forwardByRows(out: ws.mid.pointer, inp: ws.att.pointer, weight: w + p.oWeight, bias: nil, N: R, C: AC, OC: C)
+            byRows(ws.mid.pointer, ws.att.pointer, p.oWeight, N: R, C: AC, OC: C)
             adapters?.inferenceForward(.attentionOutput, layer: l, out: ws.mid.pointer, inp: ws.att.pointer, N: R, scratch: ws.loraScratch.pointer)
             Residual.accumulate(ws.mid.pointer, ws.x.pointer, count: R * C)
             RMSNorm.forward(out: ws.ln.pointer, rstd: ws.rstd.pointer, inp: ws.mid.pointer, weight: w + p.postNorm, N: R, C: C, eps: config.rmsNormEps)
-            Linear.forwardByRows(out: ws.gateUp.pointer, inp: ws.ln.pointer, weight: w + p.gateUpWeight, bias: nil, N: R, C: C, OC: 2 * I)
+            byRows(ws.gateUp.pointer, ws.ln.pointer, p.gateUpWeight, N: R, C: C, OC: 2 * I)
             adapters?.inferenceForward(.mlpInput, layer: l, out: ws.gateUp.pointer, inp: ws.ln.pointer, N: R, scratch: ws.loraScratch.pointer)
             SwiGLU.forward(out: ws.mlp.pointer, gateUp: ws.gateUp.pointer, N: R, I: I)
-            Linear.forwardByRows(out: ws.x.pointer, inp: ws.mlp.pointer, weight: w + p.downWeight, bias: nil, N: R, C: I, OC: C)
+            byRows(ws.x.pointer, ws.mlp.pointer, p.downWeight, N: R, C: I, OC: C)
             adapters?.inferenceForward(.mlpOutput, layer: l, out: ws.x.pointer, inp: ws.mlp.pointer, N: R, scratch: ws.loraScratch.pointer)
             Residual.accumulate(ws.x.pointer, ws.mid.pointer, count: R * C)
         }
@@ -104,7 +119,7 @@ extension Llama {
             (ws.mid.pointer + si * C).update(from: ws.x.pointer + (rowStart[si] + s.tokens.count - 1) * C, count: C)
         }
         RMSNorm.forward(out: ws.ln.pointer, rstd: ws.rstd.pointer, inp: ws.mid.pointer, weight: w + layout.finalNorm, N: G, C: C, eps: config.rmsNormEps)
-        Linear.forwardByRows(out: cache.logits.pointer, inp: ws.ln.pointer, weight: w + lmHeadOffset, bias: nil, N: G, C: C, OC: V)
+        byRows(cache.logits.pointer, ws.ln.pointer, lmHeadOffset, N: G, C: C, OC: V)
         return UnsafeBufferPointer(start: cache.logits.pointer, count: G * V)
     }
 }

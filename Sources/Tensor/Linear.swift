@@ -51,6 +51,29 @@ public enum Linear {
         }
     }
 
+    /// As `forwardByRows`, with the weight in bfloat16 (`BFloat16.round`): each value widened
+    /// to float32 in registers and the sums run in float32, in the float32 row kernel's order, so
+    /// the result is, bit for bit, `forwardByRows` on the widened weight, and a row's bits depend
+    /// on its inputs alone, on every kernel set (the generic one emulates FMA: slow, but the
+    /// same bits). Half the bytes of the float32 weight to read: what bounds a decoding step.
+    public static func forwardByRows(
+        out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+        weight: UnsafePointer<UInt16>, bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int
+    ) {
+        if N * C * OC < BLAS.splitWork {
+            rk_matmul_rows_bf16(out, inp, weight, N, C, OC, 0, OC)
+        } else {
+            Parallel.forChunks((OC + 15) / 16) { (blocks: Range<Int>) in
+                rk_matmul_rows_bf16(out, inp, weight, N, C, OC, blocks.lowerBound * 16, min(OC, blocks.upperBound * 16))
+            }
+        }
+        if let bias {
+            for n in 0..<N {
+                for o in 0..<OC { out[n * OC + o] += bias[o] }
+            }
+        }
+    }
+
     // dinp: (N, C) +=, dweight: (OC, C) +=, dbias: (OC) +=; dout: (N, OC)
     // Each gradient is optional: the first layer's input (the embedding) may not need dinp, and a
     // frozen weight (the base model under LoRA) needs no dweight, which is two thirds of the work.

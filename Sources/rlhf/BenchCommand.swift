@@ -135,6 +135,8 @@ struct BenchGenerate: ParsableCommand {
     @Option var promptLen = 32
     @Option var newTokens = 64
     @Option(help: "Timed repeats (the best is reported).") var repeats = 3
+    @Option(help: "Weights the products read: float32 or bfloat16 (float32 sums either way).")
+    var precision = GenerationPrecision.float32
 
     func run() throws {
         let model = try options.loadModel()
@@ -142,7 +144,7 @@ struct BenchGenerate: ParsableCommand {
         let V = model.config.vocabSize
         let prompts = (0..<batch).map { _ in (0..<promptLen).map { _ in Int(rng.next() % UInt64(V)) } }
         _ = try options.attachAdapters(to: model)
-        let gen = Generator(model: model)
+        let gen = Generator(model: model, precision: precision)
         _ = try gen.generate(prompts: prompts, maxNewTokens: newTokens)
         var best = Double.infinity
         var produced = 0
@@ -154,7 +156,7 @@ struct BenchGenerate: ParsableCommand {
             + model.forwardFLOPs(tokens: batch * newTokens, context: promptLen + newTokens / 2)
         var out = options.environmentFields()
         out.merge([
-            "bench": "generate", "impl": "rlhf", "batch": batch, "prompt_len": promptLen, "new_tokens": newTokens,
+            "bench": "generate", "impl": "rlhf", "precision": precision.rawValue, "batch": batch, "prompt_len": promptLen, "new_tokens": newTokens,
             "params": model.parameterCount, "new_tokens_per_s": round1(Double(produced) / best),
             "seconds": best, "gflops": round1(flops / best / 1e9),
         ]) { $1 }

@@ -6,6 +6,7 @@
    on x86-64, at several times the cost. Reductions use 16 fixed lanes, so results do not depend
    on thread count or on the instruction set. */
 #include <stddef.h>
+#include <stdint.h>
 
 /* out[i] = exp(x[i] - shift); returns the sum of out. out may alias x. */
 float rk_exp_shift_sum(const float *x, float *out, size_t n, float shift);
@@ -33,6 +34,17 @@ void rk_swiglu_backward(float *dgateUp, const float *dout, const float *gateUp, 
    layout first. */
 void rk_matmul_rows(float *out, const float *x, const float *W, size_t M, size_t C, size_t OC,
                     size_t o0, size_t o1);
+/* rk_matmul_rows with W (OC, C) in bfloat16 (each value the upper 16 bits of a float32), widened
+   to float32 in registers and summed in float32 in rk_matmul_rows' order: the result is, bit for
+   bit, rk_matmul_rows on the widened weights. Half the bytes to read per decoding step. */
+void rk_matmul_rows_bf16(float *out, const float *x, const uint16_t *W, size_t M, size_t C, size_t OC,
+                         size_t o0, size_t o1);
+/* dst[i] = src[i] rounded to bfloat16, to nearest even (a NaN stays a NaN, infinities stay). */
+void rk_to_bf16(uint16_t *dst, const float *src, size_t n);
+/* For tests: rk_matmul_rows (bf16 == 0, W float) or rk_matmul_rows_bf16 (W uint16_t) of one kernel
+   set (0 generic, 1 avx2, 2 avx512) whichever is in use; -1 when this CPU cannot run that set. */
+int rk_matmul_rows_in_set(int set, int bf16, float *out, const float *x, const void *W, size_t M, size_t C, size_t OC,
+                          size_t o0, size_t o1);
 /* One query row (HS) against Tk keys and values (rows of stride ldkv): probs (Tk) = softmax(scale q.k),
    out (HS) = probs . v. */
 void rk_attention_query(float *out, float *probs, const float *q, const float *k, const float *v, size_t ldkv,
