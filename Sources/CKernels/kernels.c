@@ -48,6 +48,9 @@ void rk_matmul_rows_bf16_generic(float *out, const float *x, const uint16_t *W, 
 void rk_to_bf16_avx512(uint16_t *dst, const float *src, size_t n);
 void rk_to_bf16_avx2(uint16_t *dst, const float *src, size_t n);
 void rk_to_bf16_generic(uint16_t *dst, const float *src, size_t n);
+void rk_pack_bf16_avx512(uint16_t *dst, const float *W, size_t OC, size_t C, size_t p0, size_t p1);
+void rk_pack_bf16_avx2(uint16_t *dst, const float *W, size_t OC, size_t C, size_t p0, size_t p1);
+void rk_pack_bf16_generic(uint16_t *dst, const float *W, size_t OC, size_t C, size_t p0, size_t p1);
 
 void rk_attention_query_avx512(float *out, float *probs, const float *q, const float *k, const float *v, size_t ldkv, size_t Tk, size_t HS, float scale);
 void rk_attention_query_avx2(float *out, float *probs, const float *q, const float *k, const float *v, size_t ldkv, size_t Tk, size_t HS, float scale);
@@ -203,6 +206,14 @@ void rk_to_bf16(uint16_t *dst, const float *src, size_t n) {
     if (rk_level == 1) { rk_to_bf16_avx2(dst, src, n); return; }
 #endif
     rk_to_bf16_generic(dst, src, n);
+}
+
+void rk_pack_bf16(uint16_t *dst, const float *W, size_t OC, size_t C, size_t p0, size_t p1) {
+#if defined(__x86_64__)
+    if (rk_level == 2) { rk_pack_bf16_avx512(dst, W, OC, C, p0, p1); return; }
+    if (rk_level == 1) { rk_pack_bf16_avx2(dst, W, OC, C, p0, p1); return; }
+#endif
+    rk_pack_bf16_generic(dst, W, OC, C, p0, p1);
 }
 
 void rk_attention_query(float *out, float *probs, const float *q, const float *k, const float *v, size_t ldkv, size_t Tk, size_t HS, float scale) {

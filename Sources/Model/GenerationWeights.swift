@@ -11,8 +11,8 @@ public enum GenerationPrecision: String, Sendable, Codable, CaseIterable {
 }
 
 /// A bfloat16 copy of the matrices the row kernel multiplies by in generation: every layer's
-/// q/k/v, o, gate/up and down projections and the LM head, at the same offsets as in the
-/// float32 block (the embedding lookup, norms and biases stay float32 and are not copied).
+/// fused q/k/v, o, fused gate/up and down projections and the LM head, each packed for the
+/// bfloat16 row kernel (`BFloat16.pack`); the embedding lookup, norms and biases stay float32.
 ///
 /// The copy is of the weights at the time of `refresh()`: whoever changes the model's weights
 /// refreshes it (the step-3 generator after loading a policy version). As a safety net,
@@ -23,21 +23,34 @@ public enum GenerationPrecision: String, Sendable, Codable, CaseIterable {
 public final class GenerationWeights {
     /// The float32 block this is a copy of.
     let source: FloatBuffer
-    let layout: ParameterLayout
-    let lmHeadOffset: Int
-    /// (layout.count) bfloat16 values; only the matrices' ranges are written.
+    /// Each matrix: its offset in the float32 block, its shape, its offset in `values`.
+    private let matrices: [(offset: Int, OC: Int, C: Int, packed: Int)]
+    private let packedOffset: [Int: Int]
+    /// The packed matrices, one after the other.
     let values: UnsafeMutablePointer<UInt16>
+    private let count: Int
     private var fingerprint: UInt64 = 0
     /// How many times the copy was made (for tests and logs).
     public private(set) var refreshes = 0
 
-    /// A bfloat16 copy of `model`'s matrices.
-    public init(model: Llama) {
-        source = model.parameters
-        layout = model.layout
-        lmHeadOffset = model.lmHeadOffset
-        // Only the matrices' pages are ever written; the rest of the allocation stays untouched.
-        values = .allocate(capacity: max(1, model.parameters.count))
+    /// A bfloat16 copy of `model`'s matrices (a model with an LM head).
+    public init(model m: Llama) {
+        source = m.parameters
+        var shapes: [(offset: Int, OC: Int, C: Int)] = []
+        for l in m.layout.layers {
+            shapes += [(l.qkvWeight, m.QKV, m.C), (l.oWeight, m.C, m.NH * m.HS), (l.gateUpWeight, 2 * m.I, m.C), (l.downWeight, m.C, m.I)]
+        }
+        shapes.append((m.lmHeadOffset, m.V, m.C))
+        var packed = 0
+        var matrices: [(offset: Int, OC: Int, C: Int, packed: Int)] = []
+        for s in shapes {
+            matrices.append((s.offset, s.OC, s.C, packed))
+            packed += BFloat16.packedCount(OC: s.OC, C: s.C)
+        }
+        self.matrices = matrices
+        packedOffset = Dictionary(uniqueKeysWithValues: matrices.map { ($0.offset, $0.packed) })
+        count = packed
+        values = .allocate(capacity: max(1, packed))
         refresh()
     }
 
@@ -46,26 +59,20 @@ public final class GenerationWeights {
     /// Whether this copies `model`'s parameter block.
     func isCopy(of model: Llama) -> Bool { source === model.parameters }
 
-    /// The (offset, count) of every matrix the row kernel reads: the layers' projections and
-    /// the LM head (lm_head, or the embedding when tied).
-    private var ranges: [(offset: Int, count: Int)] {
-        let projections = ["q_proj.weight", "k_proj.weight", "v_proj.weight", "o_proj.weight",
-                           "gate_proj.weight", "up_proj.weight", "down_proj.weight"]
-        return layout.entries.filter { e in
-            (e.name.hasPrefix("model.layers.") && projections.contains { e.name.hasSuffix($0) })
-                || (layout.score == nil && e.offset == lmHeadOffset)
-        }.map { ($0.offset, $0.count) }
+    /// The packed copy of the matrix at `offset` of the float32 block.
+    func packed(at offset: Int) -> UnsafePointer<UInt16> {
+        guard let p = packedOffset[offset] else { preconditionFailure("no bfloat16 copy of the matrix at \(offset)") }
+        return UnsafePointer(values + p)
     }
 
-    /// Rounds the model's current matrices into the copy (the context's threads split it).
+    /// Bytes of the copy.
+    public var bytes: Int { 2 * count }
+
+    /// Rounds and packs the model's current matrices into the copy (the context's threads split
+    /// each matrix).
     public func refresh() {
-        let src = source.pointer, dst = values
-        for (offset, count) in ranges {
-            let chunk = 1 << 18
-            Parallel.forChunks((count + chunk - 1) / chunk) { (blocks: Range<Int>) in
-                let lo = blocks.lowerBound * chunk, hi = min(count, blocks.upperBound * chunk)
-                BFloat16.round(src + offset + lo, into: dst + offset + lo, count: hi - lo)
-            }
+        for m in matrices {
+            BFloat16.pack(source.pointer + m.offset, OC: m.OC, C: m.C, into: values + m.packed)
         }
         fingerprint = Self.fingerprint(source)
         refreshes += 1

@@ -38,6 +38,21 @@ public struct Generator {
         self.init(model: model, context: ComputeContext(threads: threads), precision: precision)
     }
 
+    /// Weight bytes a decoding step reads above which a batch decodes as one group whose
+    /// products split their output columns over the threads (`Linear.splitWeightBytes`), so each
+    /// step reads the weights once; at or below it, as one group per thread, whose products are
+    /// too small to share (waking a thread costs more than half a product saves). 32 MB: the 5M
+    /// benchmark model (20 MB in float32) decodes in groups, a 126M model (200 MB in bfloat16)
+    /// as one (Docs/benchmarks.md, "bfloat16 generation"). The tokens are the same bits either
+    /// way: every row's products depend on its own inputs alone.
+    public var oneGroupAboveBytes = 32 << 20
+
+    /// Decoding groups a batch is split into.
+    var decodingGroups: Int {
+        let stepBytes = weights?.bytes ?? 4 * model.parameterCount
+        return stepBytes > oneGroupAboveBytes ? 1 : threads
+    }
+
     /// Renews the bfloat16 copy from the model's current weights (nothing to do in float32).
     /// Whoever changes the model's weights calls it; `generate` also renews a copy whose
     /// sampled fingerprint no longer matches the weights, as a safety net.
@@ -61,12 +76,15 @@ public struct Generator {
     /// Generates up to `maxNewTokens` tokens after each prompt. A sequence stops early at any of
     /// `stopTokens`; the others go on.
     ///
-    /// The batch is split into one group per compute thread, each decoded on its own thread with
-    /// its own KV cache and single-threaded sgemm: a decoding step is too small to share between
-    /// threads (waking one costs more than it saves), but two groups need no synchronisation
-    /// until the end. Each sequence samples from its own stream of the seed and every weight
-    /// product gives each row the same bits whatever its batch (`Linear.forwardByRows`), so the
-    /// output does not depend on the split, the thread count or the batch's other prompts. KV caches come from `cachePool`, so repeated calls allocate none.
+    /// A small model's batch is split into one group per compute thread, each decoded on its own
+    /// thread with its own KV cache: its products are too small to share between threads (waking
+    /// one costs more than it saves), but two groups need no synchronisation until the end. A
+    /// large model's batch is one group whose products split their output columns over the
+    /// threads, so each step reads the weights once (`oneGroupAboveBytes`). Each sequence samples
+    /// from its own stream of the seed and every weight product gives each row the same bits
+    /// whatever its batch (`Linear.forwardByRows`), so the output does not depend on the split,
+    /// the thread count or the batch's other prompts. KV caches come from `cachePool`, so
+    /// repeated calls allocate none.
     /// `firstStream` is the stream of the first prompt (prompt i draws from `firstStream + i`):
     /// a part of a larger batch passes its first row, and draws what the whole batch would.
     /// - Throws: ``ModelInputError`` for an empty prompt list or prompt, a token id outside the
@@ -83,7 +101,7 @@ public struct Generator {
 
     private func generateOnCurrentContext(prompts: [[Int]], maxNewTokens: Int, sampling: SamplingParameters,
                                           stopTokens: Set<Int>, firstStream: Int) -> Output {
-        let groups = min(threads, prompts.count)
+        let groups = min(decodingGroups, prompts.count)
         if groups <= 1 {
             return generateGroup(prompts, firstIndex: firstStream, slot: 0, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens)
         }

@@ -58,12 +58,11 @@ extension Llama {
         }
         let ws = cache.workspace!
         let w = parameters.pointer
-        let half = weights.map { UnsafePointer($0.values) }
         // out (N, OC) = inp (N, C) . W^T for the matrix at `offset`, in float32 or bfloat16.
         func byRows(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ offset: Int, bias: UnsafePointer<Float>? = nil,
                     N: Int, C: Int, OC: Int) {
-            if let half {
-                Linear.forwardByRows(out: out, inp: inp, weight: half + offset, bias: bias, N: N, C: C, OC: OC)
+            if let weights {
+                Linear.forwardByRows(out: out, inp: inp, packedWeight: weights.packed(at: offset), bias: bias, N: N, C: C, OC: OC)
             } else {
                 Linear.forwardByRows(out: out, inp: inp, weight: w + offset, bias: bias, N: N, C: C, OC: OC)
             }

@@ -3,9 +3,9 @@ import Tensor
 import TestSupport
 import XCTest
 
-/// The bfloat16 row kernel of generation: rounding to nearest even, the same bits as the float32
-/// row kernel on the widened weights, a row's bits independent of its batch, position and thread
-/// count, and every kernel set giving the same bits.
+/// The bfloat16 row kernel of generation: rounding to nearest even, the bits of a plain FMA loop
+/// on the rounded weights, a row's bits independent of its batch, position and thread count, and
+/// every kernel set giving the same bits.
 final class BFloat16KernelTests: XCTestCase {
     private func rounded(_ values: [Float]) -> [UInt16] {
         var out = [UInt16](repeating: 0, count: values.count)
@@ -41,20 +41,36 @@ final class BFloat16KernelTests: XCTestCase {
         }
     }
 
-    /// Sizes that are not multiples of the vector width (C) or of the output block (OC).
-    private static let shapes = [(C: 37, OC: 13), (C: 64, OC: 130), (C: 100, OC: 7), (C: 5, OC: 3)]
+    private func packed(_ w: [Float], OC: Int, C: Int) -> [UInt16] {
+        var out = [UInt16](repeating: 0xFFFF, count: BFloat16.packedCount(OC: OC, C: C))
+        BFloat16.pack(w, OC: OC, C: C, into: &out)
+        return out
+    }
 
-    func testRowKernel_equalsTheFloat32KernelOnWidenedWeights_andANaiveSum() throws {
-        try XCTSkipUnless(VectorMath.hasFastRowKernel, "the float32 path runs sgemm on the generic kernel set")
+    /// Sizes that are not multiples of the vector width or of the 64-column panel, and one of
+    /// several panels.
+    private static let shapes = [(C: 37, OC: 13), (C: 64, OC: 130), (C: 100, OC: 7), (C: 5, OC: 3), (C: 20, OC: 200)]
+
+    /// The kernel is, bit for bit, the plain loop `s = fma(x[c], w[c], s)` over c in order on the
+    /// weights rounded to bfloat16 (whatever the row count, which picks the register blocks),
+    /// and close to the exact sum.
+    func testRowKernel_isTheSequentialFMASumOfTheRoundedWeights() {
         var g = GradientCheck()
         for (C, OC) in Self.shapes {
-            for M in [1, 2, 3, 4, 5, 9] {
+            for M in [1, 2, 3, 4, 5, 6, 7, 9, 13] {
                 let x = g.random(M * C), w = g.random(OC * C), b = g.random(OC)
-                let half = rounded(w), widened = half.map(BFloat16.widen)
-                var out16 = [Float](repeating: 0, count: M * OC), out32 = out16
-                Linear.forwardByRows(out: &out16, inp: x, weight: half, bias: b, N: M, C: C, OC: OC)
-                Linear.forwardByRows(out: &out32, inp: x, weight: widened, bias: b, N: M, C: C, OC: OC)
-                XCTAssertEqual(out16.map(\.bitPattern), out32.map(\.bitPattern), "C \(C) OC \(OC) M \(M)")
+                let widened = rounded(w).map(BFloat16.widen)
+                var out16 = [Float](repeating: 0, count: M * OC)
+                Linear.forwardByRows(out: &out16, inp: x, packedWeight: packed(w, OC: OC, C: C), bias: b, N: M, C: C, OC: OC)
+                var plain = [Float](repeating: 0, count: M * OC)
+                for m in 0..<M {
+                    for o in 0..<OC {
+                        var s: Float = 0
+                        for c in 0..<C { s = s.addingProduct(x[m * C + c], widened[o * C + c]) }
+                        plain[m * OC + o] = s + b[o]
+                    }
+                }
+                XCTAssertEqual(out16.map(\.bitPattern), plain.map(\.bitPattern), "C \(C) OC \(OC) M \(M)")
                 var naive = [Double](repeating: 0, count: M * OC)
                 for m in 0..<M {
                     for o in 0..<OC {
@@ -73,12 +89,12 @@ final class BFloat16KernelTests: XCTestCase {
         var g = GradientCheck()
         for (C, OC, Ms) in [(37, 130, [2, 3, 4, 5, 8, 13]), (257, 2051, [17])] {
             let Mmax = Ms.max()!
-            let x = g.random(Mmax * C), half = rounded(g.random(OC * C))
+            let x = g.random(Mmax * C), half = packed(g.random(OC * C), OC: OC, C: C)
             var alone = [[Float]]()
             for m in 0..<Mmax {
                 var out = [Float](repeating: 0, count: OC)
                 Array(x[(m * C)..<((m + 1) * C)]).withUnsafeBufferPointer { row in
-                    Linear.forwardByRows(out: &out, inp: row.baseAddress!, weight: half, bias: nil, N: 1, C: C, OC: OC)
+                    Linear.forwardByRows(out: &out, inp: row.baseAddress!, packedWeight: half, bias: nil, N: 1, C: C, OC: OC)
                 }
                 alone.append(out)
             }
@@ -86,7 +102,7 @@ final class BFloat16KernelTests: XCTestCase {
                 for threads in [1, 2] {
                     var out = [Float](repeating: 0, count: M * OC)
                     ComputeContext(threads: threads).run {
-                        Linear.forwardByRows(out: &out, inp: x, weight: half, bias: nil, N: M, C: C, OC: OC)
+                        Linear.forwardByRows(out: &out, inp: x, packedWeight: half, bias: nil, N: M, C: C, OC: OC)
                     }
                     for m in 0..<M {
                         XCTAssertEqual(out[(m * OC)..<((m + 1) * OC)].map(\.bitPattern), alone[m].map(\.bitPattern),
@@ -103,7 +119,7 @@ final class BFloat16KernelTests: XCTestCase {
         var g = GradientCheck()
         for (C, OC) in Self.shapes {
             let M = 6
-            let x = g.random(M * C), w = g.random(OC * C), half = rounded(w)
+            let x = g.random(M * C), w = g.random(OC * C), half = packed(w, OC: OC, C: C)
             for bf16 in [Int32(0), 1] {
                 var results: [Int32: [UInt32]] = [:]
                 for set in Int32(0)...2 {
