@@ -153,20 +153,34 @@ public struct Generator {
         for (row, seg) in segments.enumerated() { prefillRow[seg.sequence] = row }
         for i in prompts.indices { prefillRow[i] = prefillRow[leader[i]] }
         var steps = 0, generated = 0
-        var next: [Int] = []
+        var next: [Int] = [], drawn: [Float] = []
         while !active.isEmpty && steps < maxNewTokens && !(shouldStop?() ?? false) {
             let logits = model.inferenceLogits(segments, cache: cache, weights: weights)
             if steps == 0 {
                 for i in prompts.indices where leader[i] != i { cache.copySequence(leader[i], to: i) }
             }
             steps += 1
+            // Rows draw from their own streams, so they may split over the threads (a large
+            // vocabulary's softmax per row is worth it; inside a decoding group it runs inline).
             next.removeAll(keepingCapacity: true)
-            for (i, s) in active.enumerated() {
-                let row = steps == 1 ? prefillRow[s] : i
-                let (token, logProb) = samplers[s].sampleWithLogProb(UnsafeBufferPointer(rebasing: logits[(row * V)..<((row + 1) * V)]))
-                next.append(token)
-                logProbs[s].append(logProb)
+            next.append(contentsOf: repeatElement(0, count: active.count))
+            drawn.removeAll(keepingCapacity: true)
+            drawn.append(contentsOf: repeatElement(0, count: active.count))
+            let rowsPerPart = max(1, (1 << 16) / V)
+            samplers.withUnsafeMutableBufferPointer { samplers in
+                next.withUnsafeMutableBufferPointer { next in
+                    drawn.withUnsafeMutableBufferPointer { drawn in
+                        Parallel.forChunks(active.count, minChunk: rowsPerPart) { (rows: Range<Int>) in
+                            for i in rows {
+                                let row = steps == 1 ? prefillRow[active[i]] : i
+                                (next[i], drawn[i]) = samplers[active[i]].sampleWithLogProb(
+                                    UnsafeBufferPointer(rebasing: logits[(row * V)..<((row + 1) * V)]))
+                            }
+                        }
+                    }
+                }
             }
+            for (i, s) in active.enumerated() { logProbs[s].append(drawn[i]) }
             var stillActive: [Int] = []
             segments.removeAll(keepingCapacity: true)
             for (i, s) in active.enumerated() {

@@ -54,7 +54,8 @@ public final class KVCache {
 
 /// Buffers for an inference pass over up to `rows` tokens, grown when a larger pass comes.
 final class InferenceWorkspace {
-    let rows: Int, probsCount: Int
+    /// Rows, attention probabilities per part, parts (threads) the segments' attention splits into.
+    let rows: Int, probsCount: Int, parts: Int
     let x, ln, qkv, att, mid, gateUp, mlp: FloatBuffer
     let probs: FloatBuffer
     let rstd: FloatBuffer
@@ -62,13 +63,14 @@ final class InferenceWorkspace {
     let loraScratch: FloatBuffer
     let positions: UnsafeMutablePointer<Int32>
 
-    init(model m: Llama, rows: Int, probsCount: Int, loraRank: Int) {
+    init(model m: Llama, rows: Int, probsCount: Int, parts: Int, loraRank: Int) {
         self.rows = rows
         self.probsCount = probsCount
+        self.parts = parts
         x = FloatBuffer(count: rows * m.C); ln = FloatBuffer(count: rows * m.C); qkv = FloatBuffer(count: rows * m.QKV)
         att = FloatBuffer(count: rows * m.NH * m.HS); mid = FloatBuffer(count: rows * m.C)
         gateUp = FloatBuffer(count: rows * 2 * m.I); mlp = FloatBuffer(count: rows * m.I)
-        probs = FloatBuffer(count: probsCount)
+        probs = FloatBuffer(count: probsCount * parts)
         rstd = FloatBuffer(count: rows)
         loraScratch = FloatBuffer(count: rows * loraRank)
         positions = .allocate(capacity: rows)

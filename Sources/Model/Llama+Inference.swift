@@ -51,10 +51,13 @@ extension Llama {
             for t in s.tokens { precondition(t >= 0 && Int(t) < V, "token id \(t) outside the vocabulary of \(V)") }
         }
         let loraRank = adapters?.inferenceScratchWidth ?? 0
+        // Segments' attention runs in parts over the context's threads, each with its own probs.
+        let parts = min(Parallel.threads, segments.count)
         if cache.workspace == nil || cache.workspace!.rows < R || cache.workspace!.probsCount < maxProbs
-            || cache.workspace!.loraScratch.count < R * loraRank {
+            || cache.workspace!.parts < parts || cache.workspace!.loraScratch.count < R * loraRank {
             cache.workspace = InferenceWorkspace(model: self, rows: max(R, cache.workspace?.rows ?? 0),
-                                                 probsCount: max(maxProbs, cache.workspace?.probsCount ?? 0), loraRank: loraRank)
+                                                 probsCount: max(maxProbs, cache.workspace?.probsCount ?? 0),
+                                                 parts: max(parts, cache.workspace?.parts ?? 1), loraRank: loraRank)
         }
         let ws = cache.workspace!
         let w = parameters.pointer
@@ -87,18 +90,25 @@ extension Llama {
             byRows(qkv, ws.ln.pointer, p.qkvWeight, bias: p.qkvBias.map { w + $0 }, N: R, C: C, OC: QKV)
             adapters?.inferenceForward(.attentionInput, layer: l, out: qkv, inp: ws.ln.pointer, N: R, scratch: ws.loraScratch.pointer)
             Rotary.apply(qkv, ld: QKV, positions: ws.positions, N: R, H: NH + NKV, HS: HS, table: rope)
-            for (si, s) in segments.enumerated() {
-                let start = cache.lengths[s.sequence], n = s.tokens.count
-                let kc = cache.keys[l].pointer + s.sequence * cache.capacity * KVC
-                let vc = cache.values[l].pointer + s.sequence * cache.capacity * KVC
-                for i in 0..<n {
-                    let row = qkv + (rowStart[si] + i) * QKV
-                    (kc + (start + i) * KVC).update(from: row + AC, count: KVC)
-                    (vc + (start + i) * KVC).update(from: row + AC + KVC, count: KVC)
+            // Each segment's attention reads and writes its own rows and cache, so segments split
+            // over the threads change no bit (a decoding step of a large batch: 7% of it on one thread).
+            let keys = cache.keys[l].pointer, values = cache.values[l].pointer
+            Parallel.forChunks(segments.count, maxParts: ws.parts) { (part: Int, range: Range<Int>) in
+                let probs = ws.probs.pointer + part * ws.probsCount
+                for si in range {
+                    let s = segments[si]
+                    let start = cache.lengths[s.sequence], n = s.tokens.count
+                    let kc = keys + s.sequence * cache.capacity * KVC
+                    let vc = values + s.sequence * cache.capacity * KVC
+                    for i in 0..<n {
+                        let row = qkv + (rowStart[si] + i) * QKV
+                        (kc + (start + i) * KVC).update(from: row + AC, count: KVC)
+                        (vc + (start + i) * KVC).update(from: row + AC + KVC, count: KVC)
+                    }
+                    Attention.forward(out: ws.att.pointer + rowStart[si] * AC, ldo: AC, probs: probs,
+                                      q: qkv + rowStart[si] * QKV, ldq: QKV, k: kc, v: vc, ldkv: KVC,
+                                      Tq: n, Tk: start + n, offset: start, NH: NH, NKV: NKV, HS: HS)
                 }
-                Attention.forward(out: ws.att.pointer + rowStart[si] * AC, ldo: AC, probs: ws.probs.pointer,
-                                  q: qkv + rowStart[si] * QKV, ldq: QKV, k: kc, v: vc, ldkv: KVC,
-                                  Tq: n, Tk: start + n, offset: start, NH: NH, NKV: NKV, HS: HS)
             }
             byRows(ws.mid.pointer, ws.att.pointer, p.oWeight, N: R, C: AC, OC: C)
             adapters?.inferenceForward(.attentionOutput, layer: l, out: ws.mid.pointer, inp: ws.att.pointer, N: R, scratch: ws.loraScratch.pointer)
