@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "TasksTests", dependencies: ["Tasks"]),
         // A tiny supervisor the TopologyTests kill from outside (orphan checks); not part of the tool.
         .executableTarget(name: "supervisor-probe", dependencies: ["Topology"], path: "Tests/SupervisorProbe"),
-        .testTarget(name: "TopologyTests", dependencies: ["Topology", "Messaging", "Training", "supervisor-probe"]),
+        .testTarget(name: "TopologyTests", dependencies: ["Topology", "Messaging", "Training", "Model", "supervisor-probe"]),
         .testTarget(name: "RolesTests", dependencies: ["Roles", "Training", "Model", "Messaging", "Tokenization", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Topology"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Roles", "Training", "Model", "TestSupport"]),
