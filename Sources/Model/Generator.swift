@@ -95,7 +95,7 @@ public struct Generator {
         return context.run {
             weights?.refreshIfChanged()
             return generateOnCurrentContext(prompts: prompts, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens,
-                                     firstStream: firstStream)
+                                            firstStream: firstStream)
         }
     }
 

@@ -29,9 +29,10 @@ extension Llama {
     /// As `inferenceForward`, but the logits stay in the cache's own buffer (valid until the next
     /// pass over `cache`): the decoding loop's form, which allocates nothing per token.
     ///
-    /// A decoding step is a few rows: its products are below `BLAS.splitWork`, so they run on
-    /// the calling thread (waking another costs more than the products); a long prefill splits
-    /// its products over `context`'s threads.
+    /// A decoding step of a small model is a few rows: its products are below `BLAS.splitWork`,
+    /// so they run on the calling thread (waking another costs more than the products); a long
+    /// prefill, or a weight of `Linear.splitWeightBytes` or more (a large model's), splits its
+    /// products over `context`'s threads, as the segments' attention is split.
     public func inferenceLogits(_ segments: [TokenSegment], cache: KVCache, weights: GenerationWeights? = nil,
                                 context: ComputeContext = .current) -> UnsafeBufferPointer<Float> {
         precondition(segments.count <= cache.batch, "more segments (\(segments.count)) than sequences in the cache (\(cache.batch))")
