@@ -88,7 +88,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "NativeTests", dependencies: ["Tensor", "Tokenization", "Messaging", "CBLAS"]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels", "TestSupport"]),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "CZeroMQ", "TestSupport"]),
         // Runs the built rlhf executable as a subprocess (Scripts/test builds it first).
         .testTarget(name: "CLITests", dependencies: ["rlhf", "Model", "TestSupport", "Roles", "Messaging", "Topology"]),
@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "TasksTests", dependencies: ["Tasks"]),
         // A tiny supervisor the TopologyTests kill from outside (orphan checks); not part of the tool.
         .executableTarget(name: "supervisor-probe", dependencies: ["Topology"], path: "Tests/SupervisorProbe"),
-        .testTarget(name: "TopologyTests", dependencies: ["Topology", "Messaging", "Training", "supervisor-probe"]),
+        .testTarget(name: "TopologyTests", dependencies: ["Topology", "Messaging", "Training", "Model", "supervisor-probe"]),
         .testTarget(name: "RolesTests", dependencies: ["Roles", "Training", "Model", "Messaging", "Tokenization", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Topology"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Roles", "Training", "Model", "TestSupport"]),

@@ -42,12 +42,22 @@ void rk_adamw_generic(float *p, const float *g, float *m, float *v, size_t n, fl
 void rk_matmul_rows_avx512(float *out, const float *x, const float *W, size_t M, size_t C, size_t OC, size_t o0, size_t o1);
 void rk_matmul_rows_avx2(float *out, const float *x, const float *W, size_t M, size_t C, size_t OC, size_t o0, size_t o1);
 void rk_matmul_rows_generic(float *out, const float *x, const float *W, size_t M, size_t C, size_t OC, size_t o0, size_t o1);
+void rk_matmul_rows_bf16_avx512(float *out, const float *x, const uint16_t *W, size_t M, size_t C, size_t OC, size_t o0, size_t o1);
+void rk_matmul_rows_bf16_avx2(float *out, const float *x, const uint16_t *W, size_t M, size_t C, size_t OC, size_t o0, size_t o1);
+void rk_matmul_rows_bf16_generic(float *out, const float *x, const uint16_t *W, size_t M, size_t C, size_t OC, size_t o0, size_t o1);
+void rk_to_bf16_avx512(uint16_t *dst, const float *src, size_t n);
+void rk_to_bf16_avx2(uint16_t *dst, const float *src, size_t n);
+void rk_to_bf16_generic(uint16_t *dst, const float *src, size_t n);
+void rk_pack_bf16_avx512(uint16_t *dst, const float *W, size_t OC, size_t C, size_t p0, size_t p1);
+void rk_pack_bf16_avx2(uint16_t *dst, const float *W, size_t OC, size_t C, size_t p0, size_t p1);
+void rk_pack_bf16_generic(uint16_t *dst, const float *W, size_t OC, size_t C, size_t p0, size_t p1);
 
 void rk_attention_query_avx512(float *out, float *probs, const float *q, const float *k, const float *v, size_t ldkv, size_t Tk, size_t HS, float scale);
 void rk_attention_query_avx2(float *out, float *probs, const float *q, const float *k, const float *v, size_t ldkv, size_t Tk, size_t HS, float scale);
 void rk_attention_query_generic(float *out, float *probs, const float *q, const float *k, const float *v, size_t ldkv, size_t Tk, size_t HS, float scale);
 
 static int rk_level = 0;
+static int rk_best_level = 0;
 
 __attribute__((constructor)) static void rk_choose_level(void) {
 #if defined(__x86_64__)
@@ -58,6 +68,7 @@ __attribute__((constructor)) static void rk_choose_level(void) {
         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
         best = 2;
     rk_level = best;
+    rk_best_level = best;
     const char *forced = getenv("RLHF_KERNELS");
     if (forced != NULL) {
         int want = strcmp(forced, "avx512") == 0 ? 2 : strcmp(forced, "avx2") == 0 ? 1 : 0;
@@ -162,6 +173,47 @@ void rk_matmul_rows(float *out, const float *x, const float *W, size_t M, size_t
     if (rk_level == 1) { rk_matmul_rows_avx2(out, x, W, M, C, OC, o0, o1); return; }
 #endif
     rk_matmul_rows_generic(out, x, W, M, C, OC, o0, o1);
+}
+
+void rk_matmul_rows_bf16(float *out, const float *x, const uint16_t *W, size_t M, size_t C, size_t OC, size_t o0, size_t o1) {
+#if defined(__x86_64__)
+    if (rk_level == 2) { rk_matmul_rows_bf16_avx512(out, x, W, M, C, OC, o0, o1); return; }
+    if (rk_level == 1) { rk_matmul_rows_bf16_avx2(out, x, W, M, C, OC, o0, o1); return; }
+#endif
+    rk_matmul_rows_bf16_generic(out, x, W, M, C, OC, o0, o1);
+}
+
+int rk_matmul_rows_in_set(int set, int bf16, float *out, const float *x, const void *W, size_t M, size_t C, size_t OC,
+                          size_t o0, size_t o1) {
+    if (set < 0 || set > rk_best_level) return -1;
+#if defined(__x86_64__)
+    if (set == 2) {
+        if (bf16) rk_matmul_rows_bf16_avx512(out, x, W, M, C, OC, o0, o1); else rk_matmul_rows_avx512(out, x, W, M, C, OC, o0, o1);
+        return 0;
+    }
+    if (set == 1) {
+        if (bf16) rk_matmul_rows_bf16_avx2(out, x, W, M, C, OC, o0, o1); else rk_matmul_rows_avx2(out, x, W, M, C, OC, o0, o1);
+        return 0;
+    }
+#endif
+    if (bf16) rk_matmul_rows_bf16_generic(out, x, W, M, C, OC, o0, o1); else rk_matmul_rows_generic(out, x, W, M, C, OC, o0, o1);
+    return 0;
+}
+
+void rk_to_bf16(uint16_t *dst, const float *src, size_t n) {
+#if defined(__x86_64__)
+    if (rk_level == 2) { rk_to_bf16_avx512(dst, src, n); return; }
+    if (rk_level == 1) { rk_to_bf16_avx2(dst, src, n); return; }
+#endif
+    rk_to_bf16_generic(dst, src, n);
+}
+
+void rk_pack_bf16(uint16_t *dst, const float *W, size_t OC, size_t C, size_t p0, size_t p1) {
+#if defined(__x86_64__)
+    if (rk_level == 2) { rk_pack_bf16_avx512(dst, W, OC, C, p0, p1); return; }
+    if (rk_level == 1) { rk_pack_bf16_avx2(dst, W, OC, C, p0, p1); return; }
+#endif
+    rk_pack_bf16_generic(dst, W, OC, C, p0, p1);
 }
 
 void rk_attention_query(float *out, float *probs, const float *q, const float *k, const float *v, size_t ldkv, size_t Tk, size_t HS, float scale) {

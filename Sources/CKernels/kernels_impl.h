@@ -267,6 +267,122 @@ void RK_NAME(rk_matmul_rows)(float *out, const float *x, const float *W, size_t 
     }
 }
 
+/* The bfloat16 weights of generation, packed (rk_pack_bf16) in panels of RK_PANEL output columns:
+   panel p holds, for each c = 0..C-1, 32 words of 32 bits; word q*16 + j (q = 0, 1; j < 16) has
+   column p*64 + q*32 + j in its low half and column p*64 + q*32 + 16 + j in its high half (zero
+   past OC). A word is widened to two float32 vectors by one shift (low halves) and one mask (high
+   halves), and each c of a panel is one contiguous 128-byte read. */
+#define RK_PANEL 64
+
+static inline __attribute__((always_inline)) uint16_t to_bf16(float f) {
+    uint32_t bits;
+    memcpy(&bits, &f, 4);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40);  /* NaN stays NaN */
+    return (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);                /* nearest even */
+}
+
+void RK_NAME(rk_to_bf16)(uint16_t *dst, const float *src, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = to_bf16(src[i]);
+}
+
+void RK_NAME(rk_pack_bf16)(uint16_t *dst, const float *W, size_t OC, size_t C, size_t p0, size_t p1) {
+    for (size_t p = p0; p < p1; p++) {
+        for (size_t c = 0; c < C; c++) {
+            uint16_t *d = dst + (p * C + c) * RK_PANEL;
+            for (size_t q = 0; q < 2; q++) {
+                for (size_t j = 0; j < 16; j++) {
+                    size_t lo = p * RK_PANEL + q * 32 + j, hi = lo + 16;
+                    d[q * 32 + 2 * j] = lo < OC ? to_bf16(W[lo * C + c]) : 0;
+                    d[q * 32 + 2 * j + 1] = hi < OC ? to_bf16(W[hi * C + c]) : 0;
+                }
+            }
+        }
+    }
+}
+
+typedef uint32_t v16u __attribute__((ext_vector_type(16)));
+
+/* Rows m0..m0+MB of out, columns of words q0..q0+QN of panel p: acc = fma(x[m][c], w[c], acc) for
+   c = 0, 1, ..., C-1 in turn. Each output is one chain of FMAs in c order, whatever MB, QN or the
+   kernel set: a row's bits depend on nothing but its inputs. */
+#define RK_PANEL_BLOCK(MB, QN)                                                                                  \
+    static inline __attribute__((always_inline)) void panel_block_##MB##_##QN(                                 \
+        float *out, const float *x, size_t C, size_t OC, const uint16_t *pw, size_t col0) {                    \
+        v16f acc[MB][2 * QN];                                                                                   \
+        for (size_t m = 0; m < MB; m++)                                                                         \
+            for (size_t k = 0; k < 2 * QN; k++) acc[m][k] = splat(0);                                           \
+        for (size_t c = 0; c < C; c++) {                                                                        \
+            v16f w[2 * QN];                                                                                     \
+            for (size_t q = 0; q < QN; q++) {                                                                   \
+                v16u u;                                                                                         \
+                __builtin_memcpy(&u, pw + c * RK_PANEL + q * 32, sizeof u);                                     \
+                w[2 * q] = (v16f)(u << 16);                                                                     \
+                w[2 * q + 1] = (v16f)(u & 0xffff0000u);                                                         \
+            }                                                                                                   \
+            for (size_t m = 0; m < MB; m++) {                                                                   \
+                v16f xb = splat(x[m * C + c]);                                                                  \
+                for (size_t k = 0; k < 2 * QN; k++) acc[m][k] = __builtin_elementwise_fma(xb, w[k], acc[m][k]); \
+            }                                                                                                   \
+        }                                                                                                       \
+        for (size_t m = 0; m < MB; m++) {                                                                       \
+            for (size_t k = 0; k < 2 * QN; k++) {                                                               \
+                size_t col = col0 + k * 16;                                                                     \
+                if (col + 16 <= OC) {                                                                           \
+                    store16(out + m * OC + col, acc[m][k]);                                                     \
+                } else {                                                                                        \
+                    for (size_t j = 0; col + j < OC; j++) out[m * OC + col + j] = acc[m][k][j];                 \
+                }                                                                                               \
+            }                                                                                                   \
+        }                                                                                                       \
+    }
+
+/* AVX-512: 6 rows x 64 columns (24 accumulators of 32 registers) per pass over a panel; AVX2 and
+   the baseline: 2 rows x 32 columns (half a panel at a time). */
+#ifndef RK_PANEL_ROWS
+#define RK_PANEL_ROWS 6
+#define RK_PANEL_WORDS 2
+#endif
+#if RK_PANEL_WORDS == 2
+RK_PANEL_BLOCK(1, 2)
+RK_PANEL_BLOCK(2, 2)
+RK_PANEL_BLOCK(3, 2)
+RK_PANEL_BLOCK(4, 2)
+RK_PANEL_BLOCK(5, 2)
+RK_PANEL_BLOCK(6, 2)
+#else
+RK_PANEL_BLOCK(1, 1)
+RK_PANEL_BLOCK(2, 1)
+#endif
+
+void RK_NAME(rk_matmul_rows_bf16)(float *out, const float *x, const uint16_t *W, size_t M, size_t C, size_t OC,
+                                  size_t o0, size_t o1) {
+    for (size_t p = o0 / RK_PANEL; p * RK_PANEL < o1; p++) {
+        const uint16_t *pw = W + p * C * RK_PANEL;
+        for (size_t q = 0; q < 2; q += RK_PANEL_WORDS) {
+            size_t col0 = p * RK_PANEL + q * 32;
+            if (col0 >= OC) break;
+            for (size_t m0 = 0; m0 < M; m0 += RK_PANEL_ROWS) {
+                size_t mc = M - m0 < RK_PANEL_ROWS ? M - m0 : RK_PANEL_ROWS;
+                float *o = out + m0 * OC;
+                const float *xm = x + m0 * C;
+                const uint16_t *pq = pw + q * 32;
+#if RK_PANEL_WORDS == 2
+                switch (mc) {
+                case 1: panel_block_1_2(o, xm, C, OC, pq, col0); break;
+                case 2: panel_block_2_2(o, xm, C, OC, pq, col0); break;
+                case 3: panel_block_3_2(o, xm, C, OC, pq, col0); break;
+                case 4: panel_block_4_2(o, xm, C, OC, pq, col0); break;
+                case 5: panel_block_5_2(o, xm, C, OC, pq, col0); break;
+                default: panel_block_6_2(o, xm, C, OC, pq, col0); break;
+                }
+#else
+                if (mc == 1) panel_block_1_1(o, xm, C, OC, pq, col0); else panel_block_2_1(o, xm, C, OC, pq, col0);
+#endif
+            }
+        }
+    }
+}
+
 /* One query row against Tk keys (a decoding step): scores = scale * q.k_j, softmax, out = sum_j p_j v_j.
    Two sgemm calls per head would cost more in call overhead than this loop does in arithmetic. */
 void RK_NAME(rk_attention_query)(float *out, float *probs, const float *q, const float *k, const float *v,

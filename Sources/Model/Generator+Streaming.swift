@@ -14,7 +14,8 @@ extension Generator {
         try model.validate(prompts: [prompt], maxNewTokens: maxNewTokens)
         return withoutActuallyEscaping(onToken) { onToken in
             context.run {
-                generateGroup([prompt], firstIndex: 0, slot: 0, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens,
+                weights?.refreshIfChanged()
+                return generateGroup([prompt], firstIndex: 0, slot: 0, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens,
                               onToken: { _, token in onToken(token) }, shouldStop: shouldStop)
             }
         }

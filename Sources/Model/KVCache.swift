@@ -36,13 +36,26 @@ public final class KVCache {
         logits = FloatBuffer(count: batch * m.V)
     }
 
+    /// Makes sequence `target` a copy of sequence `source`: its keys and values in every layer
+    /// and its length (a prompt prefilled once for several samples).
+    func copySequence(_ source: Int, to target: Int) {
+        let n = lengths[source] * (keys[0].count / (batch * capacity))
+        for l in keys.indices {
+            for buffer in [keys[l], values[l]] {
+                (buffer.pointer + target * (buffer.count / batch)).update(from: buffer.pointer + source * (buffer.count / batch), count: n)
+            }
+        }
+        lengths[target] = lengths[source]
+    }
+
     /// Forgets every sequence (the buffers are kept).
     public func reset() { lengths = [Int](repeating: 0, count: batch) }
 }
 
 /// Buffers for an inference pass over up to `rows` tokens, grown when a larger pass comes.
 final class InferenceWorkspace {
-    let rows: Int, probsCount: Int
+    /// Rows, attention probabilities per part, parts (threads) the segments' attention splits into.
+    let rows: Int, probsCount: Int, parts: Int
     let x, ln, qkv, att, mid, gateUp, mlp: FloatBuffer
     let probs: FloatBuffer
     let rstd: FloatBuffer
@@ -50,13 +63,14 @@ final class InferenceWorkspace {
     let loraScratch: FloatBuffer
     let positions: UnsafeMutablePointer<Int32>
 
-    init(model m: Llama, rows: Int, probsCount: Int, loraRank: Int) {
+    init(model m: Llama, rows: Int, probsCount: Int, parts: Int, loraRank: Int) {
         self.rows = rows
         self.probsCount = probsCount
+        self.parts = parts
         x = FloatBuffer(count: rows * m.C); ln = FloatBuffer(count: rows * m.C); qkv = FloatBuffer(count: rows * m.QKV)
         att = FloatBuffer(count: rows * m.NH * m.HS); mid = FloatBuffer(count: rows * m.C)
         gateUp = FloatBuffer(count: rows * 2 * m.I); mlp = FloatBuffer(count: rows * m.I)
-        probs = FloatBuffer(count: probsCount)
+        probs = FloatBuffer(count: probsCount * parts)
         rstd = FloatBuffer(count: rows)
         loraScratch = FloatBuffer(count: rows * loraRank)
         positions = .allocate(capacity: rows)

@@ -42,7 +42,8 @@ public struct WeightsUpdate: Sendable {
     }
 }
 
-/// A generator: samples responses with its own copy of the policy's weights, records the
+/// A generator: samples responses with its own copy of the policy's weights (in the precision
+/// `generation_precision` names: a bfloat16 copy of them by default), records the
 /// behaviour log-probabilities as sampled and recomputes them with the training forward (the
 /// old policy of PPO's ratio), and switches to new weights between batches. It runs inside the
 /// actor (beside the trainer), or as the `generator` role, replicated, on its own.
@@ -70,7 +71,7 @@ public final class GeneratorLogic: RoleLogic {
         } else {
             adapters = nil
         }
-        generator = Generator(model: model, context: .current)
+        generator = Generator(model: model, context: .current, precision: plan.algorithm.generationPrecision)
         pool = ActivationPool(model: model)
         padID = loaded.padID
         eosID = loaded.eosID
@@ -84,6 +85,8 @@ public final class GeneratorLogic: RoleLogic {
             throw RoleError(.badInput, "\(role.rawValue): weights of version \(update.version) have \(update.values.count) values, expected \(update.adaptersOnly ? (adapters?.parameters.count ?? 0) : model.parameters.count)")
         }
         update.values.withUnsafeBufferPointer { target.pointer.update(from: $0.baseAddress!, count: $0.count) }
+        // The bfloat16 copy follows the base's weights; adapters stay float32 and need none.
+        if !update.adaptersOnly { generator.refreshWeights() }
         version = update.version
     }
 

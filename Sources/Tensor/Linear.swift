@@ -18,6 +18,18 @@ public enum Linear {
         BLAS.sgemm(transB: true, M: N, N: OC, K: C, A: inp, B: weight, beta: bias == nil ? 0 : 1, C: out)
     }
 
+    /// Bytes of weight from which a row-kernel product splits its columns over the context's
+    /// threads whatever its row count: such a weight streams from memory at every decoding step,
+    /// and two cores reading half each halve the step (a 126M model's products, 1-50 MB; the
+    /// 5M benchmark model's stay below and run on one thread).
+    public static let splitWeightBytes = 1 << 20
+
+    /// Whether a row-kernel product splits its output columns over the calling context's threads.
+    @inline(__always)
+    static func splits(N: Int, C: Int, OC: Int, weightBytes: Int) -> Bool {
+        N * C * OC >= BLAS.splitWork || C * OC * weightBytes >= splitWeightBytes
+    }
+
     /// As `forward`, for generation: each row's outputs are computed by `rk_matmul_rows`, whose
     /// sums run in one fixed order per output whatever the other rows are. So a sequence's tokens
     /// do not depend on which sequences share its batch, its decoding group, its thread count or
@@ -34,14 +46,39 @@ public enum Linear {
             forward(out: out, inp: inp, weight: weight, bias: bias, N: N, C: C, OC: OC)
             return
         }
-        // Decoding (a few rows) stays on one thread: waking a second cost more than the half it
-        // would take. A prefill splits its output columns in blocks of 16 (a multiple of the
-        // kernel's output block).
-        if N * C * OC < BLAS.splitWork {
+        // A small product stays on one thread: waking a second costs more than the half it would
+        // take. A prefill, or a weight too large to stay in cache, splits its output columns in
+        // blocks of 16 (a multiple of the kernel's output block).
+        if !splits(N: N, C: C, OC: OC, weightBytes: 4) {
             rk_matmul_rows(out, inp, weight, N, C, OC, 0, OC)
         } else {
             Parallel.forChunks((OC + 15) / 16) { (blocks: Range<Int>) in
                 rk_matmul_rows(out, inp, weight, N, C, OC, blocks.lowerBound * 16, min(OC, blocks.upperBound * 16))
+            }
+        }
+        if let bias {
+            for n in 0..<N {
+                for o in 0..<OC { out[n * OC + o] += bias[o] }
+            }
+        }
+    }
+
+    /// As `forwardByRows`, with the weight in bfloat16, packed by `BFloat16.pack`: each value
+    /// widened to float32 in registers, and each output one chain of float32 FMAs over
+    /// c = 0, 1, ..., C-1, so a row's bits depend on its inputs alone, on every kernel set (the
+    /// generic one emulates FMA: slow, but the same bits) and at any thread count (threads split
+    /// the panels of 64 output columns). Half the bytes of the float32 weight to read: what bounds
+    /// a decoding step.
+    public static func forwardByRows(
+        out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+        packedWeight weight: UnsafePointer<UInt16>, bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int
+    ) {
+        let panel = BFloat16.panel
+        if !splits(N: N, C: C, OC: OC, weightBytes: 2) {
+            rk_matmul_rows_bf16(out, inp, weight, N, C, OC, 0, OC)
+        } else {
+            Parallel.forChunks((OC + panel - 1) / panel) { (panels: Range<Int>) in
+                rk_matmul_rows_bf16(out, inp, weight, N, C, OC, panels.lowerBound * panel, min(OC, panels.upperBound * panel))
             }
         }
         if let bias {

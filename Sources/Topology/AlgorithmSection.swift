@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import Training
 import Yams
 
@@ -104,6 +105,7 @@ enum AlgorithmSection {
     private static func allowedValues(_ key: String) -> String {
         switch key {
         case "kl_estimator": "; expected one of " + RLAlgorithmConfig.KLEstimator.allCases.map(\.rawValue).joined(separator: ", ")
+        case "generation_precision": "; expected one of " + GenerationPrecision.allCases.map(\.rawValue).joined(separator: ", ")
         default: ""
         }
     }

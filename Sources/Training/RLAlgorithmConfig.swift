@@ -123,6 +123,11 @@ public struct RLAlgorithmConfig: Sendable, Equatable, Codable {
     /// default, turns it off. DAPO samples until the batch is full; a fixed N keeps the prompts
     /// of iteration i a function of i, so a resumed run draws the same ones.
     public var dynamicSamplingPrompts = 0
+    /// `generation_precision`: the weights the actor's sampling multiplies by, `bfloat16` (a
+    /// copy rounded to nearest even, sums in float32) or `float32`. Scoring and the update are
+    /// float32 either way, and the old log-probabilities of PPO's ratio are recomputed in float32,
+    /// so the ratio stays exact; bfloat16 changes only which tokens are drawn (Docs/models.md).
+    public var generationPrecision = GenerationPrecision.bfloat16
 
     // MARK: - Pipelining
 

@@ -135,6 +135,10 @@ struct BenchGenerate: ParsableCommand {
     @Option var promptLen = 32
     @Option var newTokens = 64
     @Option(help: "Timed repeats (the best is reported).") var repeats = 3
+    @Option(help: "Weights the products read: float32 or bfloat16 (float32 sums either way).")
+    var precision = GenerationPrecision.float32
+    @Flag(help: "Also sample at temperature 1 and compare each sampled token's log-probability as drawn with the one the trainer's float32 forward gives it (logprob_drift: max and mean absolute difference).")
+    var logprobDrift = false
 
     func run() throws {
         let model = try options.loadModel()
@@ -142,7 +146,7 @@ struct BenchGenerate: ParsableCommand {
         let V = model.config.vocabSize
         let prompts = (0..<batch).map { _ in (0..<promptLen).map { _ in Int(rng.next() % UInt64(V)) } }
         _ = try options.attachAdapters(to: model)
-        let gen = Generator(model: model)
+        let gen = Generator(model: model, precision: precision)
         _ = try gen.generate(prompts: prompts, maxNewTokens: newTokens)
         var best = Double.infinity
         var produced = 0
@@ -154,11 +158,37 @@ struct BenchGenerate: ParsableCommand {
             + model.forwardFLOPs(tokens: batch * newTokens, context: promptLen + newTokens / 2)
         var out = options.environmentFields()
         out.merge([
-            "bench": "generate", "impl": "rlhf", "batch": batch, "prompt_len": promptLen, "new_tokens": newTokens,
+            "bench": "generate", "impl": "rlhf", "precision": precision.rawValue, "batch": batch, "prompt_len": promptLen, "new_tokens": newTokens,
             "params": model.parameterCount, "new_tokens_per_s": round1(Double(produced) / best),
             "seconds": best, "gflops": round1(flops / best / 1e9),
         ]) { $1 }
         out.merge(options.loraFields) { $1 }
+        if logprobDrift { out["logprob_drift"] = try drift(gen, prompts: prompts) }
         try printJSON(out)
+    }
+
+    /// Samples `prompts` at temperature 1 and compares each token's log-probability as drawn
+    /// (`precision`'s weights) with the trainer's: the float32 training forward, as PPO's old
+    /// log-probabilities are recomputed.
+    private func drift(_ gen: Generator, prompts: [[Int]]) throws -> [String: Any] {
+        let model = gen.model
+        let r = try gen.rollout(prompts: prompts, samplesPerPrompt: 1, maxNewTokens: newTokens,
+                                sampling: SamplingParameters(temperature: 1, seed: options.seed), stopTokens: [])
+        var worst = 0.0, sum = 0.0, count = 0
+        for (row, response) in r.responses.enumerated() {
+            let p = r.prompts[row]
+            let full = (p + response).map(Int32.init)
+            let T = full.count - 1
+            let acts = TrainingActivations(model: model, B: 1, T: T, withLogits: false)
+            model.forward(ids: Array(full[0..<T]), acts: acts)
+            model.languageModelForward(targets: Array(full[1...T]), acts: acts, keepLogits: false)
+            for (j, drawn) in r.logProbs[row].enumerated() {
+                let d = abs(Double(drawn) - Double(acts.logprobs.pointer[p.count - 1 + j]))
+                worst = max(worst, d)
+                sum += d
+                count += 1
+            }
+        }
+        return ["tokens": count, "max_abs": worst, "mean_abs": sum / Double(max(1, count))]
     }
 }

@@ -18,6 +18,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Seed for sampling.") var seed: UInt64 = 0
     @Flag(help: "Do not stop at the end-of-sequence token.") var ignoreEos = false
     @Flag(help: "Print only the generated text (needs tokenizer.model), not JSON.") var textOnly = false
+    @Option(help: "Weights the products read: float32, or bfloat16 (a copy rounded to nearest even, float32 sums; step 3's default for sampling).")
+    var precision = GenerationPrecision.float32
 
     func validate() throws {
         if (ids == nil) == (prompt == nil) { throw ValidationError("give exactly one of --ids and --prompt") }
@@ -44,7 +46,7 @@ struct GenerateCommand: ParsableCommand {
         guard promptIDs.count + maxNewTokens <= m.config.maxPositionEmbeddings else {
             throw UsageError("prompt (\(promptIDs.count) tokens) + --max-new-tokens \(maxNewTokens) exceed max_position_embeddings \(m.config.maxPositionEmbeddings)")
         }
-        let out = try Generator(model: m).generate(prompts: [promptIDs], maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stops)
+        let out = try Generator(model: m, precision: precision).generate(prompts: [promptIDs], maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stops)
         var result: [String: Any] = ["ids": promptIDs + out.newTokens[0]]
         if let tokenizer {
             result["text"] = try tokenizer.decode(out.newTokens[0].filter { !stops.contains($0) })
@@ -57,3 +59,5 @@ struct GenerateCommand: ParsableCommand {
         }
     }
 }
+
+extension GenerationPrecision: ExpressibleByArgument {}

@@ -198,7 +198,8 @@ extension TokenizerCLITests {
 }
 
 final class KernelSetTests: XCTestCase {
-    /// The AVX-512, AVX2 and baseline builds of the C kernels give the same bits.
+    /// The AVX-512, AVX2 and baseline builds of the C kernels give the same bits, in float32 and
+    /// in bfloat16 generation.
     func testKernelSets_giveIdenticalOutputs() throws {
         let fixture = "\(CLIProcess.repoRoot)/Tests/ModelTests/Fixtures/llama-tied-f32"
         var outputs: [String: String] = [:]
@@ -211,9 +212,13 @@ final class KernelSetTests: XCTestCase {
             let lp = try CLIProcess.run(["logprobs", "--model", fixture, "--ids", "5 17 33 2 90 41 7 7 64 12 3 88 19 20 21 22 23 24"], environment: env)
             let gen = try CLIProcess.run(["generate", "--model", fixture, "--ids", "4 5", "--max-new-tokens", "20", "--temperature", "0.9",
                                           "--seed", "2", "--ignore-eos"], environment: env)
+            // bfloat16 generation: the same bits on every set (each output one chain of FMAs).
+            let half = try CLIProcess.run(["generate", "--model", fixture, "--ids", "4 5", "--max-new-tokens", "20", "--temperature", "0.9",
+                                           "--seed", "2", "--ignore-eos", "--precision", "bfloat16"], environment: env)
             lp.assertSucceeded("logprobs with RLHF_KERNELS=\(set)")
             gen.assertSucceeded("generate with RLHF_KERNELS=\(set)")
-            outputs[used] = lp.stdout + gen.stdout
+            half.assertSucceeded("bfloat16 generate with RLHF_KERNELS=\(set)")
+            outputs[used] = lp.stdout + gen.stdout + half.stdout
         }
         // Each set this CPU can run must have run (RLHF_KERNELS only forces a set the CPU has).
         let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""

@@ -109,9 +109,10 @@ final class RolloutTests: XCTestCase {
 
     /// A batch cut into parts, each generated alone with its first row as `firstRow` (as
     /// generator replicas do), gives every row the bits of the whole batch, including with more
-    /// than `Linear.smallRows` rows in a pass (24 here) and with LoRA adapters attached.
+    /// than `Linear.smallRows` rows in a pass (24 here), with LoRA adapters attached (float32 on
+    /// a bfloat16 base) and in both precisions.
     func testParts_withTheirFirstRow_giveTheWholeBatchBitForBit() throws {
-        for lora in [false, true] {
+        for (lora, precision) in [(false, GenerationPrecision.float32), (true, .float32), (false, .bfloat16), (true, .bfloat16)] {
             let m = Self.makeModel()
             if lora {
                 let adapters = LoRAAdapters(config: LoRAConfig(r: 2, alpha: 4, targetModules: LoRATarget.allCases), for: m, seed: 3)
@@ -121,18 +122,18 @@ final class RolloutTests: XCTestCase {
                 }
                 m.attach(adapters, trainBase: false)
             }
-            try assertPartsGiveTheWholeBatch(m, what: lora ? "with LoRA" : "plain")
+            try assertPartsGiveTheWholeBatch(m, precision: precision, what: "\(lora ? "with LoRA" : "plain"), \(precision)")
         }
     }
 
-    private func assertPartsGiveTheWholeBatch(_ m: Llama, what: String) throws {
+    private func assertPartsGiveTheWholeBatch(_ m: Llama, precision: GenerationPrecision, what: String) throws {
         let s = SamplingParameters(temperature: 1.1, topP: 0.9, seed: 5)
         let prompts = (0..<12).map { p in (0..<(1 + p % 5)).map { (p * 7 + $0 * 3) % 40 } }
-        let whole = try Generator(model: m, threads: 2).rollout(prompts: prompts, samplesPerPrompt: 2, maxNewTokens: 9, sampling: s, stopTokens: [3])
+        let whole = try Generator(model: m, threads: 2, precision: precision).rollout(prompts: prompts, samplesPerPrompt: 2, maxNewTokens: 9, sampling: s, stopTokens: [3])
         for cut in [[0, 1, 12], [0, 5, 12], [0, 3, 7, 12]] {
             var responses: [[Int]] = [], logProbs: [[Float]] = [], ended: [Bool] = []
             for k in 0..<(cut.count - 1) {
-                let part = try Generator(model: m, threads: 1).rollout(prompts: Array(prompts[cut[k]..<cut[k + 1]]), samplesPerPrompt: 2,
+                let part = try Generator(model: m, threads: 1, precision: precision).rollout(prompts: Array(prompts[cut[k]..<cut[k + 1]]), samplesPerPrompt: 2,
                                                                        maxNewTokens: 9, sampling: s, stopTokens: [3], firstRow: 2 * cut[k])
                 responses += part.responses
                 logProbs += part.logProbs

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import Topology
 import Training
 import XCTest
@@ -125,12 +126,15 @@ final class TopologyParserTests: XCTestCase {
                           "value_clip", "ppo_epochs", "ptx_coef", "actor_ema", "actor_learning_rate", "critic_learning_rate",
                           "weight_decay", "max_grad_norm", "lr_scheduler_type", "warmup_steps", "mini_batch_size", "shuffle_mini_batches", "prompts_per_iteration",
                           "samples_per_prompt", "max_new_tokens", "max_prompt_length", "temperature", "top_k", "top_p",
-                          "max_staleness"]
+                          "generation_precision", "max_staleness"]
         XCTAssertEqual(Set(TopologyParser.algorithmKeys), Set(documented + ["name"]))
         // Every key is read: a value different from the default lands in the config.
         let yaml = Self.minimal + "\nalgorithm:\n  actor_ema: 0.99\n  target_kl: 3\n  top_k: 5\n  whiten_advantages: true\n  temperature: 0.7"
         let a = try Self.parse(yaml).algorithm
         XCTAssertEqual([a.actorEMA, a.targetKL, Double(a.topK), a.whitenAdvantages ? 1 : 0, a.temperature], [0.99, 3, 5, 1, 0.7])
+        // Sampling is bfloat16 unless the file says float32.
+        XCTAssertEqual(a.generationPrecision, .bfloat16)
+        XCTAssertEqual(try Self.parse(Self.minimal + "\nalgorithm: {generation_precision: float32}").algorithm.generationPrecision, .float32)
     }
 
     func testShippedTopologies_allParse() throws {

@@ -40,6 +40,7 @@ final class TopologyValidationTests: XCTestCase {
               kl_coef: fast
               adaptive_kl: "yes"
               kl_estimator: k9
+              generation_precision: fp16
             schedule: [1, 2]
             """)
         XCTAssertEqual(errors.map(\.description), [
@@ -48,7 +49,8 @@ final class TopologyValidationTests: XCTestCase {
             "bad.yaml:9:12: algorithm.kl_coef: expected a finite number, got \"fast\"",
             "bad.yaml:10:16: algorithm.adaptive_kl: expected true or false, got \"yes\"",
             "bad.yaml:11:17: algorithm.kl_estimator: \"k9\" is not accepted; expected one of k1, k2, k3",
-            "bad.yaml:12:11: schedule: expected a mapping of keys to values, got a list",
+            "bad.yaml:12:25: algorithm.generation_precision: \"fp16\" is not accepted; expected one of float32, bfloat16",
+            "bad.yaml:13:11: schedule: expected a mapping of keys to values, got a list",
         ])
     }
 

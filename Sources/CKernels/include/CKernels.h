@@ -6,6 +6,7 @@
    on x86-64, at several times the cost. Reductions use 16 fixed lanes, so results do not depend
    on thread count or on the instruction set. */
 #include <stddef.h>
+#include <stdint.h>
 
 /* out[i] = exp(x[i] - shift); returns the sum of out. out may alias x. */
 float rk_exp_shift_sum(const float *x, float *out, size_t n, float shift);
@@ -33,6 +34,23 @@ void rk_swiglu_backward(float *dgateUp, const float *dout, const float *gateUp, 
    layout first. */
 void rk_matmul_rows(float *out, const float *x, const float *W, size_t M, size_t C, size_t OC,
                     size_t o0, size_t o1);
+/* Generation's product with bfloat16 weights: out (M, OC) = x (M, C) . W^T for W packed by
+   rk_pack_bf16, restricted to output columns [o0, o1) (o0 a multiple of 64, o1 one too or OC).
+   The weights are widened to float32 in registers and each output is one chain of float32 FMAs
+   over c = 0, 1, ..., C-1 (out = fma(x[c], W[o][c], out)), the same on every kernel set and for
+   every M: a row's bits depend on its own inputs only. Half the bytes of float32 to read. */
+void rk_matmul_rows_bf16(float *out, const float *x, const uint16_t *W, size_t M, size_t C, size_t OC,
+                         size_t o0, size_t o1);
+/* Packs W (OC, C) float32 for rk_matmul_rows_bf16, rounded to bfloat16 to nearest even: panels
+   p0..p1 of 64 output columns, each (C, 64) with pairs of columns interleaved in 32-bit words
+   (kernels_impl.h); the whole is ceil(OC / 64) * 64 * C values. */
+void rk_pack_bf16(uint16_t *dst, const float *W, size_t OC, size_t C, size_t p0, size_t p1);
+/* dst[i] = src[i] rounded to bfloat16, to nearest even (a NaN stays a NaN, infinities stay). */
+void rk_to_bf16(uint16_t *dst, const float *src, size_t n);
+/* For tests: rk_matmul_rows (bf16 == 0, W float) or rk_matmul_rows_bf16 (W uint16_t) of one kernel
+   set (0 generic, 1 avx2, 2 avx512) whichever is in use; -1 when this CPU cannot run that set. */
+int rk_matmul_rows_in_set(int set, int bf16, float *out, const float *x, const void *W, size_t M, size_t C, size_t OC,
+                          size_t o0, size_t o1);
 /* One query row (HS) against Tk keys and values (rows of stride ldkv): probs (Tk) = softmax(scale q.k),
    out (HS) = probs . v. */
 void rk_attention_query(float *out, float *probs, const float *q, const float *k, const float *v, size_t ldkv,
