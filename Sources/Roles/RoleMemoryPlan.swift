@@ -76,13 +76,17 @@ extension RoleMemoryPlan {
             out.add("scoring chunk", scoring(c))
             if !plan.hasGenerator {
                 out.add("generator's copy of the weights", weights)
-                out.add("KV cache and decoding workspace", generationBytes(c, rows: generated, prompt: a.maxPromptLength, capacity: length))
+                if a.generationPrecision == .bfloat16 { out.add("its bfloat16 copy", weights / 2) }
+                out.add("KV cache and decoding workspace", generationBytes(c, rows: generated, prompts: a.generatedPromptsPerIteration,
+                                                                           prompt: a.maxPromptLength, capacity: length))
             }
         case .generator:
             let c = try config(plan.actorModel)
             let share = (generated + plan.endpoints(of: .generator).count - 1) / max(1, plan.endpoints(of: .generator).count)
             out.add("weights", parameterBytes(c))
-            out.add("KV cache and decoding workspace", generationBytes(c, rows: share, prompt: a.maxPromptLength, capacity: length))
+            if a.generationPrecision == .bfloat16 { out.add("bfloat16 copy", parameterBytes(c) / 2) }
+            let promptShare = (a.generatedPromptsPerIteration + plan.endpoints(of: .generator).count - 1) / max(1, plan.endpoints(of: .generator).count)
+            out.add("KV cache and decoding workspace", generationBytes(c, rows: share, prompts: promptShare, prompt: a.maxPromptLength, capacity: length))
             out.add("scoring chunk", scoring(c))
         case .reference:
             let c = try config(plan.referenceModel)
@@ -123,13 +127,13 @@ extension RoleMemoryPlan {
     }
 
     /// Keys and values of `rows` sequences of up to `capacity` positions, their last logits, and
-    /// the workspace of the prefill (every prompt's rows in one pass), which is the decoding
-    /// pass's largest.
-    static func generationBytes(_ c: LlamaConfig, rows: Int, prompt: Int, capacity: Int) -> Int {
+    /// the workspace of the prefill (each of the `prompts` distinct prompts once, in one pass:
+    /// the samples of a group share their prompt's), which is the decoding pass's largest.
+    static func generationBytes(_ c: LlamaConfig, rows: Int, prompts: Int, prompt: Int, capacity: Int) -> Int {
         let kv = c.numKeyValueHeads * c.headDim, attention = c.numAttentionHeads * c.headDim
         let QKV = attention + 2 * kv
         let cache = rows * capacity * c.numHiddenLayers * 2 * kv + rows * c.vocabSize
-        let prefill = rows * prompt
+        let prefill = prompts * prompt
         let workspace = prefill * (3 * c.hiddenSize + QKV + attention + 3 * c.intermediateSize + 1) + c.numAttentionHeads * prompt * capacity
         return 4 * (cache + workspace)
     }
