@@ -126,7 +126,7 @@ final class TopologyParserTests: XCTestCase {
                           "value_clip", "ppo_epochs", "ptx_coef", "actor_ema", "actor_learning_rate", "critic_learning_rate",
                           "weight_decay", "max_grad_norm", "lr_scheduler_type", "warmup_steps", "mini_batch_size", "shuffle_mini_batches", "prompts_per_iteration",
                           "samples_per_prompt", "max_new_tokens", "max_prompt_length", "temperature", "top_k", "top_p",
-                          "generation_precision", "max_staleness"]
+                          "generation_precision", "dynamic_sampling_prompts", "max_staleness"]
         XCTAssertEqual(Set(TopologyParser.algorithmKeys), Set(documented + ["name"]))
         // Every key is read: a value different from the default lands in the config.
         let yaml = Self.minimal + "\nalgorithm:\n  actor_ema: 0.99\n  target_kl: 3\n  top_k: 5\n  whiten_advantages: true\n  temperature: 0.7"
