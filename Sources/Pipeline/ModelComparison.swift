@@ -76,7 +76,7 @@ public struct ModelComparison: Sendable {
         guard reward.layout.head == .score(labels: 1) else {
             throw PipelineError("\(rewardDirectory) is not a reward model (head \(reward.layout.head)); expected step 2's single-label score head")
         }
-        let tokenizer = try SentencePieceTokenizer(contentsOf: "\(sftDirectory)/tokenizer.model")
+        let tokenizer = try TokenizerFiles.load(sftDirectory)
         let maxPrompt = max(1, sftModel.config.maxPositionEmbeddings - settings.maxNewTokens)
         let source = try PromptSource(file: promptsFile, modelDirectory: sftDirectory, maxPromptLength: maxPrompt, seed: 0,
                                       limit: settings.numPrompts)

@@ -1,14 +1,14 @@
 import Foundation
 import Roles
+import Tokenization
 
 /// What a replay needs to rebuild a run beside its experiences, kept in the log's directory so
 /// the log stands on its own: a copy of the topology file, the directory its relative paths were
 /// read from, any `--iterations` override (it sets the learning-rate schedule), and a copy of the
-/// actor's tokenizer (to decode tokens after the models have moved).
+/// actor's tokenizer files (to decode tokens after the models have moved).
 public struct RecordedRun: Codable, Sendable, Equatable {
     public static let fileName = "run.json"
     public static let topologyCopy = "topology.yaml"
-    public static let tokenizerCopy = "tokenizer.model"
 
     /// The topology file the run was launched with (as given).
     public var topologyFile: String
@@ -36,8 +36,8 @@ public struct RecordedRun: Codable, Sendable, Equatable {
         }
     }
 
-    /// Writes `run.json`, the topology copy and the tokenizer copy into the log's directory,
-    /// each atomically.
+    /// Writes `run.json`, the topology copy and copies of the actor's tokenizer files into the
+    /// log's directory, each atomically.
     public func write(to directory: String, actorModel: String) throws {
         let fm = FileManager.default
         func put(_ data: Data, _ name: String) throws {
@@ -55,8 +55,11 @@ public struct RecordedRun: Codable, Sendable, Equatable {
             throw ReplayError(.io, "\(topologyFile): cannot read the topology file to keep a copy")
         }
         try put(topology, Self.topologyCopy)
-        let tokenizer = (actorModel as NSString).appendingPathComponent("tokenizer.model")
-        if let data = fm.contents(atPath: tokenizer) { try put(data, Self.tokenizerCopy) }
+        do {
+            try TokenizerFiles.copyCompanions(from: actorModel, to: directory)
+        } catch {
+            throw ReplayError(.io, "\(directory): cannot keep a copy of \(actorModel)'s tokenizer files (\(error))")
+        }
     }
 }
 

@@ -8,14 +8,14 @@ import Training
 /// tasks' rule checker where the prompts are demo tasks (as `rlhf eval sft` judges them).
 struct HeldOutEvaluation: Sendable {
     let prompts: PromptSource
-    let tokenizer: SentencePieceTokenizer
+    let tokenizer: any TextTokenizer
     let maxNewTokens: Int
 
     init(plan: RunPlan) throws {
         guard let file = plan.evalPromptsFile else { throw RoleError(.badInput, "no eval_prompts") }
         prompts = try PromptSource(file: file, modelDirectory: plan.actorModel, maxPromptLength: plan.algorithm.maxPromptLength,
                                    seed: plan.seed, limit: plan.evalPrompts, userTemplate: plan.promptTemplate)
-        tokenizer = try SentencePieceTokenizer(contentsOf: "\(plan.actorModel)/tokenizer.model")
+        tokenizer = try TokenizerFiles.load(plan.actorModel)
         maxNewTokens = plan.algorithm.maxNewTokens
     }
 

@@ -19,7 +19,7 @@ public struct PromptSource: Sendable {
     let seed: UInt64
 
     /// Reads `file` (any format `rlhf data inspect` detects that has prompts), applies the chat
-    /// template saved with `modelDirectory` and encodes with its `tokenizer.model`.
+    /// template saved with `modelDirectory` and encodes with its tokenizer.
     /// - Parameters:
     ///   - maxPromptLength: longer prompts are cut from the left (their end, where the answer
     ///     starts, is kept), as DeepSpeed-Chat cuts `max_prompt_seq_len`.
@@ -32,7 +32,7 @@ public struct PromptSource: Sendable {
                 userTemplate: String? = nil) throws {
         let records = try DatasetReader().read(file).records
         let template = try ChatTemplate.resolve(name: nil, modelDirectory: modelDirectory)
-        let tokenizer = try SentencePieceTokenizer(contentsOf: "\(modelDirectory)/tokenizer.model")
+        let tokenizer = try TokenizerFiles.load(modelDirectory)
         var out: [Prompt] = []
         for record in records {
             guard let p = record.promptAndReference else { continue }

@@ -15,14 +15,13 @@ public final class RewardLogic: RoleLogic {
     }
     private let scorer: Scorer
     /// Decodes responses for the rule checker and external programs.
-    private let tokenizer: SentencePieceTokenizer?
+    private let tokenizer: (any TextTokenizer)?
     private let eosID: Int
     private let vocabSize: Int
 
     public init(plan: RunPlan) throws {
-        let actorTokenizer = "\(plan.actorModel)/tokenizer.model"
-        tokenizer = FileManager.default.fileExists(atPath: actorTokenizer) ? try SentencePieceTokenizer(contentsOf: actorTokenizer) : nil
-        eosID = tokenizer?.eosID ?? 2
+        tokenizer = try TokenizerFiles.loadIfPresent(directory: plan.actorModel)
+        eosID = tokenizer.map { $0.eosID >= 0 ? $0.eosID : 2 } ?? 2
         switch plan.reward {
         case .model(let path):
             let loaded = try RoleModels.load(path, for: .reward)
@@ -40,7 +39,7 @@ public final class RewardLogic: RoleLogic {
             vocabSize = tokenizer?.pieceCount ?? 0
         }
         if case .model = scorer {} else if tokenizer == nil {
-            throw RoleError(.loading, "reward: \(actorTokenizer) is missing; rule and program rewards decode responses with the actor's tokenizer")
+            throw RoleError(.loading, "reward: \(plan.actorModel) has no tokenizer.model or tokenizer.json; rule and program rewards decode responses with the actor's tokenizer")
         }
     }
 

@@ -10,6 +10,7 @@ enum RoleModels {
         var model: Llama
         var padID: Int
         var eosID: Int
+        /// The directory's tokenizer file, when it has one.
         var tokenizerPath: String?
     }
 
@@ -23,15 +24,11 @@ enum RoleModels {
         } catch {
             throw RoleError(.loading, "\(role.rawValue): cannot load \(directory): \(error)")
         }
-        let tokenizerPath = "\(directory)/tokenizer.model"
         var padID = model.config.padTokenID ?? 0, eosID = model.config.eosTokenID ?? 2
-        var foundTokenizer: String?
-        if FileManager.default.fileExists(atPath: tokenizerPath) {
-            let tokenizer = try SentencePieceTokenizer(contentsOf: tokenizerPath)
+        if let tokenizer = try TokenizerFiles.loadIfPresent(directory: directory) {
             padID = tokenizer.paddingID
-            eosID = tokenizer.eosID
-            foundTokenizer = tokenizerPath
+            if tokenizer.eosID >= 0 { eosID = tokenizer.eosID }
         }
-        return Loaded(model: model, padID: padID, eosID: eosID, tokenizerPath: foundTokenizer)
+        return Loaded(model: model, padID: padID, eosID: eosID, tokenizerPath: TokenizerFiles.file(in: directory))
     }
 }

@@ -11,11 +11,11 @@ import Foundation
 /// as DeepSpeed-Chat's `chat.py` keeps its conversation. When a prompt does not fit in
 /// `promptBudget` tokens (the model's context less the room kept for the answer), the oldest
 /// exchanges (a user turn and its answer) are dropped for good, oldest first, until it does.
-public struct ChatSession<Tokenizer: TextTokenizer>: Sendable {
+public struct ChatSession: Sendable {
     /// The template every prompt is rendered with (the one the model was trained with).
     public let template: ChatTemplate
     /// Counts and encodes prompts.
-    public let tokenizer: Tokenizer
+    public let tokenizer: any TextTokenizer
     /// The system prompt, or nil for the template's default; kept across `clear()`.
     public let system: String?
     /// The longest prompt, in tokens: the model's context less the tokens kept for an answer.
@@ -47,7 +47,7 @@ public struct ChatSession<Tokenizer: TextTokenizer>: Sendable {
     ///   - system: a system prompt, or nil.
     ///   - promptBudget: the longest prompt in tokens (at least 1).
     /// - Throws: ``ChatSessionError/noRoomForPrompt(budget:)`` when `promptBudget` is below 1.
-    public init(template: ChatTemplate, tokenizer: Tokenizer, system: String? = nil, promptBudget: Int) throws {
+    public init(template: ChatTemplate, tokenizer: any TextTokenizer, system: String? = nil, promptBudget: Int) throws {
         guard promptBudget >= 1 else { throw ChatSessionError.noRoomForPrompt(budget: promptBudget) }
         self.template = template
         self.tokenizer = tokenizer

@@ -7,9 +7,9 @@
 /// already handed out, holding back a trailing U+FFFD that the next byte may complete. An answer
 /// is a few hundred tokens at most, and decoding them is microseconds, so redoing it per token
 /// costs nothing next to a decoding step.
-public struct IncrementalDecoder<Tokenizer: TextTokenizer> {
+public struct IncrementalDecoder {
     /// Decodes the tokens.
-    public let tokenizer: Tokenizer
+    public let tokenizer: any TextTokenizer
     /// Tokens never shown (the stop tokens).
     public let hidden: Set<Int>
     /// Every token appended, hidden ones included.
@@ -20,7 +20,7 @@ public struct IncrementalDecoder<Tokenizer: TextTokenizer> {
     /// - Parameters:
     ///   - tokenizer: the model's tokenizer.
     ///   - hidden: tokens left out of the text (the end-of-turn and eos tokens).
-    public init(tokenizer: Tokenizer, hidden: Set<Int> = []) {
+    public init(tokenizer: any TextTokenizer, hidden: Set<Int> = []) {
         self.tokenizer = tokenizer
         self.hidden = hidden
     }

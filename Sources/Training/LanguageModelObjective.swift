@@ -88,7 +88,7 @@ public final class LanguageModelObjective: TrainingObjective {
 /// The files saved beside every model a run writes, so that a checkpoint directory is complete:
 /// the tokenizer it was trained with and the chat template that rendered its data.
 public struct CompanionFiles: Sendable {
-    /// `tokenizer.model` to copy, if any.
+    /// The tokenizer file (or its directory) whose tokenizer files are copied, if any.
     public var tokenizerPath: String?
     /// The chat template to record.
     public var template: ChatTemplate?
@@ -101,19 +101,11 @@ public struct CompanionFiles: Sendable {
         self.template = template
     }
 
-    /// Copies the tokenizer (and its `.vocab` if present) and writes `chat_template.json`.
+    /// Copies the tokenizer's files (`TokenizerFiles.companionNames`: tokenizer.model or
+    /// tokenizer.json, tokenizer_config.json, the checkpoint's chat template) and writes
+    /// `chat_template.json`.
     public func save(to directory: String) throws {
-        let fm = FileManager.default
-        if let tokenizerPath {
-            let source = URL(fileURLWithPath: tokenizerPath)
-            for name in ["tokenizer.model", "tokenizer.vocab"] {
-                let from = name == "tokenizer.model" ? source : source.deletingLastPathComponent().appendingPathComponent(name)
-                let to = URL(fileURLWithPath: directory).appendingPathComponent(name)
-                guard fm.fileExists(atPath: from.path), from.standardizedFileURL != to.standardizedFileURL else { continue }
-                if fm.fileExists(atPath: to.path) { try fm.removeItem(at: to) }
-                try fm.copyItem(at: from, to: to)
-            }
-        }
+        if let tokenizerPath { try TokenizerFiles.copyCompanions(from: tokenizerPath, to: directory) }
         try template?.save(toDirectory: directory)
     }
 }

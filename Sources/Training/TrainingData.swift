@@ -26,7 +26,8 @@ public struct TokenSequence: Sendable, Equatable {
 public struct TrainingData {
     public let tokenizer: any TextTokenizer
     public let template: ChatTemplate
-    /// Where `tokenizer.model` was read, to copy it next to every saved model.
+    /// The tokenizer file read (`tokenizer.model` or `tokenizer.json`); its directory's tokenizer
+    /// files are copied next to every saved model.
     public let tokenizerPath: String
     public let records: PreparedData
     public let encoder: ExampleEncoder
@@ -37,7 +38,7 @@ public struct TrainingData {
     /// - Throws: `RecipeError`, `TokenizerError` or `DatasetError` naming the file at fault.
     public init(recipe r: TrainingRecipe, stage: TrainingStage) throws {
         tokenizerPath = try TrainingData.tokenizerFile(r.tokenizerNameOrPath ?? r.modelNameOrPath)
-        tokenizer = try SentencePieceTokenizer(contentsOf: tokenizerPath)
+        tokenizer = try TokenizerFiles.load(tokenizerPath)
         template = try ChatTemplate.resolve(name: r.template, modelDirectory: r.modelNameOrPath)
         var options = DataOptions(sources: try r.trainFile.map(DataSource.init(parsing:)))
         options.format = try r.format.map(DatasetFormat.init(named:))
@@ -57,16 +58,17 @@ public struct TrainingData {
         if r.dataSplit != nil { report.append("data_split \(r.dataSplit!): share \(step.rawValue - 1) (step \(step.rawValue))") }
     }
 
-    /// `tokenizer.model` inside a directory, or the file itself.
+    /// The tokenizer file inside a directory (`tokenizer.model`, else `tokenizer.json`), or the
+    /// file itself.
     static func tokenizerFile(_ path: String) throws -> String {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw RecipeError(.invalidValue, place: "", key: "tokenizer_name_or_path", "\(path) does not exist")
         }
-        let file = isDirectory.boolValue ? (path as NSString).appendingPathComponent("tokenizer.model") : path
-        guard FileManager.default.fileExists(atPath: file) else {
+        guard isDirectory.boolValue else { return path }
+        guard let file = TokenizerFiles.file(in: path) else {
             throw RecipeError(.missing, place: "", key: "tokenizer_name_or_path",
-                              "no tokenizer.model in \(path); name the tokenizer's directory with tokenizer_name_or_path")
+                              "no tokenizer.model or tokenizer.json in \(path); name the tokenizer's directory with tokenizer_name_or_path")
         }
         return file
     }

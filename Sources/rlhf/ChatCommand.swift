@@ -39,7 +39,7 @@ struct ChatCommand: ParsableCommand {
             the same conversation. See Docs/chat.md.
             """)
 
-    @Option(help: "Model directory (config.json, model.safetensors, tokenizer.model).") var model: String
+    @Option(help: "Model directory (config.json, model.safetensors, tokenizer.model or tokenizer.json).") var model: String
     @Option(help: "Answer this one message, print the answer and exit (no history, no prompt marker).") var prompt: String?
     @Option(name: .customLong("template"), help: "Chat template; default: the one saved with the model.") var template: String?
     @Option(help: "System prompt (kept across /clear).") var system: String?
@@ -75,9 +75,9 @@ struct ChatCommand: ParsableCommand {
 private struct Chat {
     let command: ChatCommand
     let generator: Generator
-    let tokenizer: SentencePieceTokenizer
+    let tokenizer: any TextTokenizer
     let stops: Set<Int>
-    var session: ChatSession<SentencePieceTokenizer>
+    var session: ChatSession
     var input = TerminalLines()
 
     init(command: ChatCommand) throws {
@@ -85,10 +85,10 @@ private struct Chat {
         let directory = command.model
         let model = try ModelLoading.load(directory: directory)
         guard let tokenizer = try ModelLoading.tokenizer(in: directory) else {
-            throw UsageError("\(directory)/tokenizer.model: not found; chat needs the model's tokenizer (rlhf generate --ids works without one)")
+            throw UsageError("\(directory): no tokenizer.model or tokenizer.json; chat needs the model's tokenizer (rlhf generate --ids works without one)")
         }
         guard tokenizer.pieceCount <= model.config.vocabSize else {
-            throw UsageError("\(directory)/tokenizer.model has \(tokenizer.pieceCount) pieces but config.json's vocab_size is \(model.config.vocabSize): not this model's tokenizer")
+            throw UsageError("\(directory)'s tokenizer has \(tokenizer.pieceCount) pieces but config.json's vocab_size is \(model.config.vocabSize): not this model's tokenizer")
         }
         let template: ChatTemplate
         if let name = command.template {
@@ -163,7 +163,7 @@ private struct Chat {
     /// Renders the prompt for `message`, streams the answer to stdout after `marker` and records
     /// the exchange.
     mutating func answer(_ message: String, marker: String) throws -> (text: String, ended: Bool, interrupted: Bool) {
-        let prompt: ChatSession<SentencePieceTokenizer>.Prompt
+        let prompt: ChatSession.Prompt
         do {
             prompt = try session.prompt(for: message)
         } catch let error as ChatSessionError where command.prompt != nil {

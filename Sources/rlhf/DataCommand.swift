@@ -23,7 +23,7 @@ struct DataCommand: ParsableCommand {
         @Option(help: "The chat template: \(ChatTemplate.allCases.map(\.rawValue).joined(separator: ", ")). Default: the one saved in --tokenizer's directory, else \(ChatTemplate.default.rawValue).")
         var template: String?
 
-        @Option(help: "A model or tokenizer directory holding tokenizer.model; lengths are then in tokens, not characters.")
+        @Option(help: "A model or tokenizer directory holding tokenizer.model or tokenizer.json; lengths are then in tokens, not characters.")
         var tokenizer: String?
 
         @Option(help: "How many records to render.")
@@ -40,9 +40,7 @@ struct DataCommand: ParsableCommand {
 
         func run() throws {
             let chatTemplate = try ChatTemplate.resolve(name: template, modelDirectory: tokenizer)
-            let textTokenizer = try tokenizer.map { path in
-                try SentencePieceTokenizer(contentsOf: path.hasSuffix(".model") ? path : "\(path)/tokenizer.model")
-            }
+            let textTokenizer = try tokenizer.map(TokenizerFiles.load)
             if maxLength != nil && textTokenizer == nil {
                 throw ValidationError("--max-length needs --tokenizer: truncation is counted in tokens")
             }

@@ -5,11 +5,11 @@ import Model
 /// `rlhf generate`: greedy or sampled continuation of token ids or of a text prompt.
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "generate", abstract: "Generate from --ids (or --prompt when the model has a tokenizer.model); prints JSON.")
+        commandName: "generate", abstract: "Generate from --ids (or --prompt when the model has a tokenizer.model or tokenizer.json); prints JSON.")
 
     @Option(help: "Model directory.") var model: String
     @Option(help: "Prompt token ids, e.g. \"1 5 9\".") var ids: String?
-    @Option(help: "Prompt text (needs tokenizer.model in the model directory).") var prompt: String?
+    @Option(help: "Prompt text (needs tokenizer.model or tokenizer.json in the model directory).") var prompt: String?
     @Option(help: "Tokens to generate.") var maxNewTokens = 32
     @Flag(help: "Pick the most likely token each step (the default unless --temperature is given).") var greedy = false
     @Option(help: "Sampling temperature (> 0).") var temperature: Float?
@@ -17,7 +17,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Sample from the smallest set of tokens with probability >= p (1: all).") var topP: Float = 1
     @Option(help: "Seed for sampling.") var seed: UInt64 = 0
     @Flag(help: "Do not stop at the end-of-sequence token.") var ignoreEos = false
-    @Flag(help: "Print only the generated text (needs tokenizer.model), not JSON.") var textOnly = false
+    @Flag(help: "Print only the generated text (needs the model's tokenizer), not JSON.") var textOnly = false
     @Option(help: "Weights the products read: float32, or bfloat16 (a copy rounded to nearest even, float32 sums; step 3's default for sampling).")
     var precision = GenerationPrecision.float32
 
@@ -37,9 +37,8 @@ struct GenerateCommand: ParsableCommand {
         if let ids {
             promptIDs = try ModelLoading.parseIDs(ids, vocabSize: m.config.vocabSize, modelDirectory: model)
         } else {
-            guard let tokenizer else { throw UsageError("--prompt needs \(model)/tokenizer.model; give --ids instead") }
-            promptIDs = try tokenizer.encode(prompt!)
-            if tokenizer.bosID >= 0 { promptIDs.insert(tokenizer.bosID, at: 0) }
+            guard let tokenizer else { throw UsageError("--prompt needs a tokenizer.model or tokenizer.json in \(model); give --ids instead") }
+            promptIDs = try tokenizer.encodeAddingSpecialTokens(prompt!)
         }
         let sampling = SamplingParameters(temperature: temperature ?? 0, topK: topK, topP: topP, seed: seed)
         let stops = ignoreEos ? [] : Set(m.config.eosTokenIDs + (m.config.eosTokenID.map { [$0] } ?? []))
@@ -52,7 +51,7 @@ struct GenerateCommand: ParsableCommand {
             result["text"] = try tokenizer.decode(out.newTokens[0].filter { !stops.contains($0) })
         }
         if textOnly {
-            guard let text = result["text"] as? String else { throw UsageError("--text-only needs \(model)/tokenizer.model") }
+            guard let text = result["text"] as? String else { throw UsageError("--text-only needs a tokenizer.model or tokenizer.json in \(model)") }
             print(text)
         } else {
             try printJSON(result)

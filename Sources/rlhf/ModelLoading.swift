@@ -21,11 +21,9 @@ enum ModelLoading {
         return try Llama.load(directory: directory)
     }
 
-    /// The directory's tokenizer.model, if it has one.
-    static func tokenizer(in directory: String) throws -> SentencePieceTokenizer? {
-        let path = "\(directory)/tokenizer.model"
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        return try SentencePieceTokenizer(contentsOf: path)
+    /// The directory's tokenizer (tokenizer.model or tokenizer.json), if it has one.
+    static func tokenizer(in directory: String) throws -> (any TextTokenizer)? {
+        try TokenizerFiles.loadIfPresent(directory: directory)
     }
 
     /// Parses "1 5 9" or "1,5,9" and checks every id against the model's vocabulary.

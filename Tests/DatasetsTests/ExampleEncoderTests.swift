@@ -11,7 +11,10 @@ struct CharacterTokenizer: TextTokenizer {
     var bosID: Int { 1 }
     var eosID: Int { 2 }
     var padID: Int { 0 }
+    var unkID: Int { -1 }
     var pieceCount: Int { 0x11_0000 }
+    func piece(_ id: Int) -> String? { try? decode([id]) }
+    func isControl(_ id: Int) -> Bool { id < 10 }
 }
 
 /// Loss masks, truncation rules and their counts.
