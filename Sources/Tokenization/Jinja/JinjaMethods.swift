@@ -20,6 +20,8 @@ enum JinjaMethods {
             return dict[name] ?? .undefined("'dict object' has no attribute '\(name)'")
         case .namespace(let namespace):
             return namespace.values[name] ?? .undefined("'Namespace' object has no attribute '\(name)'")
+        case .loop(let loop):
+            return loop.field(name) ?? .undefined("'LoopContext' object has no attribute '\(name)'")
         case .string:
             if stringMethods.contains(name) { return boundMethod(base, name) }
             return .undefined("'str object' has no attribute '\(name)'")

@@ -96,11 +96,12 @@ final class JinjaRenderer {
             }
         }
         if items.isEmpty { return try execute(otherwise) }
-        let outer = lookup("loop")
+        var depth = 1
+        if case .loop(let outer) = lookup("loop") { depth = outer.depth + 1 }
         for (index, item) in items.enumerated() {
             try step(line: line)
             var scope = try bind(targets, to: item, line: line)
-            scope["loop"] = loopInfo(index: index, items: items, outer: outer)
+            scope["loop"] = .loop(JinjaLoop(index: index, items: items, depth: depth))
             scopes.append(scope)
             let flow = try execute(body)
             scopes.removeLast()
@@ -122,24 +123,6 @@ final class JinjaRenderer {
             throw JinjaError(.runtime, line: line, "cannot unpack \(item.typeName) into \(targets.count) names")
         }
         return Dictionary(uniqueKeysWithValues: zip(targets, parts).map { ($0, $1) })
-    }
-
-    private func loopInfo(index: Int, items: [JinjaValue], outer: JinjaValue) -> JinjaValue {
-        let count = items.count
-        var depth = 1
-        if case .dict(let outerInfo) = outer, let outerDepth = outerInfo["depth"]?.integer { depth = outerDepth + 1 }
-        let cycle = JinjaFunction(name: "loop.cycle") { positional, _, line in
-            guard !positional.isEmpty else { throw JinjaError(.runtime, line: line, "no items for cycling given") }
-            return positional[index % positional.count]
-        }
-        return .dict(JinjaDict([
-            ("index0", .int(index)), ("index", .int(index + 1)),
-            ("revindex0", .int(count - index - 1)), ("revindex", .int(count - index)),
-            ("first", .bool(index == 0)), ("last", .bool(index == count - 1)), ("length", .int(count)),
-            ("previtem", index > 0 ? items[index - 1] : .undefined("there is no previous item")),
-            ("nextitem", index < count - 1 ? items[index + 1] : .undefined("there is no next item")),
-            ("depth", .int(depth)), ("depth0", .int(depth - 1)), ("cycle", .function(cycle)),
-        ]))
     }
 
     private func assign(_ value: JinjaValue, to target: JinjaNode.Target, line: Int) throws {

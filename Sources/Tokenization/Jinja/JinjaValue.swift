@@ -22,6 +22,8 @@ indirect enum JinjaValue {
     case namespace(JinjaNamespace)
     /// A callable: a global (`raise_exception`), a macro or a bound method (`"a".strip`).
     case function(JinjaFunction)
+    /// The `loop` variable of a for loop; its fields are computed when looked up.
+    case loop(JinjaLoop)
 
     static func from(_ literal: JinjaExpr.Literal) -> JinjaValue {
         switch literal {
@@ -45,7 +47,7 @@ indirect enum JinjaValue {
         case .string(let s): !s.isEmpty
         case .list(let items), .tuple(let items): !items.isEmpty
         case .dict(let dict): !dict.isEmpty
-        case .namespace, .function: true
+        case .namespace, .function, .loop: true
         }
     }
 
@@ -74,6 +76,7 @@ indirect enum JinjaValue {
         case .dict: "dict"
         case .namespace: "Namespace"
         case .function: "function"
+        case .loop: "LoopContext"
         }
     }
 
@@ -102,6 +105,7 @@ indirect enum JinjaValue {
         case .dict(let dict): "{" + dict.entries.map { JinjaValue.pythonStringRepr($0.key) + ": " + $0.value.repr }.joined(separator: ", ") + "}"
         case .namespace(let ns): "<Namespace " + ns.values.entries.map { "\($0.key)=\($0.value.repr)" }.joined(separator: ", ") + ">"
         case .function(let f): "<function \(f.name)>"
+        case .loop(let loop): "<LoopContext \(loop.index + 1)/\(loop.items.count)>"
         }
     }
 
@@ -203,6 +207,37 @@ struct JinjaDict {
 /// survives it.
 final class JinjaNamespace {
     var values = JinjaDict()
+}
+
+/// The state behind a for loop's `loop` variable.
+struct JinjaLoop {
+    var index: Int
+    var items: [JinjaValue]
+    var depth: Int
+
+    func field(_ name: String) -> JinjaValue? {
+        let count = items.count
+        switch name {
+        case "index0": return .int(index)
+        case "index": return .int(index + 1)
+        case "revindex0": return .int(count - index - 1)
+        case "revindex": return .int(count - index)
+        case "first": return .bool(index == 0)
+        case "last": return .bool(index == count - 1)
+        case "length": return .int(count)
+        case "depth": return .int(depth)
+        case "depth0": return .int(depth - 1)
+        case "previtem": return index > 0 ? items[index - 1] : .undefined("there is no previous item")
+        case "nextitem": return index < count - 1 ? items[index + 1] : .undefined("there is no next item")
+        case "cycle":
+            let index = index
+            return .function(JinjaFunction(name: "loop.cycle") { positional, _, line in
+                guard !positional.isEmpty else { throw JinjaError(.runtime, line: line, "no items for cycling given") }
+                return positional[index % positional.count]
+            })
+        default: return nil
+        }
+    }
 }
 
 /// A callable value; `call` gets positional and keyword arguments and the line of the call.
