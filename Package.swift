@@ -93,6 +93,7 @@ let package = Package(
         // Runs the built rlhf executable as a subprocess (Scripts/test builds it first).
         .testTarget(name: "CLITests", dependencies: ["rlhf", "Model", "TestSupport", "Roles", "Messaging", "Topology"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenization"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tensor", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks"]),
         // A tiny supervisor the TopologyTests kill from outside (orphan checks); not part of the tool.
