@@ -5,7 +5,7 @@ import Tokenization
 /// The findings of `DatasetInspector`, and their text report.
 public struct DatasetInspection: Sendable {
     public var path: String
-    public var template: ChatTemplate
+    public var template: ChatFormat
     /// Each file's format (named or detected) and counts.
     public var files: [FileSummary]
     /// Records read (after skipping bad ones).
@@ -45,7 +45,7 @@ public struct DatasetInspection: Sendable {
         }
         if let truncation { out.append("truncation: \(truncation)") }
         out.append("")
-        out.append("first \(examples.count) record\(examples.count == 1 ? "" : "s") rendered with the \(template.rawValue) template:")
+        out.append("first \(examples.count) record\(examples.count == 1 ? "" : "s") rendered with the \(template.name):")
         for (i, example) in examples.enumerated() {
             out.append("--- \(i + 1) (\(example.source)) ---")
             let text = example.rendered

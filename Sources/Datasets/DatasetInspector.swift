@@ -3,7 +3,7 @@ import Tokenization
 /// What `rlhf data inspect PATH` prints: the detected format, record counts, length statistics
 /// and the first records rendered with the chat template.
 public struct DatasetInspector: Sendable {
-    public var template: ChatTemplate
+    public var template: ChatFormat
     /// Lengths are in tokens with a tokenizer, else in characters of the rendered text.
     public var tokenizer: (any TextTokenizer)?
     /// How many records to render.
@@ -16,7 +16,7 @@ public struct DatasetInspector: Sendable {
     ///   - tokenizer: the model's tokenizer, or nil to measure characters.
     ///   - exampleCount: how many records to render.
     ///   - truncation: limits to count truncations against (needs a tokenizer).
-    public init(template: ChatTemplate, tokenizer: (any TextTokenizer)? = nil, exampleCount: Int = 3, truncation: TruncationRule? = nil) {
+    public init(template: ChatFormat, tokenizer: (any TextTokenizer)? = nil, exampleCount: Int = 3, truncation: TruncationRule? = nil) {
         self.template = template
         self.tokenizer = tokenizer
         self.exampleCount = exampleCount
@@ -33,7 +33,7 @@ public struct DatasetInspector: Sendable {
         let read = try DatasetReader(format: format, skipBadRecords: skipBadRecords).read(path)
         var lengths: [String: [Int]] = [:]
         for record in read.records {
-            for (name, segments) in parts(of: record) { lengths[name, default: []].append(try measure(segments)) }
+            for (name, segments) in try parts(of: record) { lengths[name, default: []].append(try measure(segments)) }
         }
         let order = ["prompt", "response", "chosen", "rejected", "text", "total"]
         var inspection = DatasetInspection(
@@ -41,7 +41,7 @@ public struct DatasetInspector: Sendable {
             unit: tokenizer == nil ? "characters" : "tokens",
             lengths: order.compactMap { name in lengths[name].flatMap(LengthStatistics.init).map { (name, $0) } },
             truncation: nil,
-            examples: read.records.prefix(exampleCount).map { ($0.source, render($0)) })
+            examples: try read.records.prefix(exampleCount).map { ($0.source, try render($0)) })
         if let tokenizer, let truncation {
             let encoder = ExampleEncoder(template: template, tokenizer: tokenizer, truncation: truncation, skipBadRecords: true)
             let records = read.records
@@ -58,20 +58,20 @@ public struct DatasetInspector: Sendable {
 
     /// The measured parts of a record, as segments: prompt and response (the last answer) of a
     /// conversation, prompt/chosen/rejected of a pair, the text of a text record, and the total.
-    private func parts(of record: DatasetRecord) -> [(String, [ChatSegment])] {
+    private func parts(of record: DatasetRecord) throws -> [(String, [ChatSegment])] {
         switch record.content {
         case .conversation(let conversation):
             let prompt = conversation.promptForLastResponse
             guard let answer = conversation.turns.last(where: { $0.role == .assistant }) else {
-                return [("prompt", template.promptSegments(prompt))]
+                return [("prompt", try template.promptSegments(prompt))]
             }
-            return [("prompt", template.promptSegments(prompt)),
-                    ("response", template.answerSegments(answer.content, after: prompt)),
-                    ("total", template.segments(conversation))]
+            return [("prompt", try template.promptSegments(prompt)),
+                    ("response", try template.answerSegments(answer.content, after: prompt)),
+                    ("total", try template.segments(conversation))]
         case .preference(let pair):
-            let prompt = template.promptSegments(pair.prompt)
-            let chosen = template.answerSegments(pair.chosen, after: pair.prompt)
-            let rejected = template.answerSegments(pair.rejected, after: pair.prompt)
+            let prompt = try template.promptSegments(pair.prompt)
+            let chosen = try template.answerSegments(pair.chosen, after: pair.prompt)
+            let rejected = try template.answerSegments(pair.rejected, after: pair.prompt)
             return [("prompt", prompt), ("chosen", chosen), ("rejected", rejected),
                     ("total", prompt + (chosen.count >= rejected.count ? chosen : rejected))]
         case .text(let text):
@@ -85,12 +85,12 @@ public struct DatasetInspector: Sendable {
     }
 
     /// A record as training sees it.
-    private func render(_ record: DatasetRecord) -> String {
+    private func render(_ record: DatasetRecord) throws -> String {
         switch record.content {
         case .conversation(let conversation):
-            conversation.turns.contains { $0.role == .assistant } ? template.render(conversation) : template.renderPrompt(conversation)
+            try conversation.turns.contains { $0.role == .assistant } ? template.render(conversation) : template.renderPrompt(conversation)
         case .preference(let pair):
-            "[chosen]\n" + template.render(pair.prompt.appendingAssistant(pair.chosen))
+            try "[chosen]\n" + template.render(pair.prompt.appendingAssistant(pair.chosen))
                 + "\n[rejected]\n" + template.render(pair.prompt.appendingAssistant(pair.rejected))
         case .text(let text):
             text.text

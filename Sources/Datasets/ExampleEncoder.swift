@@ -13,7 +13,7 @@ import Tokenization
 /// Any other pairing is a `.unsuitableRecord` error naming the record, or a skipped record under
 /// `skipBadRecords`.
 public struct ExampleEncoder: Sendable {
-    public var template: ChatTemplate
+    public var template: ChatFormat
     public var tokenizer: any TextTokenizer
     public var truncation: TruncationRule
     /// Skip unsuitable records (and report them) instead of stopping.
@@ -24,7 +24,7 @@ public struct ExampleEncoder: Sendable {
     ///   - tokenizer: the model's tokenizer.
     ///   - truncation: the length limits.
     ///   - skipBadRecords: skip unsuitable records instead of failing.
-    public init(template: ChatTemplate, tokenizer: any TextTokenizer, truncation: TruncationRule, skipBadRecords: Bool = false) {
+    public init(template: ChatFormat, tokenizer: any TextTokenizer, truncation: TruncationRule, skipBadRecords: Bool = false) {
         self.template = template
         self.tokenizer = tokenizer
         self.truncation = truncation
@@ -44,9 +44,9 @@ public struct ExampleEncoder: Sendable {
                 guard let last = conversation.turns.lastIndex(where: { $0.role == .assistant }) else {
                     throw unsuitable(record, for: "SFT", expected: "a conversation with at least one assistant turn")
                 }
-                segments = template.segments(Conversation(system: conversation.system, turns: Array(conversation.turns[...last])))
+                segments = try template.segments(Conversation(system: conversation.system, turns: Array(conversation.turns[...last])))
             case .preference(let pair):
-                segments = template.segments(pair.prompt.appendingAssistant(pair.chosen))
+                segments = try template.segments(pair.prompt.appendingAssistant(pair.chosen))
             case .text(let text):
                 segments = [ChatSegment(text: template.bosLiteral, isAssistant: false, special: .bos),
                             ChatSegment(text: text.text, isAssistant: true),
@@ -76,10 +76,10 @@ public struct ExampleEncoder: Sendable {
             guard case .preference(let pair) = record.content else {
                 throw unsuitable(record, for: "reward-model or DPO training", expected: "a prompt/chosen/rejected record")
             }
-            let promptSegments = template.promptSegments(pair.prompt)
+            let promptSegments = try template.promptSegments(pair.prompt)
             let prompt = try tokenizer.encode(promptSegments).ids
-            let chosen = try tokenizer.encode(template.answerSegments(pair.chosen, after: pair.prompt)).ids
-            let rejected = try tokenizer.encode(template.answerSegments(pair.rejected, after: pair.prompt)).ids
+            let chosen = try tokenizer.encode(try template.answerSegments(pair.chosen, after: pair.prompt)).ids
+            let rejected = try tokenizer.encode(try template.answerSegments(pair.rejected, after: pair.prompt)).ids
             let (keptPrompt, keptResponse) = truncation.lengths(prompt: prompt.count, response: max(chosen.count, rejected.count))
             report.count(prompt: prompt.count, keptPrompt: keptPrompt)
             let removed = max(0, chosen.count - keptResponse) + max(0, rejected.count - keptResponse)
@@ -105,7 +105,7 @@ public struct ExampleEncoder: Sendable {
             case .preference(let pair): conversation = pair.prompt
             case .text: throw unsuitable(record, for: "PPO prompts", expected: "a conversation or a preference record")
             }
-            let ids = try tokenizer.encode(template.promptSegments(conversation)).ids
+            let ids = try tokenizer.encode(try template.promptSegments(conversation)).ids
             let kept = min(ids.count, truncation.maxPromptLength)
             report.count(prompt: ids.count, keptPrompt: kept)
             return PromptExample(ids: TruncationRule.keepingLast(kept, of: ids[...], bosID: tokenizer.bosID), source: record.source)

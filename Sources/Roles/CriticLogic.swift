@@ -29,7 +29,7 @@ public final class CriticLogic: RoleLogic {
         }
         trainer = ValueTrainer(model: loaded.model, trainable: FullParameters(model: loaded.model), config: plan.algorithm,
                                padID: loaded.padID, totalUpdates: plan.plannedUpdates)
-        companions = CompanionFiles(tokenizerPath: loaded.tokenizerPath, template: try ChatTemplate.load(fromDirectory: path))
+        companions = CompanionFiles(tokenizerPath: loaded.tokenizerPath, template: try ChatFormat.load(fromDirectory: path))
         layout = CheckpointLayout(runDirectory: plan.directory, savesAlone: plan.savesAlone(.critic))
         keptVersions = plan.algorithm.maxStaleness
     }

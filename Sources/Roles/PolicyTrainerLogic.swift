@@ -41,7 +41,7 @@ public final class PolicyTrainerLogic: RoleLogic {
         // With ptx, each policy update is followed by a ptx update of the same optimizer.
         trainer = PolicyTrainer(model: loaded.model, trainable: trainable, config: plan.algorithm, padID: loaded.padID,
                                 totalUpdates: plan.plannedUpdates * (ptx == nil ? 1 : 2), ptx: ptx)
-        companions = CompanionFiles(tokenizerPath: loaded.tokenizerPath, template: try ChatTemplate.load(fromDirectory: plan.actorModel))
+        companions = CompanionFiles(tokenizerPath: loaded.tokenizerPath, template: try ChatFormat.load(fromDirectory: plan.actorModel))
         answerer = Generator(model: loaded.model, context: .current)
         let trained = trainer.trainable
         ema = plan.algorithm.actorEMA.map { WeightEMA(trainable: trained, decay: $0) }

@@ -31,7 +31,7 @@ public struct PromptSource: Sendable {
     public init(file: String, modelDirectory: String, maxPromptLength: Int, seed: UInt64, limit: Int? = nil,
                 userTemplate: String? = nil) throws {
         let records = try DatasetReader().read(file).records
-        let template = try ChatTemplate.resolve(name: nil, modelDirectory: modelDirectory)
+        let template = try ChatFormat.resolve(name: nil, modelDirectory: modelDirectory)
         let tokenizer = try TokenizerFiles.load(modelDirectory)
         var out: [Prompt] = []
         for record in records {

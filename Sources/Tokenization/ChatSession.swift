@@ -13,7 +13,7 @@ import Foundation
 /// exchanges (a user turn and its answer) are dropped for good, oldest first, until it does.
 public struct ChatSession: Sendable {
     /// The template every prompt is rendered with (the one the model was trained with).
-    public let template: ChatTemplate
+    public let template: ChatFormat
     /// Counts and encodes prompts.
     public let tokenizer: any TextTokenizer
     /// The system prompt, or nil for the template's default; kept across `clear()`.
@@ -47,7 +47,7 @@ public struct ChatSession: Sendable {
     ///   - system: a system prompt, or nil.
     ///   - promptBudget: the longest prompt in tokens (at least 1).
     /// - Throws: ``ChatSessionError/noRoomForPrompt(budget:)`` when `promptBudget` is below 1.
-    public init(template: ChatTemplate, tokenizer: any TextTokenizer, system: String? = nil, promptBudget: Int) throws {
+    public init(template: ChatFormat, tokenizer: any TextTokenizer, system: String? = nil, promptBudget: Int) throws {
         guard promptBudget >= 1 else { throw ChatSessionError.noRoomForPrompt(budget: promptBudget) }
         self.template = template
         self.tokenizer = tokenizer
@@ -84,7 +84,7 @@ public struct ChatSession: Sendable {
                 + "its oldest turns are dropped from now on (/clear starts afresh)"
         }
         droppedTurns += dropped
-        let text = template.renderPrompt(Conversation(system: system, turns: turns + [Conversation.Turn(role: .user, content: message)]))
+        let text = try template.renderPrompt(Conversation(system: system, turns: turns + [Conversation.Turn(role: .user, content: message)]))
         return Prompt(ids: ids, text: text, droppedTurns: dropped, notice: notice)
     }
 
@@ -104,7 +104,7 @@ public struct ChatSession: Sendable {
 
     private func encodedPrompt(history: [Conversation.Turn], message: String) throws -> [Int] {
         let conversation = Conversation(system: system, turns: history + [Conversation.Turn(role: .user, content: message)])
-        return try tokenizer.encode(template.promptSegments(conversation)).ids
+        return try tokenizer.encode(try template.promptSegments(conversation)).ids
     }
 }
 

@@ -18,14 +18,7 @@ extension ChatTemplate {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(Stored(name: rawValue))
-        let path = "\(directory)/\(ChatTemplate.fileName)"
-        let temporary = "\(directory)/.\(ChatTemplate.fileName).tmp-\(getpid())"
-        try data.write(to: URL(fileURLWithPath: temporary))
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw TokenizerError("\(path): could not write the chat template: \(reason)")
-        }
+        try AtomicFileWrite.write(data, to: "\(directory)/\(ChatTemplate.fileName)", what: "the chat template")
     }
 
     /// The template saved in a model directory, or nil when it has none.

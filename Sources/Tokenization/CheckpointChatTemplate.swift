@@ -47,7 +47,7 @@ public struct CheckpointChatTemplate: Sendable {
     ///   - specialTokens: variable name to token text, e.g. `["bos_token": "<s>", "eos_token": "</s>"]`.
     ///   - origin: the file it came from, for error messages.
     /// - Throws: `ChatTemplateError` when the text is malformed or uses a filter, test or tag the
-    ///   interpreter lacks (the message says to pass `--chat_template NAME` instead).
+    ///   interpreter lacks (the message says to pass `--template NAME` instead).
     public init(source: String, specialTokens: [String: String], origin: String) throws {
         self.origin = origin
         self.specialTokens = specialTokens
@@ -192,7 +192,7 @@ public struct ChatTemplateError: Error, CustomStringConvertible, Sendable {
     public var origin: String
     public var message: String
 
-    static let builtInHint = "pass --chat_template NAME to use a built-in template instead ("
+    static let builtInHint = "pass --template NAME (the recipe key template) to use a built-in template instead ("
         + ChatTemplate.allCases.map(\.rawValue).joined(separator: ", ") + ")"
 
     init(kind: Kind, line: Int?, origin: String, message: String) {

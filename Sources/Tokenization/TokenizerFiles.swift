@@ -82,14 +82,7 @@ public enum TokenizerFiles {
             let input = URL(fileURLWithPath: from).appendingPathComponent(name)
             let output = URL(fileURLWithPath: destination).appendingPathComponent(name)
             guard fm.fileExists(atPath: input.path), input.standardizedFileURL != output.standardizedFileURL else { continue }
-            let temporary = URL(fileURLWithPath: destination).appendingPathComponent(".\(name).tmp-\(getpid())")
-            try? fm.removeItem(at: temporary)
-            try fm.copyItem(at: input, to: temporary)
-            guard rename(temporary.path, output.path) == 0 else {
-                let reason = String(cString: strerror(errno))
-                try? fm.removeItem(at: temporary)
-                throw TokenizerError("\(output.path): could not write: \(reason)")
-            }
+            try AtomicFileWrite.copy(input.path, to: output.path)
             copied.append(name)
         }
         return copied

@@ -91,21 +91,32 @@ public struct CompanionFiles: Sendable {
     /// The tokenizer file (or its directory) whose tokenizer files are copied, if any.
     public var tokenizerPath: String?
     /// The chat template to record.
-    public var template: ChatTemplate?
+    public var template: ChatFormat?
 
     /// - Parameters:
     ///   - tokenizerPath: the tokenizer file.
     ///   - template: the chat template.
-    public init(tokenizerPath: String?, template: ChatTemplate?) {
+    public init(tokenizerPath: String?, template: ChatFormat?) {
         self.tokenizerPath = tokenizerPath
         self.template = template
     }
 
     /// Copies the tokenizer's files (`TokenizerFiles.companionNames`: tokenizer.model or
     /// tokenizer.json, tokenizer_config.json, the checkpoint's chat template) and writes
-    /// `chat_template.json`.
+    /// `chat_template.json`. Beside a SentencePiece model of this tool's own (no
+    /// `tokenizer_config.json`, or one this tool wrote) it also writes the
+    /// `tokenizer_config.json` transformers needs to read the directory as this tool does; a
+    /// checkpoint's own config (Llama 2's, say) is kept as it came.
     public func save(to directory: String) throws {
-        if let tokenizerPath { try TokenizerFiles.copyCompanions(from: tokenizerPath, to: directory) }
+        if let tokenizerPath {
+            try TokenizerFiles.copyCompanions(from: tokenizerPath, to: directory)
+            let model = (directory as NSString).appendingPathComponent(TokenizerFiles.sentencePieceModel)
+            let config = (directory as NSString).appendingPathComponent(TransformersTokenizerConfig.fileName)
+            if FileManager.default.fileExists(atPath: model), TransformersTokenizerConfig.isAbsentOrOurs(config) {
+                try TransformersTokenizerConfig.write(for: try SentencePieceTokenizer(contentsOf: model),
+                                                      chatTemplate: template?.builtIn?.jinjaSource, to: directory)
+            }
+        }
         try template?.save(toDirectory: directory)
     }
 }

@@ -25,7 +25,7 @@ public struct TokenSequence: Sendable, Equatable {
 /// and the example encodings each stage trains on.
 public struct TrainingData {
     public let tokenizer: any TextTokenizer
-    public let template: ChatTemplate
+    public let template: ChatFormat
     /// The tokenizer file read (`tokenizer.model` or `tokenizer.json`); its directory's tokenizer
     /// files are copied next to every saved model.
     public let tokenizerPath: String
@@ -39,7 +39,7 @@ public struct TrainingData {
     public init(recipe r: TrainingRecipe, stage: TrainingStage) throws {
         tokenizerPath = try TrainingData.tokenizerFile(r.tokenizerNameOrPath ?? r.modelNameOrPath)
         tokenizer = try TokenizerFiles.load(tokenizerPath)
-        template = try ChatTemplate.resolve(name: r.template, modelDirectory: r.modelNameOrPath)
+        template = try ChatFormat.resolve(name: r.template, modelDirectory: r.modelNameOrPath)
         var options = DataOptions(sources: try r.trainFile.map(DataSource.init(parsing:)))
         options.format = try r.format.map(DatasetFormat.init(named:))
         options.evalPath = r.evalFile
@@ -54,7 +54,7 @@ public struct TrainingData {
         records = try PreparedData(options, step: step)
         let rule = try TruncationRule(maxLength: r.maxSeqLength, maxPromptLength: r.maxPromptLength)
         encoder = ExampleEncoder(template: template, tokenizer: tokenizer, truncation: rule, skipBadRecords: r.skipBadRecords)
-        report = [records.summary, "template: \(template.rawValue), tokenizer: \(tokenizerPath) (\(tokenizer.pieceCount) pieces)"]
+        report = [records.summary, "template: \(template.name), tokenizer: \(tokenizerPath) (\(tokenizer.pieceCount) pieces)"]
         if r.dataSplit != nil { report.append("data_split \(r.dataSplit!): share \(step.rawValue - 1) (step \(step.rawValue))") }
     }
 

@@ -33,7 +33,7 @@ struct ChatCommand: ParsableCommand {
         abstract: "Talk with a model in its chat template, answers streamed as they are generated (/help inside); --prompt for one answer.",
         discussion: """
             Every turn renders the whole conversation with the model's chat template \
-            (DIR/chat_template.json, or --template). When it no longer fits in \
+            (DIR/chat_template.json, else the checkpoint's chat_template.jinja or tokenizer_config.json, or --template). When it no longer fits in \
             max_position_embeddings less --max-new-tokens, the oldest exchanges are dropped. \
             Answer n of a session is drawn with seed --seed + n: the same inputs and seed give \
             the same conversation. See Docs/chat.md.
@@ -90,14 +90,14 @@ private struct Chat {
         guard tokenizer.pieceCount <= model.config.vocabSize else {
             throw UsageError("\(directory)'s tokenizer has \(tokenizer.pieceCount) pieces but config.json's vocab_size is \(model.config.vocabSize): not this model's tokenizer")
         }
-        let template: ChatTemplate
+        let template: ChatFormat
         if let name = command.template {
-            template = try ChatTemplate(named: name)
-        } else if let saved = try ChatTemplate.load(fromDirectory: directory) {
+            template = .builtIn(try ChatTemplate(named: name))
+        } else if let saved = try ChatFormat.load(fromDirectory: directory) {
             template = saved
         } else {
-            template = .default
-            Terminal.error("note: \(directory) has no \(ChatTemplate.fileName); using the \(template.rawValue) template (--template picks another)\n")
+            template = .builtIn(.default)
+            Terminal.error("note: \(directory) has no chat template (\(ChatTemplate.fileName), chat_template.jinja or tokenizer_config.json's); using \(template.name) (--template picks another)\n")
         }
         let context = model.config.maxPositionEmbeddings
         guard command.maxNewTokens < context else {
@@ -112,7 +112,7 @@ private struct Chat {
     /// The interactive loop: a marker, a line, an answer streamed; until /exit or end of input.
     mutating func converse() throws {
         let sampling = command.temperature > 0 ? "temperature \(command.temperature), seed \(command.seed)" : "greedy"
-        Terminal.out("rlhf chat with \(command.model): \(session.template.rawValue) template, prompts up to \(session.promptBudget) tokens, "
+        Terminal.out("rlhf chat with \(command.model): \(session.template.name), prompts up to \(session.promptBudget) tokens, "
                      + "answers up to \(command.maxNewTokens), \(sampling). /help lists the commands; Ctrl-C stops an answer.\n")
         catchInterrupts()
         while true {

@@ -20,7 +20,7 @@ struct DataCommand: ParsableCommand {
         @Option(help: "The record format, instead of detecting it: \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
         var format: String?
 
-        @Option(help: "The chat template: \(ChatTemplate.allCases.map(\.rawValue).joined(separator: ", ")). Default: the one saved in --tokenizer's directory, else \(ChatTemplate.default.rawValue).")
+        @Option(help: "The chat template: \(ChatTemplate.allCases.map(\.rawValue).joined(separator: ", ")). Default: the one saved in --tokenizer's directory (chat_template.json, else the checkpoint's chat_template.jinja or tokenizer_config.json), else \(ChatTemplate.default.rawValue).")
         var template: String?
 
         @Option(help: "A model or tokenizer directory holding tokenizer.model or tokenizer.json; lengths are then in tokens, not characters.")
@@ -39,7 +39,7 @@ struct DataCommand: ParsableCommand {
         var maxPromptLength: Int?
 
         func run() throws {
-            let chatTemplate = try ChatTemplate.resolve(name: template, modelDirectory: tokenizer)
+            let chatTemplate = try ChatFormat.resolve(name: template, modelDirectory: tokenizer.map(TokenizerFiles.directory(of:)))
             let textTokenizer = try tokenizer.map(TokenizerFiles.load)
             if maxLength != nil && textTokenizer == nil {
                 throw ValidationError("--max-length needs --tokenizer: truncation is counted in tokens")

@@ -19,7 +19,7 @@ final class ChatSessionTests: XCTestCase {
     /// the message, encoded as training encodes it.
     func testPrompt_isTheWholeConversationRendered() throws {
         for template in [ChatTemplate.deepspeedChat, .chatml, .llama2] {
-            var session = try ChatSession(template: template, tokenizer: tokenizer, system: "be brief", promptBudget: 400)
+            var session = try ChatSession(template: .builtIn(template), tokenizer: tokenizer, system: "be brief", promptBudget: 400)
             for (q, a) in exchanges { session.record(question: q, answer: " \(a) \n") }
             let p = try session.prompt(for: "hello")
             let whole = Conversation(system: "be brief", turns: session.turns + [.init(role: .user, content: "hello")])
@@ -38,7 +38,7 @@ final class ChatSessionTests: XCTestCase {
         let template = ChatTemplate.deepspeedChat
         let budget = try promptLength(template, history: exchanges[1...], message: "hello")
         XCTAssertGreaterThan(try promptLength(template, history: exchanges[...], message: "hello"), budget)
-        var session = try ChatSession(template: template, tokenizer: tokenizer, promptBudget: budget)
+        var session = try ChatSession(template: .builtIn(template), tokenizer: tokenizer, promptBudget: budget)
         for (q, a) in exchanges { session.record(question: q, answer: a) }
 
         let p = try session.prompt(for: "hello")
@@ -66,7 +66,7 @@ final class ChatSessionTests: XCTestCase {
 
     /// A message that does not fit even alone is refused and the history stays as it was.
     func testMessageTooLong_isRefusedAndKeepsTheHistory() throws {
-        var session = try ChatSession(template: .deepspeedChat, tokenizer: tokenizer, promptBudget: 12)
+        var session = try ChatSession(template: .builtIn(.deepspeedChat), tokenizer: tokenizer, promptBudget: 12)
         session.record(question: "hi", answer: "hello")
         let long = Array(repeating: "the cat sat on the mat", count: 10).joined(separator: " ")
         XCTAssertThrowsError(try session.prompt(for: long)) { error in
@@ -76,7 +76,7 @@ final class ChatSessionTests: XCTestCase {
             XCTAssertGreaterThan(tokens, 12)
         }
         XCTAssertEqual(session.turns.count, 2)
-        XCTAssertThrowsError(try ChatSession(template: .plain, tokenizer: tokenizer, promptBudget: 0))
+        XCTAssertThrowsError(try ChatSession(template: .builtIn(.plain), tokenizer: tokenizer, promptBudget: 0))
     }
 
     func testChatInput_commandsAndMessages() {

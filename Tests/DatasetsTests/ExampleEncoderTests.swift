@@ -26,7 +26,7 @@ final class ExampleEncoderTests: XCTestCase {
     }
 
     private func characters(_ maxLength: Int, _ maxPromptLength: Int?, template: ChatTemplate = .raw) throws -> ExampleEncoder {
-        ExampleEncoder(template: template, tokenizer: CharacterTokenizer(),
+        ExampleEncoder(template: .builtIn(template), tokenizer: CharacterTokenizer(),
                        truncation: try TruncationRule(maxLength: maxLength, maxPromptLength: maxPromptLength))
     }
 
@@ -38,7 +38,7 @@ final class ExampleEncoderTests: XCTestCase {
             turn(.user, "what is the cat"), turn(.assistant, "the cat sat on the mat"),
             turn(.user, "tell me a joke"), turn(.assistant, "the dog ran far away"),
         ])
-        let encoder = ExampleEncoder(template: .vicuna, tokenizer: tokenizer, truncation: try TruncationRule(maxLength: 512))
+        let encoder = ExampleEncoder(template: .builtIn(.vicuna), tokenizer: tokenizer, truncation: try TruncationRule(maxLength: 512))
         let example = try XCTUnwrap(encoder.sftExamples([record(.conversation(conversation))]).examples.first)
 
         // Built independently: the text pieces of vicuna's rendering, encoded one by one.
@@ -61,7 +61,7 @@ final class ExampleEncoderTests: XCTestCase {
         let tokenizer = TinyTokenizer.shared
         let conversation = Conversation(user: "hello what is the mat", assistant: "the mat is far away")
         for template in ChatTemplate.allCases {
-            let encoder = ExampleEncoder(template: template, tokenizer: tokenizer, truncation: try TruncationRule(maxLength: 512))
+            let encoder = ExampleEncoder(template: .builtIn(template), tokenizer: tokenizer, truncation: try TruncationRule(maxLength: 512))
             let sft = try encoder.sftExamples([record(.conversation(conversation))]).examples[0]
             let prompt = try encoder.promptExamples([record(.conversation(conversation))]).examples[0]
             let firstLoss = try XCTUnwrap(sft.lossMask.firstIndex(of: true))

@@ -14,7 +14,7 @@ final class InspectorTests: XCTestCase {
             #"{"conversations": [{"from": "human", "value": "x"}, {"from": "bot2", "value": "y"}]}"#,
             #"{"conversations": [{"from": "human", "value": "what is it"}, {"from": "gpt", "value": "a cat"}]}"#,
         ])
-        let inspection = try DatasetInspector(template: .chatml, exampleCount: 1).inspect(path, skipBadRecords: true)
+        let inspection = try DatasetInspector(template: .builtIn(.chatml), exampleCount: 1).inspect(path, skipBadRecords: true)
         XCTAssertEqual(inspection.recordCount, 2)
         XCTAssertEqual(inspection.skipped.map(\.line), [2])
         XCTAssertEqual(inspection.unit, "characters")
@@ -35,7 +35,7 @@ final class InspectorTests: XCTestCase {
             #"{"prompt": "what is the cat", "chosen": "the cat sat on the mat", "rejected": "far away"}"#,
             #"{"prompt": "tell me a joke", "chosen": "the dog ran", "rejected": "the cat ran far away on the mat the dog"}"#,
         ])
-        let inspector = DatasetInspector(template: .deepspeedChat, tokenizer: TinyTokenizer.shared, exampleCount: 2,
+        let inspector = DatasetInspector(template: .builtIn(.deepspeedChat), tokenizer: TinyTokenizer.shared, exampleCount: 2,
                                          truncation: try TruncationRule(maxLength: 12, maxPromptLength: 6))
         let inspection = try inspector.inspect(path)
         XCTAssertEqual(inspection.unit, "tokens")

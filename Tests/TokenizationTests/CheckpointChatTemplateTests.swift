@@ -49,7 +49,7 @@ final class CheckpointChatTemplateTests: XCTestCase {
             let error = error as! ChatTemplateError
             XCTAssertEqual(error.kind, .notAPrefix)
             XCTAssertTrue(error.description.hasPrefix("mistral-v0.3-instruct.jinja: chat template: the rendering up to message"), "\(error)")
-            XCTAssertTrue(error.description.contains("--chat_template"), "\(error)")
+            XCTAssertTrue(error.description.contains("--template NAME"), "\(error)")
         }
         let noSystem = Conversation(turns: chat.turns)
         XCTAssertEqual(try mistral.segments(noSystem).filter(\.isAssistant).map(\.text), [" a1</s>", " a2</s>"])
@@ -80,7 +80,7 @@ final class CheckpointChatTemplateTests: XCTestCase {
 
     func testHostileTemplates_areRefusedWithTheirLine() {
         let unknownFilter = refusal("{{ bos_token }}\n{% for m in messages %}\n{{ m.content | foo }}\n{% endfor %}")
-        XCTAssertEqual(unknownFilter?.description, "hostile.jinja: chat template, line 3: unknown filter 'foo'; pass --chat_template NAME "
+        XCTAssertEqual(unknownFilter?.description, "hostile.jinja: chat template, line 3: unknown filter 'foo'; pass --template NAME (the recipe key template) "
                        + "to use a built-in template instead (deepspeed-chat, vicuna, llama-2, chatml, plain, raw)")
         XCTAssertEqual(unknownFilter?.kind, .unsupported)
 
