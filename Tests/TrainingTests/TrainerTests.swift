@@ -138,7 +138,7 @@ final class TrainerTests: XCTestCase {
             try trainer.train()
             let checkpoint = output + "/checkpoint-3"
             for file in ["config.json", "model.safetensors", "optimizer.safetensors", "rng_state.json", "trainer_state.json",
-                         "recipe.yaml", "tokenizer.model", "chat_template.json"] {
+                         "recipe.yaml", "tokenizer.model", "chat_template.json", "chat_template.jinja", "tokenizer_config.json"] {
                 XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint + "/" + file), "\(stage): \(file) missing")
             }
             let trained: Llama = stage == .rm ? (trainer.objective as! RewardModelObjective).model
