@@ -137,7 +137,8 @@ public struct TopologyValidator: Sendable {
 
     /// The files each role opens: the model directories it loads (`config.json` checked), and
     /// other files that must exist. The buffer (the coordinator) tokenizes the prompts with the
-    /// actor's tokenizer, so it needs the actor's `tokenizer.model`, not its weights.
+    /// actor's tokenizer, so it needs the actor's `tokenizer.model` (or `tokenizer.json`), not its
+    /// weights.
     static func files(of role: TopologyRole, in spec: TopologySpec) -> (models: [([String], String)], files: [([String], String)]) {
         let actor = (["models", "actor", "path"], spec.models.actorPath)
         switch role {
@@ -171,7 +172,13 @@ public struct TopologyValidator: Sendable {
                 }
             }
             for (key, path) in files where checked.insert(key.joined(separator: ".") + path).inserted {
-                if !FileManager.default.fileExists(atPath: resolve(path)) {
+                if path.hasSuffix("/tokenizer.model") {
+                    let directory = resolve(String(path.dropLast("/tokenizer.model".count)))
+                    if !["tokenizer.model", "tokenizer.json"].contains(where: { FileManager.default.fileExists(atPath: "\(directory)/\($0)") }) {
+                        fail(.missingFile, key, "no tokenizer.model or tokenizer.json in \"\((path as NSString).deletingLastPathComponent)\", "
+                             + "which the \(role.rawValue) role reads to tokenize the prompts")
+                    }
+                } else if !FileManager.default.fileExists(atPath: resolve(path)) {
                     fail(.missingFile, key, "file \"\(path)\" does not exist, which the \(role.rawValue) role opens")
                 }
             }

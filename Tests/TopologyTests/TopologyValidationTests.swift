@@ -90,7 +90,7 @@ final class TopologyValidationTests: XCTestCase {
         XCTAssertEqual(errors.map(\.key), ["models.critic.path", "models.actor.path", "models.reward.path", "data.prompts"])
         XCTAssertTrue(errors[2].description.hasPrefix("bad.yaml:3:18: models.reward.path: no model at \"runs/rm\" ("), errors[2].description)
         // The buffer tokenizes prompts with the actor's tokenizer: it needs that file, not the weights.
-        XCTAssertTrue(errors[1].description.hasSuffix("file \"runs/sft/tokenizer.model\" does not exist, which the buffer role opens"), errors[1].description)
+        XCTAssertTrue(errors[1].description.hasSuffix("no tokenizer.model or tokenizer.json in \"runs/sft\", which the buffer role reads to tokenize the prompts"), errors[1].description)
         // The critic's path is a default (the reward model's): its fault points at the models section.
         XCTAssertEqual(errors[0].line, 1)
     }
