@@ -86,16 +86,16 @@ public final class HuggingFaceTokenizer: TextTokenizer {
         let eos = try resolve(config?.eosToken, "eos_token")
         padID = try resolve(config?.padToken, "pad_token") ?? -1
 
-        // transformers replaces the file's post-processor with bos/eos from the config when the
-        // config says add_bos_token/add_eos_token, or when the file has none.
-        let fileProcessor = try PostProcessor(json: json["post_processor"])
-        if config?.addBOSToken != nil || config?.addEOSToken != nil || fileProcessor == nil {
+        // The file's post-processor decides, as in `tokenizers` and in transformers 5 (which
+        // measured, does not let the config's add_bos_token/add_eos_token override it). Without
+        // one, the config's flags say what to add, as transformers' own template would.
+        if let fileProcessor = try PostProcessor(json: json["post_processor"]) {
+            postProcessor = fileProcessor
+        } else {
             var p = PostProcessor()
             if config?.addBOSToken == true, let bos { p.prefix = [Int32(bos)] }
             if config?.addEOSToken == true, let eos { p.suffix = [Int32(eos)] }
             postProcessor = p
-        } else {
-            postProcessor = fileProcessor!
         }
         for id in postProcessor.ids where Int(id) >= pieceCount {
             throw TokenizerError("\(tokenizerFile): post_processor adds id \(id), outside the vocabulary of \(pieceCount)")
