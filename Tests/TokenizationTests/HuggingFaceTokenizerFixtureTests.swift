@@ -20,7 +20,7 @@ final class HuggingFaceTokenizerFixtureTests: XCTestCase {
         let cases: [Case]
     }
 
-    static let names = ["llama3", "qwen2", "gpt2", "bytefb"]
+    static let names = ["llama3", "qwen2", "gpt2", "bytefb", "metaspace"]
 
     static func directory(_ name: String) throws -> String {
         try XCTUnwrap(Bundle.module.resourcePath, "test resources") + "/Fixtures/hf/\(name)"

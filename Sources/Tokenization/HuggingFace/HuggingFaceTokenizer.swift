@@ -176,7 +176,7 @@ public final class HuggingFaceTokenizer: TextTokenizer {
         let words = preTokenizer?.apply([text], startsText: startsText) ?? (text.isEmpty ? [] : [text])
         if words.isEmpty { return }
         // One lock to find the known words, the rest encoded outside it, one lock to remember them.
-        var found = cache.withLock { cache in words.map { cache.entries[ByteKey($0)] } }
+        var found = cache.withLock { cache in words.map { cache.entries[ByteKey(borrowing: $0)] } }
         var fresh: [(ByteKey, [Int32])] = []
         for (i, word) in words.enumerated() where found[i] == nil {
             var ids: [Int32] = []

@@ -52,11 +52,21 @@ struct PairTable: Sendable {
 /// hasher byte by byte) and compared byte for byte (a `String` key would equate canonically
 /// equivalent spellings, which are different tokens).
 struct ByteKey: Hashable, Sendable {
-    var bytes: [UInt8]
+    /// A slice, so that a lookup can borrow a word out of its text without copying; keys that are
+    /// stored own their bytes (`init(_:)` copies), so they do not keep a whole text alive.
+    private(set) var bytes: ArraySlice<UInt8>
 
-    init<S: Sequence>(_ bytes: S) where S.Element == UInt8 { self.bytes = Array(bytes) }
+    /// A key owning a copy of `bytes`.
+    init<S: Sequence>(_ bytes: S) where S.Element == UInt8 { self.bytes = ArraySlice(Array(bytes)) }
+
+    /// A key for a lookup, sharing the storage of `slice`.
+    init(borrowing slice: ArraySlice<UInt8>) { bytes = slice }
 
     func hash(into hasher: inout Hasher) {
         bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    static func == (a: ByteKey, b: ByteKey) -> Bool {
+        a.bytes.count == b.bytes.count && a.bytes.withUnsafeBytes { x in b.bytes.withUnsafeBytes { y in x.elementsEqual(y) } }
     }
 }
