@@ -134,11 +134,11 @@ struct BPEModel: Sendable {
         while i < text.count {
             var n = 1
             while i + n < text.count && text[i + n] & 0xC0 == 0x80 { n += 1 }
-            var piece = Array(text[i ..< i + n])
-            if let prefix = continuingSubwordPrefix, i > 0 { piece = prefix + piece }
-            if let suffix = endOfWordSuffix, i + n == text.count { piece += suffix }
+            var piece = text[i ..< i + n]
+            if let prefix = continuingSubwordPrefix, i > 0 { piece = ArraySlice(prefix + piece) }
+            if let suffix = endOfWordSuffix, i + n == text.count { piece = ArraySlice(piece + suffix) }
             i += n
-            if let id = vocab[ByteKey(piece)] {
+            if let id = vocab[ByteKey(borrowing: piece)] {
                 flushUnk()
                 symbols.append(id)
                 continue
@@ -160,6 +160,8 @@ struct BPEModel: Sendable {
     /// order the Rust library's priority queue gives).
     func merge(_ symbols: inout [Int32]) {
         guard symbols.count > 1 else { return }
+        if symbols.count > Self.longWord { return mergeLong(&symbols) }
+        // Short words (nearly all): rescan the pair ranks for the lowest; cheaper than a heap.
         var ranks = [UInt64](repeating: .max, count: symbols.count - 1)
         for i in 0 ..< symbols.count - 1 { ranks[i] = merges.get(symbols[i], symbols[i + 1]) ?? .max }
         while true {
@@ -172,5 +174,87 @@ struct BPEModel: Sendable {
             if best > 0 { ranks[best - 1] = merges.get(symbols[best - 1], symbols[best]) ?? .max }
             if best < ranks.count { ranks[best] = merges.get(symbols[best], symbols[best + 1]) ?? .max }
         }
+    }
+
+    /// Above this many symbols, `merge` uses a heap (a whole line of CJK, or a file without a
+    /// pre-tokenizer, is one word of hundreds of symbols).
+    static let longWord = 64
+
+    /// The same merges with a linked list of symbols and a min-heap of (rank, position), where an
+    /// entry whose pair has changed since it was pushed is skipped when popped.
+    private func mergeLong(_ symbols: inout [Int32]) {
+        let n = symbols.count
+        var next = [Int32](unsafeUninitializedCapacity: n) { b, c in
+            for i in 0 ..< n { b[i] = i + 1 < n ? Int32(i + 1) : -1 }
+            c = n
+        }
+        var prev = [Int32](unsafeUninitializedCapacity: n) { b, c in
+            for i in 0 ..< n { b[i] = Int32(i - 1) }
+            c = n
+        }
+        var heap = MinHeap()
+        func push(_ i: Int) {
+            let j = Int(next[i])
+            guard j >= 0, let m = merges.get(symbols[i], symbols[j]) else { return }
+            heap.push((m >> 32) << 32 | UInt64(i))
+        }
+        for i in 0 ..< n - 1 { push(i) }
+        var alive = [Bool](repeating: true, count: n)
+        while let top = heap.pop() {
+            let i = Int(top & 0xFFFF_FFFF), rank = top >> 32
+            guard alive[i], next[i] >= 0 else { continue }
+            let j = Int(next[i])
+            guard let m = merges.get(symbols[i], symbols[j]), m >> 32 == rank else { continue }
+            symbols[i] = Int32(truncatingIfNeeded: m & 0xFFFF_FFFF)
+            alive[j] = false
+            next[i] = next[j]
+            if next[j] >= 0 { prev[Int(next[j])] = Int32(i) }
+            if prev[i] >= 0 { push(Int(prev[i])) }
+            push(i)
+        }
+        var out: [Int32] = []
+        out.reserveCapacity(n)
+        var i = 0
+        while i >= 0 {
+            out.append(symbols[i])
+            i = Int(next[i])
+        }
+        symbols = out
+    }
+}
+
+/// A binary min-heap of packed (rank, position) values.
+private struct MinHeap {
+    private var items: [UInt64] = []
+
+    mutating func push(_ v: UInt64) {
+        items.append(v)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            if items[parent] <= v { break }
+            items[i] = items[parent]
+            i = parent
+        }
+        items[i] = v
+    }
+
+    mutating func pop() -> UInt64? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if items.isEmpty { return top }
+        var i = 0
+        let n = items.count
+        while true {
+            let l = 2 * i + 1
+            if l >= n { break }
+            let r = l + 1
+            let c = r < n && items[r] < items[l] ? r : l
+            if items[c] >= last { break }
+            items[i] = items[c]
+            i = c
+        }
+        items[i] = last
+        return top
     }
 }

@@ -168,7 +168,7 @@ public final class HuggingFaceTokenizer: TextTokenizer {
     private func normalize(_ text: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
         guard let normalizer else { return text }
         if normalizer.isIdentityOnASCII && !text.contains(where: { $0 >= 0x80 }) { return text }
-        return ArraySlice(normalizer.apply(String(decoding: text, as: UTF8.self)).utf8)
+        return ArraySlice(normalizer.apply(Array(text)))
     }
 
     /// Pre-tokenizes one stretch of text without added tokens and BPE-encodes its words.

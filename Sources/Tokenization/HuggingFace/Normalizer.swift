@@ -49,22 +49,40 @@ indirect enum Normalizer: Sendable {
         }
     }
 
-    /// `text` normalized. Prepend applies to each non-empty piece between added tokens, as in
-    /// the Rust library.
-    func apply(_ text: String) -> String {
+    /// UTF-8 `text` normalized. Prepend applies to each non-empty piece between added tokens,
+    /// as in the Rust library. Literal rewrites work on the bytes (UTF-8 is self-synchronizing,
+    /// so a byte match is a character match); the Unicode forms go through Foundation.
+    func apply(_ text: [UInt8]) -> [UInt8] {
+        func viaString(_ f: (String) -> String) -> [UInt8] { Array(f(String(decoding: text, as: UTF8.self)).utf8) }
         switch self {
-        case .nfc: return text.precomposedStringWithCanonicalMapping
-        case .nfd: return text.decomposedStringWithCanonicalMapping
-        case .nfkc: return text.precomposedStringWithCompatibilityMapping
-        case .nfkd: return text.decomposedStringWithCompatibilityMapping
-        case .lowercase: return text.lowercased()
-        case .prepend(let p): return text.isEmpty ? text : p + text
-        case .replace(let pattern, let content): return text.replacingOccurrences(of: pattern, with: content, options: .literal)
+        case .nfc: return viaString { $0.precomposedStringWithCanonicalMapping }
+        case .nfd: return viaString { $0.decomposedStringWithCanonicalMapping }
+        case .nfkc: return viaString { $0.precomposedStringWithCompatibilityMapping }
+        case .nfkd: return viaString { $0.decomposedStringWithCompatibilityMapping }
+        case .lowercase: return viaString { $0.lowercased() }
+        case .prepend(let p): return text.isEmpty ? text : Array(p.utf8) + text
+        case .replace(let pattern, let content):
+            let needle = Array(pattern.utf8), with = Array(content.utf8)
+            var out: [UInt8] = []
+            out.reserveCapacity(text.count + text.count / 4)
+            var i = 0
+            while i < text.count {
+                if text[i] == needle[0] && i + needle.count <= text.count && text[i ..< i + needle.count].elementsEqual(needle) {
+                    out += with
+                    i += needle.count
+                } else {
+                    out.append(text[i])
+                    i += 1
+                }
+            }
+            return out
         case .strip(let left, let right):
-            var scalars = Substring(text).unicodeScalars[...]
-            if left { while let f = scalars.first, f.properties.isWhitespace { scalars.removeFirst() } }
-            if right { while let l = scalars.last, l.properties.isWhitespace { scalars.removeLast() } }
-            return String(String.UnicodeScalarView(scalars))
+            return viaString { text in
+                var scalars = Substring(text).unicodeScalars[...]
+                if left { while let f = scalars.first, f.properties.isWhitespace { scalars.removeFirst() } }
+                if right { while let l = scalars.last, l.properties.isWhitespace { scalars.removeLast() } }
+                return String(String.UnicodeScalarView(scalars))
+            }
         case .sequence(let parts):
             return parts.reduce(text) { $1.apply($0) }
         }
