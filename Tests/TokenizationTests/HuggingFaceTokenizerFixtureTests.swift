@@ -69,9 +69,10 @@ final class HuggingFaceTokenizerFixtureTests: XCTestCase {
     }
 
     /// Byte-level tokenizers lose nothing: text -> ids -> text is the text (NFC-normalized for
-    /// Qwen2), special tokens included when they are kept.
+    /// Qwen2), special tokens included when they are kept. (Not the GPT-2 fixture: its added
+    /// tokens swallow whitespace, and "Café" as a token decodes through the byte alphabet.)
     func testRoundTrip_byteLevelTokenizersGiveTheTextBack() throws {
-        for name in ["llama3", "qwen2", "gpt2"] {
+        for name in ["llama3", "qwen2"] {
             let (tokenizer, expected) = try Self.load(name)
             for c in expected.cases {
                 let back = try tokenizer.decode(try tokenizer.encode(c.text), skipSpecialTokens: false)
@@ -108,6 +109,12 @@ final class HuggingFaceTokenizerFixtureTests: XCTestCase {
         let gpt2 = try HuggingFaceTokenizer(directory: try Self.directory("gpt2"))
         XCTAssertEqual(gpt2.config?.addEOSToken, true)
         XCTAssertFalse(gpt2.addsEOS)
+        // An added token whose text is in the vocabulary takes that id, whatever the file says
+        // (99999), as the Rust library does; so the vocabulary does not grow to 100,000.
+        XCTAssertEqual(gpt2.pieceCount, 1127)
+        let er = try XCTUnwrap(gpt2.id(ofToken: "er"))
+        XCTAssertLessThan(er, 1127)
+        XCTAssertEqual(try gpt2.encode("er"), [er])
     }
 
     /// Without its config a tokenizer still loads; bos then comes from the post-processor.

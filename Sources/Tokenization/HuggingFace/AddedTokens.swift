@@ -1,6 +1,7 @@
 /// One entry of `added_tokens`: a token matched in the text before any splitting.
 struct AddedToken: Sendable {
-    let id: Int32
+    /// The id the Rust library gives it, which is not always the one in the file (`assigningIDs`).
+    var id: Int32
     let content: [UInt8]
     let special: Bool
     /// Also swallows the whitespace before it.
@@ -27,6 +28,31 @@ struct AddedToken: Sendable {
     }
 }
 
+extension [AddedToken] {
+    /// The tokens with the ids the Rust library gives them when it reads the file: the id of the
+    /// same content in the model's vocabulary (or earlier in this list), else the next id after
+    /// the vocabulary and the added tokens so far. The file's own `id` is only checked there (with
+    /// a warning); files the library wrote agree with it.
+    func assigningIDs(vocab: [ByteKey: Int32], vocabCount: Int) -> [AddedToken] {
+        var byContent: [ByteKey: Int32] = [:]
+        var highest: Int32? = nil
+        return map { token in
+            var t = token
+            let key = ByteKey(token.content)
+            if let id = byContent[key] ?? vocab[key] {
+                t.id = id
+            } else if let h = highest, Int(h) >= vocabCount || vocabCount == 0 {
+                t.id = h + 1
+            } else {
+                t.id = Int32(vocabCount)
+            }
+            byContent[key] = t.id
+            highest = Swift.max(highest ?? t.id, t.id)
+            return t
+        }
+    }
+}
+
 /// A span of input: text still to tokenize, or an added token already found.
 enum Segment {
     case text(ArraySlice<UInt8>)
@@ -48,12 +74,16 @@ struct AddedTokenMatcher: Sendable {
     var isEmpty: Bool { byFirstByte.allSatisfy(\.isEmpty) }
 
     /// Cuts `text` at the added tokens in it; the text between them is returned as is.
+    ///
+    /// As in the Rust library, the search goes on from the end of each match as found, before
+    /// lstrip/rstrip widen it: a token can follow inside the whitespace the previous one
+    /// swallowed, and is then emitted without a gap.
     func split(_ text: ArraySlice<UInt8>, into out: inout [Segment]) {
         if isEmpty || text.isEmpty {
             if !text.isEmpty { out.append(.text(text)) }
             return
         }
-        var emitted = text.startIndex  // end of what is already in `out`
+        var emitted = text.startIndex  // where the text not yet in `out` starts
         var i = text.startIndex
         while i < text.endIndex {
             guard let token = longestMatch(text, at: i) else { i += 1; continue }
@@ -66,8 +96,7 @@ struct AddedTokenMatcher: Sendable {
             if token.rstrip { stop = Self.whitespaceEnd(text[stop...]) }
             if emitted < start { out.append(.text(text[emitted ..< start])) }
             out.append(.token(token.id))
-            emitted = max(emitted, stop)
-            i = max(i, stop)
+            emitted = stop
         }
         if emitted < text.endIndex { out.append(.text(text[emitted...])) }
     }

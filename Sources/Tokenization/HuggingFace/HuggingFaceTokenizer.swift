@@ -65,6 +65,7 @@ public final class HuggingFaceTokenizer: TextTokenizer {
         var added: [AddedToken] = []
         if !json["added_tokens"].isNull {
             added = try json["added_tokens"].array().map { try AddedToken(json: $0) }
+                .assigningIDs(vocab: model.vocab, vocabCount: model.vocab.count)
         }
         rawTokens = AddedTokenMatcher(added.filter { !$0.normalized })
         normalizedTokens = AddedTokenMatcher(added.filter { $0.normalized })
