@@ -11,6 +11,7 @@ final class HuggingFaceTokenizerFixtureTests: XCTestCase {
         let text: String
         let ids: [Int]
         let ids_special: [Int]
+        let ids_split_special: [Int]
         let decoded: String
         let decoded_keep: String
     }
@@ -47,6 +48,19 @@ final class HuggingFaceTokenizerFixtureTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// Special tokens written in the text encoded as text, as the Rust library's
+    /// `encode_special_tokens` does.
+    func testEncodeNotMatchingSpecialTokens_givesTheRustLibrarysIds() throws {
+        for name in Self.names {
+            let (tokenizer, expected) = try Self.load(name)
+            for c in expected.cases {
+                XCTAssertEqual(try tokenizer.encode(c.text, matchingSpecialTokens: false), c.ids_split_special, "\(name): \(c.text.debugDescription)")
+            }
+        }
+        let llama = try HuggingFaceTokenizer(directory: try Self.directory("llama3"))
+        XCTAssertFalse(try llama.encode("<|end_of_text|>", matchingSpecialTokens: false).contains(llama.eosID))
     }
 
     func testEncodeAddingSpecialTokens_wrapsAsTransformersDoes() throws {

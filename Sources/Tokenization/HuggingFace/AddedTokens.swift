@@ -78,7 +78,10 @@ struct AddedTokenMatcher: Sendable {
     /// As in the Rust library, the search goes on from the end of each match as found, before
     /// lstrip/rstrip widen it: a token can follow inside the whitespace the previous one
     /// swallowed, and is then emitted without a gap.
-    func split(_ text: ArraySlice<UInt8>, into out: inout [Segment]) {
+    /// With `matchingSpecial` false, special tokens are not matched (their text is left to the
+    /// tokenizer), as the Rust library's `encode_special_tokens` does; the search still resumes
+    /// after them.
+    func split(_ text: ArraySlice<UInt8>, matchingSpecial: Bool = true, into out: inout [Segment]) {
         if isEmpty || text.isEmpty {
             if !text.isEmpty { out.append(.text(text)) }
             return
@@ -89,6 +92,7 @@ struct AddedTokenMatcher: Sendable {
             guard let token = longestMatch(text, at: i) else { i += 1; continue }
             var start = i, stop = i + token.content.count
             i = stop
+            if token.special && !matchingSpecial { continue }
             if token.singleWord && (Self.endsWithWordCharacter(text[text.startIndex ..< start]) || Self.startsWithWordCharacter(text[stop...])) {
                 continue
             }

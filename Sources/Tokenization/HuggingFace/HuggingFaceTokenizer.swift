@@ -136,15 +136,23 @@ public final class HuggingFaceTokenizer: TextTokenizer {
         encodeIDs(text).map(Int.init)
     }
 
+    /// Encodes text without bos/eos, choosing whether special tokens written in the text are
+    /// matched. With `matchingSpecialTokens` false, "<|im_end|>" in a user's message is encoded as
+    /// its characters (transformers' `split_special_tokens=True`); non-special added tokens are
+    /// still matched.
+    public func encode(_ text: String, matchingSpecialTokens: Bool) throws -> [Int] {
+        encodeIDs(text, matchingSpecial: matchingSpecialTokens).map(Int.init)
+    }
+
     /// Encodes text as `add_special_tokens=True` does: with the post-processor's bos/eos.
     public func encodeAddingSpecialTokens(_ text: String) throws -> [Int] {
         (postProcessor.prefix + encodeIDs(text) + postProcessor.suffix).map(Int.init)
     }
 
-    private func encodeIDs(_ text: String) -> [Int32] {
+    private func encodeIDs(_ text: String, matchingSpecial: Bool = true) -> [Int32] {
         let bytes = Array(text.utf8)
         var raw: [Segment] = []
-        rawTokens.split(bytes[...], into: &raw)
+        rawTokens.split(bytes[...], matchingSpecial: matchingSpecial, into: &raw)
         var out: [Int32] = []
         out.reserveCapacity(bytes.count / 3 + 4)
         for segment in raw {
@@ -154,7 +162,7 @@ public final class HuggingFaceTokenizer: TextTokenizer {
                 let startsText = slice.startIndex == 0
                 let normalized = normalize(slice)
                 var parts: [Segment] = []
-                normalizedTokens.split(normalized, into: &parts)
+                normalizedTokens.split(normalized, matchingSpecial: matchingSpecial, into: &parts)
                 for part in parts {
                     switch part {
                     case .token(let id): out.append(id)
