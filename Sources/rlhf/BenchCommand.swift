@@ -3,11 +3,11 @@ import Foundation
 import Model
 import Tensor
 
-/// `rlhf bench train|generate|digest`: throughput figures with the BLAS kernel and the sgemm peak beside them.
+/// `rlhf bench train|generate|digest|tokenize`: throughput figures (with the BLAS kernel and the sgemm peak beside the model ones).
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure training and generation throughput.",
-        subcommands: [BenchTrain.self, BenchGenerate.self, BenchDigest.self])
+        subcommands: [BenchTrain.self, BenchGenerate.self, BenchDigest.self, BenchTokenize.self])
 }
 
 /// Options shared by both benchmarks.
