@@ -62,10 +62,11 @@ public enum TokenizerFiles {
     }
 
     private static func load(file: String) throws -> any TextTokenizer {
-        if file.hasSuffix(".json") {
-            throw TokenizerError("\(file): Hugging Face tokenizer.json files are not read yet; give a tokenizer.model")
-        }
-        return try SentencePieceTokenizer(contentsOf: file)
+        guard file.hasSuffix(".json") else { return try SentencePieceTokenizer(contentsOf: file) }
+        // transformers reads bos/eos/pad and whether to add them from the tokenizer_config.json beside it.
+        let configPath = ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent(HuggingFaceTokenizerConfig.fileName)
+        let config = FileManager.default.fileExists(atPath: configPath) ? try HuggingFaceTokenizerConfig(contentsOf: configPath) : nil
+        return try HuggingFaceTokenizer(tokenizerFile: file, config: config)
     }
 
     /// Copies the companion files of `source` (a directory, or a tokenizer file whose directory is

@@ -14,7 +14,7 @@ import Synchronization
 public final class HuggingFaceTokenizer: TextTokenizer {
     public static let fileName = "tokenizer.json"
 
-    private let model: BPEModel
+    let model: BPEModel
     private let normalizer: Normalizer?
     private let preTokenizer: PreTokenizer?
     private let decoder: Decoder?
