@@ -16,7 +16,8 @@ struct BenchTokenize: ParsableCommand {
         let load = try seconds { loaded = try HuggingFaceTokenizer(directory: tokenizer) }
         guard let tok = loaded else { return }
         guard let data = FileManager.default.contents(atPath: corpus) else { throw ValidationError("\(corpus): cannot be read") }
-        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // Cut at the newline byte: a `Character` split would keep "\r\n" (one grapheme) together.
+        let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         var tokens = 0, idSum = 0
         let t = try seconds {
             for line in lines {

@@ -79,6 +79,22 @@ final class HuggingFaceTokenizerRefusalTests: XCTestCase {
         assertRefused(refusal(path), contains: "added_tokens[1].special must be true or false, found a string")
     }
 
+    /// JSON booleans and numbers are told apart (Foundation gives both as NSNumber).
+    func testBooleanForANumberAndNumberForABoolean_areRefused() throws {
+        let idAsBool = try file { json in
+            var added = json["added_tokens"] as! [[String: Any]]
+            added[0]["id"] = true
+            json["added_tokens"] = added
+        }
+        assertRefused(refusal(idAsBool), contains: "added_tokens[0].id must be an integer, found a boolean")
+        let flagAsNumber = try file { json in
+            var added = json["added_tokens"] as! [[String: Any]]
+            added[0]["special"] = 1
+            json["added_tokens"] = added
+        }
+        assertRefused(refusal(flagAsNumber), contains: "added_tokens[0].special must be true or false, found a number")
+    }
+
     func testMergeNamingAnUnknownToken_isRefused() throws {
         let path = try file { json in
             var model = json["model"] as! [String: Any]

@@ -115,10 +115,16 @@ struct AddedTokenMatcher: Sendable {
         return nil
     }
 
-    // MARK: - Neighbourhood tests (Rust's `char::is_whitespace` and word characters)
+    // MARK: - Neighbourhood tests (the regex crate's `\s`, which is White_Space, and `\w`)
 
+    /// The Rust regex crate's Unicode `\w` (which the library's single_word test uses):
+    /// Alphabetic, marks, decimal digits, connector punctuation and the joiners U+200C/U+200D.
     private static func isWordCharacter(_ s: Unicode.Scalar) -> Bool {
-        s == "_" || s.properties.isAlphabetic || s.properties.numericType != nil
+        if s.properties.isAlphabetic || s.value == 0x200C || s.value == 0x200D { return true }
+        switch s.properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .connectorPunctuation: return true
+        default: return false
+        }
     }
 
     static func endsWithWordCharacter(_ s: ArraySlice<UInt8>) -> Bool {

@@ -106,13 +106,13 @@ struct JSONNode {
         TokenizerError("\(file): \(path.isEmpty ? "" : path + ".")type \"\(what)\" is not supported (supported: \(supported.joined(separator: ", ")))")
     }
 
-    /// JSONSerialization gives booleans as NSNumber too; only the CFBoolean singletons (Darwin)
-    /// or an objCType of "c" (corelibs) are true booleans.
+    /// JSONSerialization gives booleans as NSNumber too; they are the CFBoolean singletons
+    /// (Darwin) or have the objCType "c" (swift-corelibs-foundation), which no JSON number gets.
     static func isBool(_ n: NSNumber) -> Bool {
         #if canImport(Darwin)
         return CFGetTypeID(n) == CFBooleanGetTypeID()
         #else
-        return String(cString: n.objCType) == "c" || type(of: n) == type(of: NSNumber(value: true))
+        return String(cString: n.objCType) == "c"
         #endif
     }
 }

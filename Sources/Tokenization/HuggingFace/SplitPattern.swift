@@ -46,11 +46,11 @@ enum SplitPattern: Sendable, Equatable {
     static func gpt2MatchEnd(_ t: UTF8Scanner, _ i: Int) -> Int {
         if let end = contraction(t, i, caseInsensitive: false) { return end }
         // ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+`: the optional space is U+0020 only.
+        // A space followed by whitespace falls through: `?` then matches nothing, and the
+        // space itself is not a letter, number or other.
         let j = t.bytes[i] == 0x20 && i + 1 < t.count ? i + 1 : i
         let (c, _) = t.classAt(j)
-        if c == .letter || c == .number || c == .other {
-            if j > i || !c.isWhitespace { return t.skip(c, from: j) }
-        }
+        if !c.isWhitespace { return t.skip(c, from: j) }
         return whitespaceEnd(t, i)
     }
 
