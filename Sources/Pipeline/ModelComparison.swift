@@ -93,7 +93,7 @@ public struct ModelComparison: Sendable {
         var right = (sft: 0, rlhf: 0), checked = 0
         for (i, prompt) in source.prompts.enumerated() {
             let texts = try [sftAnswers[i], rlhfAnswers[i]].map {
-                try tokenizer.decode($0.filter { $0 != tokenizer.eosID }).trimmingCharacters(in: .whitespaces)
+                try tokenizer.decodeGenerated($0.filter { $0 != tokenizer.eosID }).trimmingCharacters(in: .whitespaces)
             }
             let verdicts = texts.map { checker.check(prompt: prompt.text, response: $0) }
             if verdicts[0] != .notATask {

@@ -24,9 +24,15 @@ public struct TokenText: Sendable {
         return p.replacingOccurrences(of: "\u{2581}", with: " ")
     }
 
-    /// A sequence decoded whole (byte pieces joined into their characters).
+    /// A sequence decoded whole (byte pieces joined into their characters). A checkpoint
+    /// template's markers (`<|im_start|>`) are special tokens of a `tokenizer.json`, and are
+    /// shown: they are where a prompt's turns begin.
     public func text(_ ids: [Int32]) -> String {
         guard let tokenizer else { return ids.map { "#\($0)" }.joined(separator: " ") }
-        return (try? tokenizer.decode(ids.map(Int.init))) ?? ids.map { piece($0) }.joined()
+        let known = ids.map(Int.init).filter { $0 >= 0 && $0 < tokenizer.pieceCount }
+        if let byteLevel = tokenizer as? HuggingFaceTokenizer, let text = try? byteLevel.decode(known, skipSpecialTokens: false) {
+            return text
+        }
+        return (try? tokenizer.decode(known)) ?? ids.map { piece($0) }.joined()
     }
 }

@@ -33,7 +33,7 @@ struct HeldOutEvaluation: Sendable {
         let checker = TaskChecker()
         var right = 0, checked = 0
         for (prompt, answer) in zip(prompts.prompts, answers) {
-            let text = try tokenizer.decode(answer.map(Int.init)).trimmingCharacters(in: .whitespaces)
+            let text = try tokenizer.decodeGenerated(answer.map(Int.init)).trimmingCharacters(in: .whitespaces)
             let verdict = checker.check(prompt: prompt.text, response: text)
             if verdict == .notATask { continue }
             checked += 1

@@ -32,15 +32,23 @@ public final class RewardLogic: RoleLogic {
             vocabSize = loaded.model.config.vocabSize
         case .demoRules:
             scorer = .rules(TaskChecker())
-            vocabSize = tokenizer?.pieceCount ?? 0
+            vocabSize = Self.generatedVocabulary(plan, tokenizer)
         case .program(let command, let timeout):
             scorer = .program(try RewardProgram(command: command, timeoutSeconds: timeout))
-            // Responses are decoded: an id past the tokenizer's pieces is refused, not decoded.
-            vocabSize = tokenizer?.pieceCount ?? 0
+            vocabSize = Self.generatedVocabulary(plan, tokenizer)
         }
         if case .model = scorer {} else if tokenizer == nil {
             throw RoleError(.loading, "reward: \(plan.actorModel) has no tokenizer.model or tokenizer.json; rule and program rewards decode responses with the actor's tokenizer")
         }
+    }
+
+    /// The ids a decoded response may hold: the actor's embedding rows when its config.json is on
+    /// this host (a checkpoint may have more rows than tokens; those ids decode to nothing), else
+    /// the tokenizer's tokens.
+    private static func generatedVocabulary(_ plan: RunPlan, _ tokenizer: (any TextTokenizer)?) -> Int {
+        let pieces = tokenizer?.pieceCount ?? 0
+        let rows = (try? LlamaConfig.load(contentsOf: "\(plan.actorModel)/config.json"))?.vocabSize ?? 0
+        return max(pieces, rows)
     }
 
     public func handle(_ request: RoleRequest) throws -> RoleReply {
@@ -74,6 +82,6 @@ public final class RewardLogic: RoleLogic {
 
     private func responseText(_ batch: ExperienceBatch, _ b: Int) throws -> String {
         let ids = batch.response(b).map(Int.init).filter { $0 != eosID }
-        return try tokenizer!.decode(ids).trimmingCharacters(in: .whitespaces)
+        return try tokenizer!.decodeGenerated(ids).trimmingCharacters(in: .whitespaces)
     }
 }

@@ -28,7 +28,7 @@ public struct IncrementalDecoder {
     /// The answer so far: every token decoded, leading whitespace (the space that opens an
     /// answer after its template's prefix) dropped.
     public func text() throws -> String {
-        let decoded = try tokenizer.decode(ids.filter { !hidden.contains($0) })
+        let decoded = try tokenizer.decodeGenerated(ids.filter { !hidden.contains($0) })
         return String(decoded.drop { $0.isWhitespace })
     }
 

@@ -30,6 +30,14 @@ public protocol TextTokenizer: Sendable {
 extension SentencePieceTokenizer: TextTokenizer {}
 
 extension TextTokenizer {
+    /// Decodes what a model generated. A checkpoint's embedding often has more rows than its
+    /// tokenizer has tokens (Qwen2.5: 151,936 rows, 151,665 tokens), so a model can emit an id
+    /// with no token; it decodes to nothing, as the Rust tokenizers library decodes it.
+    public func decodeGenerated(_ ids: [Int]) throws -> String {
+        let count = pieceCount
+        return try decode(ids.filter { $0 >= 0 && $0 < count })
+    }
+
     public func encodeAddingSpecialTokens(_ text: String) throws -> [Int] {
         let ids = try encode(text)
         return bosID >= 0 ? [bosID] + ids : ids

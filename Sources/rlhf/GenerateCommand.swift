@@ -48,7 +48,7 @@ struct GenerateCommand: ParsableCommand {
         let out = try Generator(model: m, precision: precision).generate(prompts: [promptIDs], maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stops)
         var result: [String: Any] = ["ids": promptIDs + out.newTokens[0]]
         if let tokenizer {
-            result["text"] = try tokenizer.decode(out.newTokens[0].filter { !stops.contains($0) })
+            result["text"] = try tokenizer.decodeGenerated(out.newTokens[0].filter { !stops.contains($0) })
         }
         if textOnly {
             guard let text = result["text"] as? String else { throw UsageError("--text-only needs a tokenizer.model or tokenizer.json in \(model)") }

@@ -88,5 +88,32 @@ final class CheckpointTokenizerCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/sft/chat_template.json"), "the checkpoint's template stays the template")
         let answer = try run(["generate", "--model", "\(dir)/sft", "--prompt", "Add 15 and 72.", "--max-new-tokens", "2", "--greedy"]).json()
         XCTAssertEqual(Array((answer["ids"] as? [Int] ?? []).prefix(2)).count, 2)
+
+        // Step 3 (GRPO, the demo tasks' rule checker decoding answers with this tokenizer), and a
+        // replay that shows the prompt rendered by the checkpoint's template.
+        let topology = """
+            run: {name: grpo, directory: \(dir)/grpo, seed: 7}
+            models:
+              actor: {path: \(dir)/sft}
+              reward: {rule: demo-tasks}
+            roles:
+              actor: {threads: 1}
+              reference: {threads: 1}
+              reward: {threads: 1}
+              buffer: {threads: 1}
+            transport: {kind: inproc}
+            algorithm: {name: grpo, samples_per_prompt: 2, max_new_tokens: 6, max_prompt_length: 160, prompts_per_iteration: 2, mini_batch_size: 4}
+            data: {prompts: \(demo)/heldout_prompts.jsonl}
+            schedule: {iterations: 2, save_every: 2}
+
+            """
+        try topology.write(toFile: "\(dir)/grpo.yaml", atomically: true, encoding: .utf8)
+        _ = try run(["launch", "\(dir)/grpo.yaml"])
+        for name in ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja"] {
+            XCTAssertEqual(FileManager.default.contents(atPath: "\(dir)/grpo/final/\(name)"), FileManager.default.contents(atPath: "\(qwen)/\(name)"), name)
+        }
+        let shown = try run(["replay", "show", "\(dir)/grpo", "--iteration", "1"]).stdout
+        XCTAssertTrue(shown.contains("prompt:   \"<|im_start|>system\\nYou are Qwen"), shown)
+        XCTAssertTrue(shown.contains("<|im_end|>\\n<|im_start|>assistant\\n\""), shown)
     }
 }
