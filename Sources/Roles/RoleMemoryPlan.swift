@@ -55,7 +55,9 @@ extension RoleMemoryPlan {
         let length = a.maxPromptLength + a.maxNewTokens
         let threads = max(1, plan.threads[role] ?? 1)
         func scoring(_ c: LlamaConfig) -> Int {
-            TrainingActivations.bytes(config: c, B: min(16, rows), T: paddedLength(length, c), withLogits: false, forScoring: true, threads: threads)
+            let T = paddedLength(length, c)
+            return TrainingActivations.bytes(config: c, B: min(ActivationPool.scoringChunkRows(config: c, T: T), rows), T: T, withLogits: false,
+                                             forScoring: true, threads: threads)
         }
         func training(_ c: LlamaConfig) -> Int {
             TrainingActivations.bytes(config: c, B: min(a.miniBatchSize, rows), T: paddedLength(length, c), withLogits: false, forScoring: false,

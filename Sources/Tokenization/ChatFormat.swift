@@ -45,7 +45,7 @@ public enum ChatFormat: Sendable {
     public func segments(_ conversation: Conversation) throws -> [ChatSegment] {
         switch self {
         case .builtIn(let template): template.segments(conversation)
-        case .checkpoint(let template): try template.segments(conversation)
+        case .checkpoint(let template): Self.markingSpecials(try template.segments(conversation), of: template)
         }
     }
 
@@ -53,7 +53,7 @@ public enum ChatFormat: Sendable {
     public func promptSegments(_ conversation: Conversation) throws -> [ChatSegment] {
         switch self {
         case .builtIn(let template): template.promptSegments(conversation)
-        case .checkpoint(let template): try template.promptSegments(conversation)
+        case .checkpoint(let template): Self.markingSpecials(try template.promptSegments(conversation), of: template)
         }
     }
 
@@ -61,8 +61,34 @@ public enum ChatFormat: Sendable {
     public func answerSegments(_ answer: String, after prompt: Conversation) throws -> [ChatSegment] {
         switch self {
         case .builtIn(let template): template.answerSegments(answer, after: prompt)
-        case .checkpoint(let template): try template.answerSegments(answer, after: prompt)
+        case .checkpoint(let template): Self.markingSpecials(try template.answerSegments(answer, after: prompt), of: template)
         }
+    }
+
+    /// A checkpoint template writes `bos_token` and `eos_token` into its text ("<s>[INST] ...
+    /// </s>"), where transformers' tokenizer matches them as tokens. A `tokenizer.json` does that
+    /// too, but a SentencePiece `tokenizer.model` (Llama 2's, Mistral 7B's) would spell them out in
+    /// characters; cut out as special segments, they encode to the tokenizer's bos and eos ids
+    /// whichever file it read.
+    static func markingSpecials(_ segments: [ChatSegment], of template: CheckpointChatTemplate) -> [ChatSegment] {
+        let literals = [(template.specialTokens["bos_token"], SpecialToken.bos), (template.specialTokens["eos_token"], .eos)]
+            .compactMap { literal, token in literal.flatMap { $0.isEmpty ? nil : ($0, token) } }
+        guard !literals.isEmpty else { return segments }
+        var out: [ChatSegment] = []
+        for segment in segments {
+            guard segment.special == nil else { out.append(segment); continue }
+            var rest = Substring(segment.text)
+            while let (range, token) = literals.compactMap({ literal, token in rest.range(of: literal).map { ($0, token) } })
+                .min(by: { $0.0.lowerBound < $1.0.lowerBound }) {
+                if range.lowerBound > rest.startIndex {
+                    out.append(ChatSegment(text: String(rest[..<range.lowerBound]), isAssistant: segment.isAssistant))
+                }
+                out.append(ChatSegment(text: String(rest[range]), isAssistant: segment.isAssistant, special: token))
+                rest = rest[range.upperBound...]
+            }
+            if !rest.isEmpty { out.append(ChatSegment(text: String(rest), isAssistant: segment.isAssistant)) }
+        }
+        return out
     }
 
     /// The conversation as one string.
@@ -90,8 +116,11 @@ public enum ChatFormat: Sendable {
     public static func load(fromDirectory directory: String?) throws -> ChatFormat? {
         guard let directory else { return nil }
         if let saved = try ChatTemplate.load(fromDirectory: directory) { return .builtIn(saved) }
-        if let checkpoint = try CheckpointChatTemplate.load(fromDirectory: directory) { return .checkpoint(checkpoint) }
-        return nil
+        guard let checkpoint = try CheckpointChatTemplate.load(fromDirectory: directory) else { return nil }
+        // A built-in template this tool wrote as chat_template.jinja (a directory copied without
+        // its chat_template.json) is that template, special tokens placed structurally.
+        if let own = ChatTemplate.allCases.first(where: { $0.jinjaSource == checkpoint.source }) { return .builtIn(own) }
+        return .checkpoint(checkpoint)
     }
 
     /// Records the format with a model written to `directory`. A built-in template is named in

@@ -29,6 +29,8 @@ public struct CheckpointChatTemplate: Sendable {
 
     /// Where the template came from (a file path), named in every error.
     public let origin: String
+    /// The Jinja text.
+    public let source: String
     /// The tokenizer's special tokens, passed to the template as variables (`bos_token`,
     /// `eos_token`, ...), as transformers passes `special_tokens_map`.
     public let specialTokens: [String: String]
@@ -50,6 +52,7 @@ public struct CheckpointChatTemplate: Sendable {
     ///   interpreter lacks (the message says to pass `--template NAME` instead).
     public init(source: String, specialTokens: [String: String], origin: String) throws {
         self.origin = origin
+        self.source = source
         self.specialTokens = specialTokens
         do {
             template = try JinjaTemplate(source)

@@ -60,7 +60,7 @@ extension ExperienceBatch {
 extension ExperienceBatch {
     /// log π(a_j | s_j) of every response token under `model`, (B, R), with the training forward
     /// (no dropout): what the reference role returns, and the actor's old log-probabilities.
-    /// Scored `pool.scoringRows` rows at a time with forward-only activations: a row's figures
+    /// Scored a chunk of rows at a time (`ActivationPool.forEachScoringChunk`) with forward-only activations: a row's figures
     /// do not depend on the rows beside it, and the memory is a chunk's, not the batch's.
     /// - Parameter temperature: the sampling temperature: log-probabilities of logits / T, so the
     ///   old policy, the new one and the reference are the distribution the samples came from.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Tokenization
 import Model
 
 /// `rlhf lora ...`: LoRA adapters in PEFT's layout (adapter_config.json + adapter_model.safetensors).
@@ -28,11 +29,8 @@ struct LoRAMerge: ParsableCommand {
     @Option(help: "Shard the merged weights into files of at most this many bytes.")
     var maxShardBytes: Int?
 
-    /// Tokenizer and generation files a merged model needs to be used as its base was.
-    static let companionFiles = [
-        "tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-        "added_tokens.json", "chat_template.jinja", "generation_config.json",
-    ]
+    /// Tokenizer, chat template and generation files a merged model needs to be used as its base was.
+    static let companionFiles = TokenizerFiles.companionNames + [ChatTemplate.fileName, "generation_config.json"]
 
     func validate() throws {
         let resolved = { (p: String) in URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }

@@ -57,7 +57,7 @@ final class ChatCLITests: XCTestCase {
         for file in ["config.json", "model.safetensors"] {
             try FileManager.default.copyItem(atPath: "\(Self.model)/\(file)", toPath: "\(noTokenizer)/\(file)")
         }
-        try CLIProcess.run(["chat", "--model", noTokenizer, "--prompt", "hi"]).assertRefused("\(noTokenizer)/tokenizer.model")
+        try CLIProcess.run(["chat", "--model", noTokenizer, "--prompt", "hi"]).assertRefused(noTokenizer, "no tokenizer.model or tokenizer.json")
         try CLIProcess.run(["chat", "--model", Self.model, "--prompt", "hi", "--max-new-tokens", "128"]).assertRefused("no room for a prompt")
         let long = Array(repeating: "What is 2 plus 3?", count: 20).joined(separator: " ")
         try CLIProcess.run(["chat", "--model", Self.model, "--prompt", long, "--max-new-tokens", "100"])

@@ -138,7 +138,7 @@ final class LaunchTests: XCTestCase {
         XCTAssertTrue(waits.allSatisfy { $0 >= 0 } && waits.dropFirst().contains { $0 > 0 }, "\(waits)")
         // And over tcp:// on loopback with the run's CURVE keys, from a port picked at random (CI
         // machines run other things).
-        let tcp = try topology(dir, name: "tcp", transport: "tcp, base_port: \(Int.random(in: 20_000...60_000)), keys: \(dir)/tcp-keys")
+        let tcp = try topology(dir, name: "tcp", transport: "tcp, base_port: \(StepThreeRuns.basePort()), keys: \(dir)/tcp-keys")
         try run(["keys", "--topology", tcp])
         try run(["launch", tcp])
         XCTAssertEqual(try bytes("\(dir)/tcp/final/model.safetensors"), try bytes("\(dir)/single/final/model.safetensors"))

@@ -13,7 +13,7 @@ final class RawPeerTests: XCTestCase {
     func testSaveAndRestoreFromAPeer_areRefusedAndWriteNothing() async throws {
         let dir = try StepThreeRuns.temporaryDirectory("raw-peer")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let path = try StepThreeRuns.topology(dir, name: "peer", transport: "tcp, insecure: true, base_port: \(Int.random(in: 20_000...60_000))",
+        let path = try StepThreeRuns.topology(dir, name: "peer", transport: "tcp, insecure: true, base_port: \(StepThreeRuns.basePort())",
                                               iterations: 1_000_000, saveEvery: 1_000_000)
         let run = "\(dir)/peer", elsewhere = "\(dir)/chosen-by-the-peer"
         let launch = Process()

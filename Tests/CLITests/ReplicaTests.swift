@@ -13,7 +13,7 @@ final class ReplicaTests: XCTestCase {
         for algorithm in ["ppo", "grpo"] {
             let reward: String? = algorithm == "grpo" ? "{rule: demo-tasks}" : nil
             var runs: [String] = []
-            for (count, transport) in [(1, "ipc"), (2, "ipc"), (3, "tcp, base_port: \(Int.random(in: 20_000...60_000))")] {
+            for (count, transport) in [(1, "ipc"), (2, "ipc"), (3, "tcp, base_port: \(StepThreeRuns.basePort())")] {
                 let name = "\(algorithm)-\(count)"
                 let path = try StepThreeRuns.topology(dir, name: name, transport: transport, algorithm: algorithm, iterations: 3,
                                                       reward: reward, replicas: ["reference": count, "reward": count])
@@ -46,7 +46,7 @@ final class ReplicaTests: XCTestCase {
             var runs: [String] = []
             for count in [0, 1, 2, 3] {
                 let name = "\(algorithm)-\(count)"
-                let path = try StepThreeRuns.topology(dir, name: name, transport: count == 3 ? "tcp, base_port: \(Int.random(in: 20_000...60_000))" : "ipc",
+                let path = try StepThreeRuns.topology(dir, name: name, transport: count == 3 ? "tcp, base_port: \(StepThreeRuns.basePort())" : "ipc",
                                                       algorithm: algorithm, iterations: 4, reward: algorithm == "grpo" ? "{rule: demo-tasks}" : nil,
                                                       extra: extra, replicas: count == 0 ? [:] : ["generator": count])
                 let r = try StepThreeRuns.succeed(["launch", path])

@@ -65,12 +65,22 @@ final class TransformersExportTests: XCTestCase {
         XCTAssertTrue(expected.texts.contains { $0.ids != $0.ids_split_special_tokens }, "the corpus covers special tokens in text")
     }
 
-    func testBuiltInTemplates_giveTransformersTheSameChatIDs() throws {
+    func testTemplates_giveTransformersTheSameChatIDs() throws {
         let tokenizer = try tokenizer()
         let chats = try expected().chats
-        XCTAssertEqual(Set(chats.map(\.template)), Set(ChatTemplate.allCases.map(\.rawValue)))
+        XCTAssertEqual(Set(chats.map(\.template)), Set(ChatTemplate.allCases.map(\.rawValue) + ["mistral-v0.2-instruct", "zephyr"]))
+        let specials = ["bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>"]
         for chat in chats {
-            let format = ChatFormat.builtIn(try ChatTemplate(named: chat.template))
+            let format: ChatFormat
+            if let builtIn = ChatTemplate(rawValue: chat.template) {
+                format = .builtIn(builtIn)
+            } else {
+                // A checkpoint template over a SentencePiece model (as Llama 2 and Mistral 7B ship):
+                // the "<s>" and "</s>" it writes must encode to bos and eos, as transformers matches them.
+                let file = try directory + "/../chat/templates/\(chat.template).jinja"
+                let source = try String(contentsOfFile: file, encoding: .utf8)
+                format = .checkpoint(try CheckpointChatTemplate(source: source, specialTokens: specials, origin: file))
+            }
             let system = chat.messages.first { $0["role"] == "system" }?["content"]
             let turns = chat.messages.compactMap { message -> Conversation.Turn? in
                 guard let role = Conversation.Role(rawValue: message["role"] ?? ""), let content = message["content"] else { return nil }
