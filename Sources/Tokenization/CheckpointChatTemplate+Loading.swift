@@ -11,11 +11,11 @@ extension CheckpointChatTemplate {
     /// - Returns: nil when the directory has no chat template.
     /// - Throws: `ChatTemplateError` when a file is unreadable or the template cannot be parsed.
     public static func load(fromDirectory directory: String) throws -> CheckpointChatTemplate? {
-        let configPath = "\(directory)/tokenizer_config.json"
-        let config = try jsonObject(atPath: configPath)
-        var specialTokens = specialTokenStrings(config)
-        for (name, value) in specialTokenStrings(try jsonObject(atPath: "\(directory)/special_tokens_map.json"))
-        where specialTokens[name] == nil {
+        let configPath = "\(directory)/\(HuggingFaceTokenizerConfig.fileName)"
+        let config = try read(configPath)
+        // special_tokens_map.json spells its tokens as tokenizer_config.json does.
+        var specialTokens = config?.specialTokens ?? [:]
+        for (name, value) in try read("\(directory)/special_tokens_map.json")?.specialTokens ?? [:] where specialTokens[name] == nil {
             specialTokens[name] = value
         }
         let jinjaPath = "\(directory)/chat_template.jinja"
@@ -25,46 +25,25 @@ extension CheckpointChatTemplate {
             }
             return try CheckpointChatTemplate(source: source, specialTokens: specialTokens, origin: jinjaPath)
         }
-        guard let entry = config?["chat_template"] else { return nil }
-        let source: String
-        switch entry {
-        case let text as String:
-            source = text
-        case let named as [[String: Any]]:
-            let templates = Dictionary(named.compactMap { item -> (String, String)? in
-                guard let name = item["name"] as? String, let text = item["template"] as? String else { return nil }
-                return (name, text)
-            }, uniquingKeysWith: { first, _ in first })
-            guard let text = templates["default"] else {
+        guard let config else { return nil }
+        guard let source = config.chatTemplate else {
+            guard config.chatTemplateNames.isEmpty else {
                 throw ChatTemplateError(kind: .file, line: nil, origin: configPath, message:
-                    "chat_template lists templates \(templates.keys.sorted()) but none named \"default\"; " + ChatTemplateError.builtInHint)
+                    "chat_template lists templates \(config.chatTemplateNames.sorted()) but none named \"default\"; " + ChatTemplateError.builtInHint)
             }
-            source = text
-        default:
-            throw ChatTemplateError(kind: .file, line: nil, origin: configPath,
-                                    message: "chat_template should be a string or a list of {\"name\", \"template\"}")
+            return nil
         }
         return try CheckpointChatTemplate(source: source, specialTokens: specialTokens, origin: "\(configPath) (chat_template)")
     }
 
-    private static func jsonObject(atPath path: String) throws -> [String: Any]? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw ChatTemplateError(kind: .file, line: nil, origin: path, message: "not a JSON object")
+    /// The config at `path`, nil when there is no such file; a malformed one is an error naming it.
+    private static func read(_ path: String) throws -> HuggingFaceTokenizerConfig? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        do {
+            return try HuggingFaceTokenizerConfig(contentsOf: path)
+        } catch let error as TokenizerError {
+            let message = error.description.hasPrefix(path + ": ") ? String(error.description.dropFirst(path.count + 2)) : error.description
+            throw ChatTemplateError(kind: .file, line: nil, origin: path, message: message)
         }
-        return object
-    }
-
-    /// `bos_token` and the like, written either as a string or as an AddedToken `{"content": ...}`.
-    private static func specialTokenStrings(_ config: [String: Any]?) -> [String: String] {
-        var tokens: [String: String] = [:]
-        for name in ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"] {
-            switch config?[name] {
-            case let text as String: tokens[name] = text
-            case let added as [String: Any]: if let text = added["content"] as? String { tokens[name] = text }
-            default: break
-            }
-        }
-        return tokens
     }
 }

@@ -19,6 +19,13 @@ public struct HuggingFaceTokenizerConfig: Sendable, Equatable {
     /// The Jinja chat template: the file's string, or from its list of named templates the one
     /// called "default".
     public var chatTemplate: String?
+    /// The names of the file's list of named templates (empty for a single string), so that a
+    /// list without "default" can be named in an error.
+    public var chatTemplateNames: [String] = []
+    /// Every special token the file names, by key (`bos_token`, `eos_token`, `unk_token`,
+    /// `sep_token`, `pad_token`, `cls_token`, `mask_token`): what transformers passes a chat
+    /// template as variables.
+    public var specialTokens: [String: String] = [:]
     /// The longest input the model was made for, when the file gives a plausible one
     /// (transformers writes 1e30 for "no limit"; that reads as nil).
     public var modelMaxLength: Int?
@@ -34,6 +41,9 @@ public struct HuggingFaceTokenizerConfig: Sendable, Equatable {
         self.addEOSToken = addEOSToken
         self.chatTemplate = chatTemplate
         self.modelMaxLength = modelMaxLength
+        for (key, text) in [("bos_token", bosToken), ("eos_token", eosToken), ("pad_token", padToken), ("unk_token", unkToken)] {
+            if let text { specialTokens[key] = text }
+        }
     }
 
     /// Reads `path` (a `tokenizer_config.json`).
@@ -48,10 +58,13 @@ public struct HuggingFaceTokenizerConfig: Sendable, Equatable {
             guard node.value is [String: Any] else { throw node.error("must be a string or {\"content\": ...}, found \(node.kind)") }
             return try node["content"].string()
         }
-        bosToken = try token("bos_token")
-        eosToken = try token("eos_token")
-        padToken = try token("pad_token")
-        unkToken = try token("unk_token")
+        for key in ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"] {
+            if let text = try token(key) { specialTokens[key] = text }
+        }
+        bosToken = specialTokens["bos_token"]
+        eosToken = specialTokens["eos_token"]
+        padToken = specialTokens["pad_token"]
+        unkToken = specialTokens["unk_token"]
         addBOSToken = json["add_bos_token"].isNull ? nil : try json["add_bos_token"].bool()
         addEOSToken = json["add_eos_token"].isNull ? nil : try json["add_eos_token"].bool()
         let template = json["chat_template"]
@@ -61,7 +74,11 @@ public struct HuggingFaceTokenizerConfig: Sendable, Equatable {
             chatTemplate = try template.string()
         } else {
             var byName: [String: String] = [:]
-            for entry in try template.array() { byName[try entry["name"].string()] = try entry["template"].string() }
+            for entry in try template.array() {
+                let name = try entry["name"].string()
+                byName[name] = try entry["template"].string()
+                chatTemplateNames.append(name)
+            }
             chatTemplate = byName["default"]
         }
         let maxLength = json["model_max_length"]
