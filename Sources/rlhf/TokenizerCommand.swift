@@ -3,10 +3,29 @@ import Datasets
 import Foundation
 import Tokenization
 
-/// `rlhf tokenizer train`: a SentencePiece model trained on text files.
+/// `rlhf tokenizer train`: a SentencePiece model trained on text files; `rlhf tokenizer encode`:
+/// the ids a model directory's tokenizer gives a text, to compare with transformers'.
 struct TokenizerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tokenizer", abstract: "Train SentencePiece tokenizers.", subcommands: [Train.self])
+        commandName: "tokenizer", abstract: "Train SentencePiece tokenizers; show the ids a model's tokenizer gives a text.",
+        subcommands: [Train.self, Encode.self])
+
+    struct Encode: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the ids and tokens a model directory's tokenizer (tokenizer.model or tokenizer.json) gives a text, as JSON.")
+
+        @Option(help: "A model or tokenizer directory, or a tokenizer.model / tokenizer.json file.") var tokenizer: String
+        @Option(help: "The text to encode.") var text: String
+        @Flag(help: "Add the bos/eos the tokenizer adds (transformers' add_special_tokens=True); default: none, as add_special_tokens=False.")
+        var addSpecialTokens = false
+
+        func run() throws {
+            let tok = try TokenizerFiles.load(tokenizer)
+            let ids = try addSpecialTokens ? tok.encodeAddingSpecialTokens(text) : tok.encode(text)
+            try printJSON(["ids": ids, "tokens": ids.map { tok.piece($0) ?? "" }, "decoded": try tok.decode(ids),
+                           "pieces": tok.pieceCount, "bos_id": tok.bosID, "eos_id": tok.eosID, "pad_id": tok.padID])
+        }
+    }
 
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(

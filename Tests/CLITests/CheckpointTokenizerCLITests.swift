@@ -67,6 +67,8 @@ final class CheckpointTokenizerCLITests: XCTestCase {
                 XCTAssertEqual(Array(ids.prefix(sample.ids_special.count)), sample.ids_special, "\(layout): \(sample.text.debugDescription)")
                 XCTAssertEqual(ids.count, sample.ids_special.count + 2)
                 XCTAssertNotNil(out["text"] as? String)
+                let encoded = try run(["tokenizer", "encode", "--tokenizer", path, "--text", sample.text, "--add-special-tokens"]).json()
+                XCTAssertEqual(encoded["ids"] as? [Int], sample.ids_special, "\(layout): \(sample.text.debugDescription)")
             }
         }
 
