@@ -8,7 +8,7 @@ public struct DatasetError: Error, CustomStringConvertible, Sendable, Equatable 
     /// What went wrong.
     public enum Kind: String, Sendable, Codable, CaseIterable {
         case invalidJSON, missingField, wrongType, emptyContent, unknownRole, turnsDoNotAlternate
-        case fileNotFound, noRecords, unknownFormat, unsuitableRecord, invalidOption
+        case fileNotFound, noRecords, unknownFormat, unsuitableRecord, invalidOption, chatTemplateRefused
 
         var phrase: String {
             switch self {
@@ -23,6 +23,7 @@ public struct DatasetError: Error, CustomStringConvertible, Sendable, Equatable 
             case .unknownFormat: "cannot tell the dataset format"
             case .unsuitableRecord: "record does not suit this step"
             case .invalidOption: "invalid option"
+            case .chatTemplateRefused: "the chat template cannot render it"
             }
         }
     }

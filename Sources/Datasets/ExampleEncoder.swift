@@ -126,6 +126,12 @@ public struct ExampleEncoder: Sendable {
                 result.truncation.examples += 1
             } catch let error as DatasetError where skipBadRecords {
                 result.skipped.append(SkippedRecord(error, line: record.source.line))
+            } catch let error as ChatTemplateError {
+                // A checkpoint template that raises for a record (Mistral's on roles that do not
+                // alternate) or rewrites earlier turns: the record is named, and skippable.
+                let failure = DatasetError(.chatTemplateRefused, file: record.source.file, line: record.source.line, hint: error.description)
+                guard skipBadRecords else { throw failure }
+                result.skipped.append(SkippedRecord(failure, line: record.source.line))
             }
         }
         return result

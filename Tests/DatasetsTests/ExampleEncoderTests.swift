@@ -170,4 +170,31 @@ final class ExampleEncoderTests: XCTestCase {
         XCTAssertEqual(single.truncation.responsesTruncated, 1)
         XCTAssertEqual(single.truncation.responseTokensRemoved, 1)
     }
+
+    // MARK: - A checkpoint template that refuses a record
+
+    /// A record the checkpoint's template raises for is named by file and line, and skipped
+    /// with skip_bad_records, as any bad record is.
+    func testCheckpointTemplateRefusal_namesTheRecordAndIsSkippable() throws {
+        let source = "{% if messages[0]['role'] == 'system' %}{{ raise_exception('no system role') }}{% endif %}"
+            + "{% for m in messages %}{{ m['content'] }}{% if m['role'] == 'assistant' %}{{ eos_token }}{% endif %}{% endfor %}"
+        let template = try CheckpointChatTemplate(source: source, specialTokens: ["eos_token": "</s>"], origin: "chat_template.jinja")
+        let records = [
+            record(.conversation(Conversation(system: "S", user: "q", assistant: "a")), line: 1),
+            record(.conversation(Conversation(user: "q", assistant: "a")), line: 2),
+        ]
+        let strict = ExampleEncoder(template: .checkpoint(template), tokenizer: CharacterTokenizer(), truncation: try TruncationRule(maxLength: 64))
+        XCTAssertThrowsError(try strict.sftExamples(records)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("mem.jsonl:1: the chat template cannot render it. chat_template.jinja"), "\(error)")
+            XCTAssertTrue("\(error)".contains("no system role"), "\(error)")
+        }
+        let lenient = ExampleEncoder(template: .checkpoint(template), tokenizer: CharacterTokenizer(), truncation: try TruncationRule(maxLength: 64),
+                                     skipBadRecords: true)
+        let encoded = try lenient.sftExamples(records)
+        XCTAssertEqual(encoded.skipped.map(\.line), [1])
+        XCTAssertEqual(encoded.examples.count, 1)
+        // "q" then "a" + eos: the loss covers the answer and its end marker ("</s>" cut out as eos).
+        XCTAssertEqual(encoded.examples[0].ids, [Int("q".unicodeScalars.first!.value) + 10, Int("a".unicodeScalars.first!.value) + 10, 2])
+        XCTAssertEqual(encoded.examples[0].lossMask, [false, true, true])
+    }
 }
