@@ -40,7 +40,13 @@ public struct PromptSource: Sendable {
             if let userTemplate, let last = conversation.turns.lastIndex(where: { $0.role == .user }) {
                 conversation.turns[last].content = userTemplate.replacingOccurrences(of: "{prompt}", with: conversation.turns[last].content)
             }
-            let ids = try tokenizer.encode(template.promptSegments(conversation)).ids.suffix(maxPromptLength)
+            let segments: [ChatSegment]
+            do {
+                segments = try template.promptSegments(conversation)
+            } catch let error as ChatTemplateError {
+                throw RoleError(.badInput, "\(record.source.file):\(record.source.line): the chat template cannot render this prompt: \(error)")
+            }
+            let ids = try tokenizer.encode(segments).ids.suffix(maxPromptLength)
             out.append(Prompt(ids: ids.map { Int32($0) }, text: p.user))
             if let limit, out.count >= limit { break }
         }
