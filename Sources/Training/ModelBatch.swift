@@ -1,8 +1,11 @@
 import Datasets
 
 /// A batch laid out for the model's kernels: token ids and next-token targets, both (B, T),
-/// right-padded, with T rounded up to a multiple of `ModelBatch.lengthMultiple` so that only a
-/// few shapes recur and their activations can be reused.
+/// right-padded to the longest row (`ModelBatch.lengthMultiple` is 1). Activations are held at
+/// the largest shape met and laid over smaller ones (`ActivationPool`), so lengths need not
+/// recur; rounding T up to 16, as this did before, made every padded position cost as much as a
+/// real one: a step-3 mini-batch of 31-token rows ran at T = 48 or 64, and its update took 1.2x
+/// as long.
 ///
 /// `targets[b, t]` is `ids[b, t + 1]` where that token is a training target (its loss-mask flag
 /// is set), else -1: the model at position t is scored on the token that follows. Padding never
@@ -18,7 +21,7 @@ public struct ModelBatch: Sendable {
     public var lengths: [Int]
 
     /// Padded lengths are multiples of this (never past the longest the model takes).
-    public static let lengthMultiple = 16
+    public static let lengthMultiple = 1
 
     /// - Parameters:
     ///   - batch: rows from the data pipeline, padded to their longest.

@@ -168,12 +168,15 @@ final class TopologyParserTests: XCTestCase {
         XCTAssertFalse(grpo.activeRoles.contains(.critic))
         XCTAssertEqual(grpo.algorithm.lrSchedulerType, .constantWithWarmup)
         XCTAssertEqual(grpo.schedule.iterations, 2000)
-        // The quickstart's step 3: grpo-rules.yaml's algorithm, fewer iterations, the actor on both cores.
+        // The quickstart's step 3: grpo-rules.yaml's algorithm pipelined one version ahead, fewer
+        // iterations, the actor on both cores.
         let quick = try XCTUnwrap(specs["grpo-rules-quick.yaml"])
-        XCTAssertEqual(quick.algorithm, grpo.algorithm)
+        var pipelined = grpo.algorithm
+        pipelined.maxStaleness = 1
+        XCTAssertEqual(quick.algorithm, pipelined)
         XCTAssertEqual(quick.models.reward, .rule("demo-tasks"))
         XCTAssertEqual(quick.data, grpo.data)
-        XCTAssertEqual(quick.schedule.iterations, 600)
+        XCTAssertEqual(quick.schedule.iterations, 900)
         XCTAssertEqual(quick.schedule.evalSize, 300, "the held-out curve ends at the pipeline table's figure")
     }
 }
