@@ -45,7 +45,7 @@ public struct ReplicatedRoleChannel: RoleChannel {
         case .policyLogProbs(let batch, let version):
             return .perToken(try await perToken(batch) { .policyLogProbs($0, version: version) })
         case .score(let batch, let texts):
-            let parts = try await fanOut(batch.B) { .score(batch.selecting(rows: Array($0)), texts: Array(texts[$0])) }
+            let parts = try await fanOut(batch.B) { .score(batch.part(rows: Array($0)), texts: Array(texts[$0])) }
             return .scores(try join(parts, batch: batch, perRow: 1) {
                 if case .scores(let v) = $0 { v } else { nil }
             })
@@ -56,9 +56,10 @@ public struct ReplicatedRoleChannel: RoleChannel {
         }
     }
 
-    /// Per-token figures of `batch`, its rows cut over the replicas at the batch's widths.
+    /// Per-token figures of `batch`, its rows cut over the replicas at the batch's widths and
+    /// scored at its padded length.
     private func perToken(_ batch: ExperienceBatch, _ request: @escaping @Sendable (ExperienceBatch) -> RoleRequest) async throws -> [Float] {
-        let parts = try await fanOut(batch.B) { request(batch.selecting(rows: Array($0))) }
+        let parts = try await fanOut(batch.B) { request(batch.part(rows: Array($0))) }
         return try join(parts, batch: batch, perRow: batch.responseWidth) {
             if case .perToken(let v) = $0 { v } else { nil }
         }

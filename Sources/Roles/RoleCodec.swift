@@ -248,6 +248,7 @@ public enum RoleCodec {
         p.integers["prompt_width"] = b.promptWidth
         p.integers["response_width"] = b.responseWidth
         p.integers["group_size"] = b.groupSize
+        if b.scoringLength > 0 { p.integers["scoring_length"] = b.scoringLength }
         p.arrays["prompt_lengths"] = .i32(b.promptLengths, shape: [b.B])
         p.arrays["prompts"] = .i32(b.prompts, shape: [b.B, b.promptWidth])
         p.arrays["response_lengths"] = .i32(b.responseLengths, shape: [b.B])
@@ -270,6 +271,11 @@ public enum RoleCodec {
         var b = ExperienceBatch(batchID: UInt64(truncatingIfNeeded: try p.integer("batch_id")), iteration: try p.integer("iteration"),
                                 policyVersion: try p.integer("policy_version"), B: B, promptWidth: P, responseWidth: R,
                                 groupSize: groupSize)
+        let scoringLength = p.integers["scoring_length"] ?? 0
+        guard (0...(P + R)).contains(scoringLength) else {
+            throw RoleError(.badInput, "\(p.kind): scoring_length \(scoringLength) is outside 0...\(P + R) (prompt width + response width)")
+        }
+        b.scoringLength = scoringLength
         b.promptLengths = try p.ints("prompt_lengths", count: B)
         b.prompts = try p.ints("prompts", count: B * P)
         b.responseLengths = try p.ints("response_lengths", count: B)

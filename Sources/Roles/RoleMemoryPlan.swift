@@ -122,10 +122,9 @@ extension RoleMemoryPlan {
         4 * ParameterLayout(config: c, head: c.defaultHead).count
     }
 
-    /// The padded length a batch of sequences of up to `length` tokens is laid out at.
+    /// The length the activations held for sequences of up to `length` tokens are made for.
     static func paddedLength(_ length: Int, _ c: LlamaConfig) -> Int {
-        let m = ModelBatch.lengthMultiple
-        return min((length + m - 1) / m * m, c.maxPositionEmbeddings)
+        ActivationPool.capacityLength(min(length, c.maxPositionEmbeddings), config: c)
     }
 
     /// Keys and values of `rows` sequences of up to `capacity` positions, their last logits, and

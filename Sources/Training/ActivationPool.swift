@@ -24,6 +24,17 @@ public final class ActivationPool {
     /// Never fewer rows than this per chunk, whatever the budget: 16 rows of a padded length of
     /// at least 16 make products of 256 or more rows, where sgemm runs at full speed.
     public static let minimumScoringRows = 16
+    /// Held sets are made for lengths rounded up to a multiple of this (batches themselves are
+    /// padded only to their longest row), so that a run whose lengths creep up a token at a time
+    /// makes a few sets, not one per new length: each set freed stays with the allocator, which
+    /// does not always hand it back, and made every role of a 4 MiB model peak 16 MiB higher.
+    public static let capacityLengthMultiple = 16
+
+    /// The length a held set is made for, to hold batches of `T` positions.
+    public static func capacityLength(_ T: Int, config: LlamaConfig) -> Int {
+        let m = capacityLengthMultiple
+        return max(T, min((T + m - 1) / m * m, config.maxPositionEmbeddings))
+    }
 
     /// - Parameters:
     ///   - model: the model the activations are for (any model of the same configuration may use them).
@@ -45,7 +56,7 @@ public final class ActivationPool {
 
     /// Training activations for a (B, T) batch: the held set reshaped, or a larger one.
     public func activations(B: Int, T: Int) -> TrainingActivations {
-        Self.fit(&training, B: B, T: T) { TrainingActivations(model: model, B: $0, T: $1, withLogits: false) }
+        Self.fit(&training, B: B, T: T, config: model.config) { TrainingActivations(model: model, B: $0, T: $1, withLogits: false) }
     }
 
     /// Scoring activations (forward only) for a (B, T) chunk.
@@ -59,12 +70,13 @@ public final class ActivationPool {
     private func scoringActivations(B: Int, T: Int, budgetRows: Int?) -> TrainingActivations {
         if let budgetRows, let held = scoring, !(B <= held.capacityB && T <= held.capacityT) {
             scoring = nil
-            let acts = TrainingActivations(model: model, B: max(B, budgetRows), T: max(T, held.capacityT), withLogits: false, forScoring: true)
+            let acts = TrainingActivations(model: model, B: max(B, budgetRows), T: Self.capacityLength(max(T, held.capacityT), config: model.config),
+                                           withLogits: false, forScoring: true)
             _ = acts.reshape(B: B, T: T)
             scoring = acts
             return acts
         }
-        return Self.fit(&scoring, B: B, T: T) { TrainingActivations(model: model, B: $0, T: $1, withLogits: false, forScoring: true) }
+        return Self.fit(&scoring, B: B, T: T, config: model.config) { TrainingActivations(model: model, B: $0, T: $1, withLogits: false, forScoring: true) }
     }
 
     /// Runs `body` on consecutive chunks of `batch`'s rows, each with the scoring activations of
@@ -81,10 +93,10 @@ public final class ActivationPool {
         }
     }
 
-    private static func fit(_ held: inout TrainingActivations?, B: Int, T: Int,
+    private static func fit(_ held: inout TrainingActivations?, B: Int, T: Int, config: LlamaConfig,
                             make: (Int, Int) -> TrainingActivations) -> TrainingActivations {
         if let acts = held, acts.reshape(B: B, T: T) { return acts }
-        let shape = (B: max(B, held?.capacityB ?? 0), T: max(T, held?.capacityT ?? 0))
+        let shape = (B: max(B, held?.capacityB ?? 0), T: capacityLength(max(T, held?.capacityT ?? 0), config: config))
         held = nil  // freed before the larger set is made, so the two never coexist
         let acts = make(shape.B, shape.T)
         _ = acts.reshape(B: B, T: T)

@@ -10,13 +10,12 @@ extension ExperienceBatch {
     /// response token j; every other position has none.
     /// - Throws: `TrainingError(.data)` when a row is longer than `maxLength` positions.
     public func modelBatch(padID: Int, maxLength: Int) throws -> ModelBatch {
-        var longest = 1
-        for b in 0..<B { longest = max(longest, Int(promptLengths[b]) + Int(responseLengths[b])) }
+        let longest = max(1, longestRow)
         guard longest <= maxLength else {
             throw TrainingError(.data, "a prompt and its response of \(longest) tokens are longer than the model's \(maxLength) positions; lower max_new_tokens or max_prompt_length")
         }
         let m = ModelBatch.lengthMultiple
-        let T = min((longest + m - 1) / m * m, maxLength)
+        let T = min((max(longest, scoringLength) + m - 1) / m * m, maxLength)
         var ids = [Int32](repeating: Int32(truncatingIfNeeded: padID), count: B * T)
         var targets = [Int32](repeating: -1, count: B * T)
         var lengths = [Int](repeating: 0, count: B)

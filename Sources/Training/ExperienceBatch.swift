@@ -43,6 +43,12 @@ public struct ExperienceBatch: Sendable, Equatable {
     public var advantages: [Float]
     /// (B, R) the critic's target: A_j + V_old(s_j) (PPO).
     public var returns: [Float]
+    /// The padded length this batch is scored at when it is part of a larger one (`part(rows:)`),
+    /// 0 for a batch of its own, which is scored at its longest row. A row's figures depend on
+    /// the padded length they are computed at (sgemm's paths differ with the shape), so a
+    /// replica scoring its part pads it as the whole batch would be padded, and the bits do not
+    /// depend on how many replicas the rows were spread over.
+    public var scoringLength = 0
 
     /// An empty batch of the given shape, every field zero.
     public init(batchID: UInt64, iteration: Int, policyVersion: Int, B: Int, promptWidth: Int, responseWidth: Int, groupSize: Int) {
@@ -107,6 +113,19 @@ public struct ExperienceBatch: Sendable, Equatable {
     public func prompt(_ b: Int) -> [Int32] { Array(prompts[(b * promptWidth)..<(b * promptWidth + Int(promptLengths[b]))]) }
     /// Row b's response ids.
     public func response(_ b: Int) -> [Int32] { Array(responses[(b * responseWidth)..<(b * responseWidth + Int(responseLengths[b]))]) }
+
+    /// The longest prompt + response of any row.
+    public var longestRow: Int {
+        (0..<B).reduce(0) { max($0, Int(promptLengths[$1]) + Int(responseLengths[$1])) }
+    }
+
+    /// The rows `rows` as a part of this batch, for a replica to score: `selecting(rows:)`, padded
+    /// to this batch's longest row when scored (`scoringLength`).
+    public func part(rows: [Int]) -> ExperienceBatch {
+        var out = selecting(rows: rows)
+        out.scoringLength = max(scoringLength, longestRow)
+        return out
+    }
 
     /// The rows `rows` as a batch of their own (same widths), for mini-batches.
     public func selecting(rows: [Int]) -> ExperienceBatch {

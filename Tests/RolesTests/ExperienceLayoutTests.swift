@@ -11,20 +11,20 @@ final class ExperienceLayoutTests: XCTestCase {
         b.responseLengths = [2, 1]
         b.responses = [13, 14, 21, 0]
         let mb = try b.modelBatch(padID: 3, maxLength: 64)
-        XCTAssertEqual(mb.T, 16)
-        XCTAssertEqual(Array(mb.ids[0..<6]), [10, 11, 12, 13, 14, 3])
-        XCTAssertEqual(Array(mb.ids[16..<19]), [20, 21, 3])
-        var expected = [Int32](repeating: -1, count: 32)
-        expected[2] = 13; expected[3] = 14; expected[16] = 21
+        XCTAssertEqual(mb.T, 5, "padded to the longest row, no further")
+        XCTAssertEqual(Array(mb.ids[0..<5]), [10, 11, 12, 13, 14])
+        XCTAssertEqual(Array(mb.ids[5..<10]), [20, 21, 3, 3, 3])
+        var expected = [Int32](repeating: -1, count: 10)
+        expected[2] = 13; expected[3] = 14; expected[5] = 21
         XCTAssertEqual(mb.targets, expected)
         XCTAssertEqual(mb.lengths, [5, 2])
 
-        var perPosition = (0..<32).map { Float($0) }
-        let gathered = perPosition.withUnsafeBufferPointer { b.gatherResponse($0.baseAddress!, T: 16) }
-        XCTAssertEqual(gathered, [2, 3, 16, 0])
-        b.scatterResponse([1, 2, 3, 4], into: &perPosition, T: 16)
-        var back = [Float](repeating: 0, count: 32)
-        back[2] = 1; back[3] = 2; back[16] = 3
+        var perPosition = (0..<10).map { Float($0) }
+        let gathered = perPosition.withUnsafeBufferPointer { b.gatherResponse($0.baseAddress!, T: 5) }
+        XCTAssertEqual(gathered, [2, 3, 5, 0])
+        b.scatterResponse([1, 2, 3, 4], into: &perPosition, T: 5)
+        var back = [Float](repeating: 0, count: 10)
+        back[2] = 1; back[3] = 2; back[5] = 3
         XCTAssertEqual(perPosition, back)
         XCTAssertThrowsError(try b.modelBatch(padID: 3, maxLength: 4)) { XCTAssertTrue("\($0)".contains("max_new_tokens")) }
     }

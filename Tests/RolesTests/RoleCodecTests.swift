@@ -28,6 +28,24 @@ final class RoleCodecTests: XCTestCase {
         XCTAssertEqual(back, batch)
     }
 
+    /// A replica's part travels with the padded length of the whole batch; a length no row of
+    /// the batch's widths could need is refused by name.
+    func testPartOfABatch_carriesItsScoringLength() throws {
+        let whole = Self.sampleBatch()
+        let part = whole.part(rows: [0])
+        XCTAssertEqual(part.scoringLength, whole.longestRow)
+        guard case .referenceLogProbs(let back) = try RoleCodec.decodeRequest(RoleCodec.encode(.referenceLogProbs(part))) else {
+            return XCTFail("wrong kind")
+        }
+        XCTAssertEqual(back.scoringLength, part.scoringLength)
+        XCTAssertEqual(back.responses, part.responses)
+        var hostile = part
+        hostile.scoringLength = part.promptWidth + part.responseWidth + 1
+        XCTAssertThrowsError(try RoleCodec.decodeRequest(RoleCodec.encode(.referenceLogProbs(hostile)))) {
+            XCTAssertTrue("\($0)".contains("scoring_length"), "\($0)")
+        }
+    }
+
     func testScoreRequest_carriesTextsWithAnyCharacters() throws {
         var batch = Self.sampleBatch()
         batch.scores = [0, 0, 0]
