@@ -27,7 +27,8 @@ public final class ActivationPool {
     /// Held sets are made for lengths rounded up to a multiple of this (batches themselves are
     /// padded only to their longest row), so that a run whose lengths creep up a token at a time
     /// makes a few sets, not one per new length: each set freed stays with the allocator, which
-    /// does not always hand it back, and made every role of a 4 MiB model peak 16 MiB higher.
+    /// does not always hand it back, and a set per length put every role of a 4 MiB test model
+    /// past its memory check (peaks of 114-120 MiB against limits of 98-104).
     public static let capacityLengthMultiple = 16
 
     /// The length a held set is made for, to hold batches of `T` positions.
