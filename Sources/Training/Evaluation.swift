@@ -64,7 +64,7 @@ public enum Evaluation {
         var out = RewardScores(chosen: [], rejected: [])
         for start in stride(from: 0, to: examples.count, by: batchSize) {
             let rows = Array(examples[start..<min(start + batchSize, examples.count)])
-            let batch = ModelBatch(Batch(preferences: rows, padID: padID), padID: padID, maxLength: model.config.maxPositionEmbeddings)
+            let batch = ModelBatch(Batch(preferences: rows, padID: padID), maxLength: model.config.maxPositionEmbeddings)
             let acts = pool.scoringActivations(B: batch.B, T: batch.T)
             model.forward(ids: batch.ids, acts: acts)
             let scores = model.scoreForward(lengths: batch.lengths, acts: acts)
@@ -84,7 +84,7 @@ public enum Evaluation {
         var chosen: [Float] = [], rejected: [Float] = []
         for start in stride(from: 0, to: examples.count, by: batchSize) {
             let rows = Array(examples[start..<min(start + batchSize, examples.count)])
-            let batch = ModelBatch(Batch(preferences: rows, padID: padID), padID: padID, maxLength: model.config.maxPositionEmbeddings)
+            let batch = ModelBatch(Batch(preferences: rows, padID: padID), maxLength: model.config.maxPositionEmbeddings)
             let acts = pool.scoringActivations(B: batch.B, T: batch.T)
             runLanguageModel(model, batch, acts)
             let values = Losses.sequenceLogProbs(logprobs: acts.logprobs.pointer, targets: batch.targets, B: batch.B, T: batch.T,
@@ -100,7 +100,7 @@ public enum Evaluation {
     /// Causal-LM sequences as one padded batch.
     static func modelBatch(_ rows: [TokenSequence], padID: Int, model: Llama) -> ModelBatch {
         ModelBatch(Batch(sequences: rows.map(\.ids), lossMasks: rows.map(\.lossMask), padID: padID),
-                   padID: padID, maxLength: model.config.maxPositionEmbeddings)
+                   maxLength: model.config.maxPositionEmbeddings)
     }
 
     /// Decoder and LM head forward: log p(target) per position into `acts.logprobs`. The

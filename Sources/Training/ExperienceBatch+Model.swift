@@ -14,8 +14,7 @@ extension ExperienceBatch {
         guard longest <= maxLength else {
             throw TrainingError(.data, "a prompt and its response of \(longest) tokens are longer than the model's \(maxLength) positions; lower max_new_tokens or max_prompt_length")
         }
-        let m = ModelBatch.lengthMultiple
-        let T = min((max(longest, scoringLength) + m - 1) / m * m, maxLength)
+        let T = min(max(longest, scoringLength), maxLength)
         var ids = [Int32](repeating: Int32(truncatingIfNeeded: padID), count: B * T)
         var targets = [Int32](repeating: -1, count: B * T)
         var lengths = [Int](repeating: 0, count: B)

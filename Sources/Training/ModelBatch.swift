@@ -1,11 +1,10 @@
 import Datasets
 
 /// A batch laid out for the model's kernels: token ids and next-token targets, both (B, T),
-/// right-padded to the longest row (`ModelBatch.lengthMultiple` is 1). Activations are held at
-/// the largest shape met and laid over smaller ones (`ActivationPool`), so lengths need not
-/// recur; rounding T up to 16, as this did before, made every padded position cost as much as a
-/// real one: a step-3 mini-batch of 31-token rows ran at T = 48 or 64, and its update took 1.2x
-/// as long.
+/// right-padded to the longest row. Activations are held at the largest shape met and laid over
+/// smaller ones (`ActivationPool`), so lengths need not recur; rounding T up to 16, as this did
+/// before, made every padded position cost as much as a real one: a step-3 mini-batch of 31-token
+/// rows ran at T = 48 or 64, and its update took 1.2x as long.
 ///
 /// `targets[b, t]` is `ids[b, t + 1]` where that token is a training target (its loss-mask flag
 /// is set), else -1: the model at position t is scored on the token that follows. Padding never
@@ -20,31 +19,23 @@ public struct ModelBatch: Sendable {
     /// (B) real tokens per row.
     public var lengths: [Int]
 
-    /// Padded lengths are multiples of this (never past the longest the model takes).
-    public static let lengthMultiple = 1
-
     /// - Parameters:
-    ///   - batch: rows from the data pipeline, padded to their longest.
-    ///   - padID: the id written into the extra padding.
+    ///   - batch: rows from the data pipeline, padded to their longest (with the pad id it was made with).
     ///   - maxLength: the longest sequence the model takes (its max_position_embeddings).
-    public init(_ batch: Batch, padID: Int, maxLength: Int) {
+    public init(_ batch: Batch, maxLength: Int) {
         let longest = batch.sequenceLength
         precondition(longest <= maxLength, "a row of \(longest) tokens is longer than the model's \(maxLength) positions")
-        let m = ModelBatch.lengthMultiple
-        let T = min((longest + m - 1) / m * m, maxLength)
-        let B = batch.batchSize
-        var ids = [Int32](repeating: Int32(truncatingIfNeeded: padID), count: B * T)
+        let B = batch.batchSize, T = longest
+        // The data pipeline's rows are already (B, T), right-padded: only the targets are new.
         var targets = [Int32](repeating: -1, count: B * T)
         for b in 0..<B {
-            let src = b * longest, dst = b * T
-            for t in 0..<longest { ids[dst + t] = batch.tokens[src + t] }
-            for t in 0..<max(0, batch.lengths[b] - 1) where batch.lossMask[src + t + 1] != 0 {
-                targets[dst + t] = batch.tokens[src + t + 1]
+            for t in 0..<max(0, batch.lengths[b] - 1) where batch.lossMask[b * T + t + 1] != 0 {
+                targets[b * T + t] = batch.tokens[b * T + t + 1]
             }
         }
         self.B = B
         self.T = T
-        self.ids = ids
+        self.ids = batch.tokens
         self.targets = targets
         self.lengths = batch.lengths
     }

@@ -64,7 +64,7 @@ public final class PreferenceObjective: TrainingObjective {
         for indices in microBatches {
             let pairs = indices.map { train[$0] }
             let B = pairs.count
-            let batch = ModelBatch(Batch(preferences: pairs, padID: padID), padID: padID, maxLength: policy.config.maxPositionEmbeddings)
+            let batch = ModelBatch(Batch(preferences: pairs, padID: padID), maxLength: policy.config.maxPositionEmbeddings)
             let acts = pool.activations(B: batch.B, T: batch.T)
             let N = batch.B * batch.T
             if dlogprobs.count < N { dlogprobs = FloatBuffer(count: N) }

@@ -47,7 +47,7 @@ public final class RewardModelObjective: TrainingObjective {
         let normalizer = Double(microBatches.joined().count)
         for indices in microBatches {
             let pairs = indices.map { train[$0] }
-            let batch = ModelBatch(Batch(preferences: pairs, padID: padID), padID: padID, maxLength: model.config.maxPositionEmbeddings)
+            let batch = ModelBatch(Batch(preferences: pairs, padID: padID), maxLength: model.config.maxPositionEmbeddings)
             let acts = pool.activations(B: batch.B, T: batch.T)
             let B = pairs.count
             model.forward(ids: batch.ids, acts: acts)
