@@ -24,6 +24,9 @@ float rk_dot_generic(const float *x, const float *y, size_t n);
 void rk_softmax_prefix_avx512(float *row, size_t visible, size_t total);
 void rk_softmax_prefix_avx2(float *row, size_t visible, size_t total);
 void rk_softmax_prefix_generic(float *row, size_t visible, size_t total);
+void rk_softmax_gap_avx512(float *row, size_t gap_start, size_t gap_end, size_t visible, size_t total);
+void rk_softmax_gap_avx2(float *row, size_t gap_start, size_t gap_end, size_t visible, size_t total);
+void rk_softmax_gap_generic(float *row, size_t gap_start, size_t gap_end, size_t visible, size_t total);
 void rk_softmax_backward_prefix_avx512(float *d, const float *p, size_t visible, size_t total);
 void rk_softmax_backward_prefix_avx2(float *d, const float *p, size_t visible, size_t total);
 void rk_softmax_backward_prefix_generic(float *d, const float *p, size_t visible, size_t total);
@@ -125,6 +128,14 @@ void rk_softmax_prefix(float *row, size_t visible, size_t total) {
     if (rk_level == 1) { rk_softmax_prefix_avx2(row, visible, total); return; }
 #endif
     rk_softmax_prefix_generic(row, visible, total);
+}
+
+void rk_softmax_gap(float *row, size_t gap_start, size_t gap_end, size_t visible, size_t total) {
+#if defined(__x86_64__)
+    if (rk_level == 2) { rk_softmax_gap_avx512(row, gap_start, gap_end, visible, total); return; }
+    if (rk_level == 1) { rk_softmax_gap_avx2(row, gap_start, gap_end, visible, total); return; }
+#endif
+    rk_softmax_gap_generic(row, gap_start, gap_end, visible, total);
 }
 
 void rk_softmax_backward_prefix(float *d, const float *p, size_t visible, size_t total) {

@@ -146,6 +146,18 @@ void RK_NAME(rk_softmax_prefix)(float *row, size_t visible, size_t total) {
     if (total > visible) memset(row + visible, 0, (total - visible) * sizeof(float));
 }
 
+void RK_NAME(rk_softmax_gap)(float *row, size_t gap_start, size_t gap_end, size_t visible, size_t total) {
+    float m = RK_NAME(rk_max)(row, gap_start);
+    float m2 = RK_NAME(rk_max)(row + gap_end, visible - gap_end);
+    if (m2 > m) m = m2;
+    float s = RK_NAME(rk_exp_shift_sum)(row, row, gap_start, m)
+            + RK_NAME(rk_exp_shift_sum)(row + gap_end, row + gap_end, visible - gap_end, m);
+    scale_in_place(row, gap_start, 1.0f / s);
+    scale_in_place(row + gap_end, visible - gap_end, 1.0f / s);
+    memset(row + gap_start, 0, (gap_end - gap_start) * sizeof(float));
+    if (total > visible) memset(row + visible, 0, (total - visible) * sizeof(float));
+}
+
 void RK_NAME(rk_softmax_backward_prefix)(float *d, const float *p, size_t visible, size_t total) {
     float dot = RK_NAME(rk_dot)(p, d, visible);
     size_t j = 0;

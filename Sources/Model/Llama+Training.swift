@@ -29,15 +29,20 @@ extension Llama {
     /// Runs the decoder on `ids` (B, T), right-padded if sequences differ in length (causal
     /// attention means real tokens never see the padding after them), keeping what backward
     /// needs. The final hidden states land in `acts.hidden`.
-    /// - Parameter embeddingNoise: NEFTune's noise on the embeddings (training only), or nil.
+    /// - Parameters:
+    ///   - embeddingNoise: NEFTune's noise on the embeddings (training only), or nil.
+    ///   - packing: where the tokens sit when rows are packed (`PackedLayout`), or nil for plain
+    ///     rows; the backward pass follows the same layout.
     public func forward(ids: UnsafePointer<Int32>, acts a: TrainingActivations, embeddingNoise: EmbeddingNoise? = nil,
-                        context: ComputeContext = .current) {
+                        packing: PackedLayout? = nil, context: ComputeContext = .current) {
         context.run {
             let B = a.B, T = a.T, N = B * T
             let w = parameters.pointer
             for n in 0..<N {
                 precondition(ids[n] >= 0 && Int(ids[n]) < V, "token id \(ids[n]) outside the vocabulary of \(V)")
             }
+            packing?.validate(B: B, T: T, maxPositions: config.maxPositionEmbeddings)
+            a.place(packing)
             a.ids.update(from: ids, count: N)
             adapters?.beginForward(a)
             Embedding.forward(out: a.resid[0].pointer, ids: ids, wte: w + layout.embedding, N: N, C: C)
@@ -52,11 +57,13 @@ extension Llama {
                 adapters?.forward(.attentionInput, layer: l, out: qkv, inp: a.ln1[l].pointer, N: N, acts: a)
                 // q and k heads are adjacent columns: one pass rotates both.
                 Rotary.apply(qkv, ld: QKV, positions: a.positions, N: N, H: NH + NKV, HS: HS, table: rope)
-                BLAS.perSequence(B) { b in
-                    let q = qkv + b * T * QKV
-                    Attention.forward(out: a.attOut[l].pointer + b * T * NH * HS, ldo: NH * HS, probs: a.probs[l].pointer + b * NH * T * T,
-                                      q: q, ldq: QKV, k: q + NH * HS, v: q + (NH + NKV) * HS, ldkv: QKV,
-                                      Tq: T, Tk: T, offset: 0, NH: NH, NKV: NKV, HS: HS)
+                a.gaps.withOptionalPointer { gaps in
+                    BLAS.perSequence(B) { b in
+                        let q = qkv + b * T * QKV
+                        Attention.forward(out: a.attOut[l].pointer + b * T * NH * HS, ldo: NH * HS, probs: a.probs[l].pointer + b * NH * T * T,
+                                          q: q, ldq: QKV, k: q + NH * HS, v: q + (NH + NKV) * HS, ldkv: QKV,
+                                          Tq: T, Tk: T, offset: 0, NH: NH, NKV: NKV, HS: HS, gaps: gaps.map { $0 + 2 * b * T })
+                    }
                 }
                 let mid = a.residMid[l].pointer
                 Linear.forward(out: mid, inp: a.attOut[l].pointer, weight: w + p.oWeight, bias: nil, N: N, C: NH * HS, OC: C)

@@ -44,7 +44,9 @@ public final class TrainingActivations {
     let logitsChunk: FloatBuffer  // (lmHeadChunkRows, V)
     /// (N) log p(target) at each position.
     public let logprobs: FloatBuffer
-    private(set) var positions: [Int32]  // (N): t for each row
+    private(set) var positions: [Int32]  // (N): t for each row, or a packed layout's positions
+    /// (N, 2) the packed layout's hidden keys per token, nil for plain causal rows.
+    private(set) var gaps: [Int32]?
     // Backward workspaces:
     /// (N, C) gradient of the loss with respect to `hidden`, filled by a head's backward.
     public let dHidden: FloatBuffer
@@ -113,7 +115,21 @@ public final class TrainingActivations {
         B = newB
         T = newT
         positions = (0..<(newB * newT)).map { Int32($0 % newT) }
+        gaps = nil
         return true
+    }
+
+    /// Sets where the tokens of the next forward pass sit: a packed layout's positions and
+    /// hidden keys, or (nil) plain causal rows at positions 0..<T. The backward pass reads the
+    /// positions the forward ran with.
+    func place(_ packing: PackedLayout?) {
+        if let packing {
+            positions = packing.positions
+            gaps = packing.gaps
+        } else if gaps != nil {
+            positions = (0..<N).map { Int32($0 % T) }
+            gaps = nil
+        }
     }
 
     /// Bytes these activations hold for a (B, T) batch of a model of configuration `c`, as

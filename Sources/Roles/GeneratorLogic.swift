@@ -143,6 +143,6 @@ public final class GeneratorLogic: RoleLogic {
         guard v == version else {
             throw RoleError(.failed, "\(role.rawValue): asked for log-probabilities by policy version \(v) but holds version \(version)")
         }
-        return try batch.logProbs(under: model, pool: pool, padID: padID, temperature: config.temperature)
+        return try batch.logProbs(under: model, pool: pool, padID: padID, temperature: config.temperature, sharePrompts: config.sharePrompts)
     }
 }

@@ -8,6 +8,7 @@ public final class ReferenceLogic: RoleLogic {
     let pool: ActivationPool
     let padID: Int
     let temperature: Double
+    let sharePrompts: Bool
 
     public init(plan: RunPlan) throws {
         let loaded = try RoleModels.load(plan.referenceModel, for: .reference)
@@ -15,6 +16,7 @@ public final class ReferenceLogic: RoleLogic {
         pool = ActivationPool(model: model)
         padID = loaded.padID
         temperature = plan.algorithm.temperature
+        sharePrompts = plan.algorithm.sharePrompts
     }
 
     public func handle(_ request: RoleRequest) throws -> RoleReply {
@@ -23,6 +25,6 @@ public final class ReferenceLogic: RoleLogic {
         }
         try batch.validate(vocabSize: model.config.vocabSize)
         // At the sampling temperature, as the actor's: the KL compares the same distributions.
-        return .perToken(try batch.logProbs(under: model, pool: pool, padID: padID, temperature: temperature))
+        return .perToken(try batch.logProbs(under: model, pool: pool, padID: padID, temperature: temperature, sharePrompts: sharePrompts))
     }
 }

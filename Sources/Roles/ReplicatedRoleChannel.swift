@@ -20,6 +20,9 @@ import Training
 public struct ReplicatedRoleChannel: RoleChannel {
     public let role: RoleName
     let replicas: [any RoleChannel]
+    /// The run's `share_prompts`: per-token parts are then cut at group boundaries and padded to
+    /// the whole batch's packed length, as the replicas pack them.
+    let sharePrompts: Bool
     let log: @Sendable (String) -> Void
 
     /// - Parameter replicas: a channel to each replica, first replica first (at least one).
@@ -31,10 +34,11 @@ public struct ReplicatedRoleChannel: RoleChannel {
         }
     }
 
-    public init(role: RoleName, replicas: [any RoleChannel], log: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(role: RoleName, replicas: [any RoleChannel], sharePrompts: Bool = true, log: @escaping @Sendable (String) -> Void = { _ in }) {
         precondition(!replicas.isEmpty, "a replicated role has at least one replica")
         self.role = role
         self.replicas = replicas
+        self.sharePrompts = sharePrompts
         self.log = log
     }
 
@@ -56,10 +60,11 @@ public struct ReplicatedRoleChannel: RoleChannel {
         }
     }
 
-    /// Per-token figures of `batch`, its rows cut over the replicas at the batch's widths and
-    /// scored at its padded length.
+    /// Per-token figures of `batch`, its rows cut over the replicas at group boundaries and the
+    /// batch's widths, and scored at its padded length.
     private func perToken(_ batch: ExperienceBatch, _ request: @escaping @Sendable (ExperienceBatch) -> RoleRequest) async throws -> [Float] {
-        let parts = try await fanOut(batch.B) { request(batch.part(rows: Array($0))) }
+        let share = sharePrompts
+        let parts = try await fanOut(batch.B, unit: batch.groupSize) { request(batch.part(rows: Array($0), sharePrompts: share)) }
         return try join(parts, batch: batch, perRow: batch.responseWidth) {
             if case .perToken(let v) = $0 { v } else { nil }
         }
@@ -87,10 +92,11 @@ public struct ReplicatedRoleChannel: RoleChannel {
         return batch
     }
 
-    /// Rows `0..<rows` in `replicas.count` contiguous parts (empty parts are not sent).
-    private func fanOut(_ rows: Int, _ request: @escaping @Sendable (Range<Int>) -> RoleRequest) async throws -> [(Range<Int>, RoleReply)] {
-        let n = replicas.count
-        let parts = (0..<n).map { k in (k * rows / n)..<((k + 1) * rows / n) }.filter { !$0.isEmpty }
+    /// Rows `0..<rows` in `replicas.count` contiguous parts cut at multiples of `unit` (empty
+    /// parts are not sent).
+    private func fanOut(_ rows: Int, unit: Int = 1, _ request: @escaping @Sendable (Range<Int>) -> RoleRequest) async throws -> [(Range<Int>, RoleReply)] {
+        let n = replicas.count, units = rows / unit
+        let parts = (0..<n).map { k in (k * units / n * unit)..<((k + 1) * units / n * unit) }.filter { !$0.isEmpty }
         return try await withThrowingTaskGroup(of: (Int, RoleReply).self) { group in
             for (k, part) in parts.enumerated() {
                 group.addTask { (k, try await send(request(part), from: k)) }

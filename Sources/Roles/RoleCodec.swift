@@ -272,8 +272,10 @@ public enum RoleCodec {
                                 policyVersion: try p.integer("policy_version"), B: B, promptWidth: P, responseWidth: R,
                                 groupSize: groupSize)
         let scoringLength = p.integers["scoring_length"] ?? 0
-        guard (0...(P + R)).contains(scoringLength) else {
-            throw RoleError(.badInput, "\(p.kind): scoring_length \(scoringLength) is outside 0...\(P + R) (prompt width + response width)")
+        // A packed row is at most packedLengthFactor times its longest prompt + response.
+        let longestLayout = ExperienceBatch.packedLengthFactor * (P + R)
+        guard (0...longestLayout).contains(scoringLength) else {
+            throw RoleError(.badInput, "\(p.kind): scoring_length \(scoringLength) is outside 0...\(longestLayout) (\(ExperienceBatch.packedLengthFactor) x (prompt width + response width))")
         }
         b.scoringLength = scoringLength
         b.promptLengths = try p.ints("prompt_lengths", count: B)

@@ -81,7 +81,7 @@ public enum RoleProcess {
                         }
                     }
                     guard !replicas.isEmpty else { throw RoleError(.unavailable, "the run plan gives the \(role.rawValue) role no endpoint") }
-                    channels[role] = replicas.count == 1 ? replicas[0] : ReplicatedRoleChannel(role: role, replicas: replicas) { logger.warning("\($0)") }
+                    channels[role] = replicas.count == 1 ? replicas[0] : ReplicatedRoleChannel(role: role, replicas: replicas, sharePrompts: plan.algorithm.sharePrompts) { logger.warning("\($0)") }
                 }
                 let coordinator = try Coordinator(plan: plan, channels: channels, recorder: recorder, messagingClock: clock, memory: memory) {
                     logger.info("\($0)")

@@ -9,10 +9,13 @@ public enum Attention {
     // out: (Tq, NH*HS) row stride ldo; probs: (NH, Tq, Tk) saved for backward
     // q: (Tq, ·) stride ldq, head h at column h*HS; k, v: (Tk, ·) stride ldkv, head g at g*HS
     // Query row i is at absolute position offset+i and attends to keys 0...offset+i (Tk >= offset+Tq).
+    // gaps: nil, or (Tq, 2): query row i also does not see keys gaps[2i]..<gaps[2i+1] (an empty
+    // range hides nothing). A packed row of answers sharing one prompt (`SequencePacking`) hides
+    // the answers before its own. The backward needs no gaps: their probabilities are 0.
     public static func forward(
         out: UnsafeMutablePointer<Float>, ldo: Int, probs: UnsafeMutablePointer<Float>,
         q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldkv: Int,
-        Tq: Int, Tk: Int, offset: Int, NH: Int, NKV: Int, HS: Int
+        Tq: Int, Tk: Int, offset: Int, NH: Int, NKV: Int, HS: Int, gaps: UnsafePointer<Int32>? = nil
     ) {
         let group = NH / NKV
         let scale = 1 / Float(HS).squareRoot()
@@ -34,7 +37,7 @@ public enum Attention {
                 let Pb = P + r0 * Tk
                 BLAS.sgemm(transB: true, M: rows, N: keys, K: HS, alpha: scale, A: q + r0 * ldq + h * HS, lda: ldq,
                            B: k + g * HS, ldb: ldkv, C: Pb, ldc: Tk)
-                causalSoftmax(Pb, Tq: rows, Tk: Tk, offset: offset + r0)
+                causalSoftmax(Pb, Tq: rows, Tk: Tk, offset: offset + r0, gaps: gaps.map { $0 + 2 * r0 })
                 BLAS.sgemm(M: rows, N: HS, K: keys, A: Pb, lda: Tk, B: v + g * HS, ldb: ldkv,
                            C: out + r0 * ldo + h * HS, ldc: ldo)
             }
@@ -44,12 +47,18 @@ public enum Attention {
     /// Query rows per block; blocks skip the keys after their last row.
     public static let blockRows = 64
 
-    // In place over rows of P: (Tq, Tk); entries past each row's last visible key are set to 0.
+    // In place over rows of P: (Tq, Tk); entries past each row's last visible key, and in its
+    // gap if it has one, are set to 0.
     @inline(__always)
-    static func causalSoftmax(_ P: UnsafeMutablePointer<Float>, Tq: Int, Tk: Int, offset: Int) {
+    static func causalSoftmax(_ P: UnsafeMutablePointer<Float>, Tq: Int, Tk: Int, offset: Int, gaps: UnsafePointer<Int32>?) {
         Parallel.forChunks(Tq, minChunk: 32) { rows in
             for i in rows {
-                rk_softmax_prefix(P + i * Tk, min(Tk, offset + i + 1), Tk)
+                let visible = min(Tk, offset + i + 1)
+                if let gaps, gaps[2 * i] < gaps[2 * i + 1] {
+                    rk_softmax_gap(P + i * Tk, Int(gaps[2 * i]), Int(gaps[2 * i + 1]), visible, Tk)
+                } else {
+                    rk_softmax_prefix(P + i * Tk, visible, Tk)
+                }
             }
         }
     }

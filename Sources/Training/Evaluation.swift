@@ -108,7 +108,7 @@ public enum Evaluation {
     /// training benchmark does: a (B·T, V) matrix streamed through memory costs more.
     static func runLanguageModel(_ model: Llama, _ batch: ModelBatch, _ acts: TrainingActivations,
                                  embeddingNoise: Llama.EmbeddingNoise? = nil) {
-        model.forward(ids: batch.ids, acts: acts, embeddingNoise: embeddingNoise)
+        model.forward(ids: batch.ids, acts: acts, embeddingNoise: embeddingNoise, packing: batch.packing)
         model.languageModelForward(targets: batch.targets, acts: acts, keepLogits: false)
     }
 }

@@ -5,30 +5,12 @@ import Model
 /// batch, the response tokens as the only targets, and per-position results gathered back into
 /// the (B, R) response layout.
 extension ExperienceBatch {
-    /// The (B, T) model batch of prompt + response per row, right-padded with `padID`, T rounded
-    /// up as `ModelBatch` rounds it. The target at position `promptLengths[b] - 1 + j` is
-    /// response token j; every other position has none.
+    /// The (B, T) model batch of prompt + response per row, right-padded with `padID` (the plain
+    /// `responseLayout`). The target at position `promptLengths[b] - 1 + j` is response token j;
+    /// every other position has none.
     /// - Throws: `TrainingError(.data)` when a row is longer than `maxLength` positions.
     public func modelBatch(padID: Int, maxLength: Int) throws -> ModelBatch {
-        let longest = max(1, longestRow)
-        guard longest <= maxLength else {
-            throw TrainingError(.data, "a prompt and its response of \(longest) tokens are longer than the model's \(maxLength) positions; lower max_new_tokens or max_prompt_length")
-        }
-        let T = min(max(longest, scoringLength), maxLength)
-        var ids = [Int32](repeating: Int32(truncatingIfNeeded: padID), count: B * T)
-        var targets = [Int32](repeating: -1, count: B * T)
-        var lengths = [Int](repeating: 0, count: B)
-        for b in 0..<B {
-            let P = Int(promptLengths[b]), R = Int(responseLengths[b])
-            for t in 0..<P { ids[b * T + t] = prompts[b * promptWidth + t] }
-            for j in 0..<R {
-                let token = responses[b * responseWidth + j]
-                ids[b * T + P + j] = token
-                targets[b * T + P - 1 + j] = token
-            }
-            lengths[b] = P + R
-        }
-        return ModelBatch(B: B, T: T, ids: ids, targets: targets, lengths: lengths)
+        try responseLayout(padID: padID, maxLength: maxLength, sharePrompts: false).batch
     }
 
     /// Reads per-position values (B, T) of a model batch into the (B, R) response layout:
@@ -60,16 +42,20 @@ extension ExperienceBatch {
     /// (no dropout): what the reference role returns, and the actor's old log-probabilities.
     /// Scored a chunk of rows at a time (`ActivationPool.forEachScoringChunk`) with forward-only activations: a row's figures
     /// do not depend on the rows beside it, and the memory is a chunk's, not the batch's.
-    /// - Parameter temperature: the sampling temperature: log-probabilities of logits / T, so the
-    ///   old policy, the new one and the reference are the distribution the samples came from.
-    public func logProbs(under model: Llama, pool: ActivationPool, padID: Int, temperature: Double = 1) throws -> [Float] {
-        let mb = try modelBatch(padID: padID, maxLength: model.config.maxPositionEmbeddings)
+    /// - Parameters:
+    ///   - temperature: the sampling temperature: log-probabilities of logits / T, so the old
+    ///     policy, the new one and the reference are the distribution the samples came from.
+    ///   - sharePrompts: run each prompt's answers packed in one row (`responseLayout`).
+    public func logProbs(under model: Llama, pool: ActivationPool, padID: Int, temperature: Double = 1,
+                         sharePrompts: Bool = true) throws -> [Float] {
+        let layout = try responseLayout(padID: padID, maxLength: model.config.maxPositionEmbeddings, sharePrompts: sharePrompts)
+        let mb = layout.batch
         var all = [Float](repeating: 0, count: mb.B * mb.T)
         pool.forEachScoringChunk(mb) { rows, chunk, acts in
             TemperedLanguageModel.forward(model, chunk, acts, temperature: temperature)
             all.withUnsafeMutableBufferPointer { $0.baseAddress!.advanced(by: rows.lowerBound * mb.T).update(from: acts.logprobs.pointer, count: chunk.B * chunk.T) }
         }
-        return all.withUnsafeBufferPointer { gatherResponse($0.baseAddress!, T: mb.T) }
+        return all.withUnsafeBufferPointer { layout.gather($0.baseAddress!) }
     }
 
     /// Checks what came from outside the process before any model reads it: every array the
@@ -103,20 +89,24 @@ extension ExperienceBatch {
     /// The rows of each optimizer update: `epochs` passes over the batch, each cut into
     /// mini-batches of `size` rows, in order or in a random order seeded by the batch id and the
     /// pass (so every run, and every placement of the roles, updates on the same rows).
-    public func miniBatches(size: Int, epochs: Int, shuffle: Bool) -> [[Int]] {
+    /// - Parameter wholeGroups: shuffle the groups of `groupSize` answers to one prompt, not the
+    ///   rows, so that a group's answers stay side by side (and pack, `responseLayout`).
+    public func miniBatches(size: Int, epochs: Int, shuffle: Bool, wholeGroups: Bool = false) -> [[Int]] {
         let size = max(1, min(size, B))
+        let unit = wholeGroups ? groupSize : 1
         var out: [[Int]] = []
         for epoch in 0..<max(1, epochs) {
-            var order = Array(0..<B)
+            var order = Array(0..<B / unit)
             if shuffle {
                 var rng = SplitMix64(seed: batchID &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(epoch) &* 0xD1B5_4A32_D192_ED03)
-                var i = B - 1
+                var i = order.count - 1
                 while i > 0 {
                     order.swapAt(i, Int(rng.next() % UInt64(i + 1)))
                     i -= 1
                 }
             }
-            for start in stride(from: 0, to: B, by: size) { out.append(Array(order[start..<min(start + size, B)])) }
+            let rows = order.flatMap { $0 * unit..<($0 + 1) * unit }
+            for start in stride(from: 0, to: B, by: size) { out.append(Array(rows[start..<min(start + size, B)])) }
         }
         return out
     }
@@ -129,7 +119,7 @@ extension ExperienceBatch {
 public enum TemperedLanguageModel {
     public static func forward(_ model: Llama, _ batch: ModelBatch, _ acts: TrainingActivations, temperature: Double) {
         guard temperature != 1 else { return Evaluation.runLanguageModel(model, batch, acts) }
-        model.forward(ids: batch.ids, acts: acts)
+        model.forward(ids: batch.ids, acts: acts, packing: batch.packing)
         // The final norm's backward reads its input and rstd, not this output: scaling it in place is safe.
         scale(acts.hidden, by: Float(1 / temperature), count: batch.B * batch.T * model.config.hiddenSize)
         model.languageModelForward(targets: batch.targets, acts: acts, keepLogits: false)

@@ -120,17 +120,25 @@ public struct ExperienceBatch: Sendable, Equatable {
     }
 
     /// The rows `rows` as a part of this batch, for a replica to score: `selecting(rows:)`, padded
-    /// to this batch's longest row when scored (`scoringLength`).
-    public func part(rows: [Int]) -> ExperienceBatch {
+    /// to this batch's padded length when scored (`scoringLength`): its longest row, or with
+    /// `sharePrompts` its longest packed row (`responseLayout`; cut `rows` at group boundaries
+    /// then, so that the part's groups pack as the whole batch's do).
+    public func part(rows: [Int], sharePrompts: Bool = false) -> ExperienceBatch {
         var out = selecting(rows: rows)
-        out.scoringLength = max(scoringLength, longestRow)
+        out.scoringLength = max(scoringLength, layoutLength(sharePrompts: sharePrompts))
         return out
     }
 
-    /// The rows `rows` as a batch of their own (same widths), for mini-batches.
+    /// The rows `rows` as a batch of their own (same widths), for mini-batches. Its group size is
+    /// this batch's when `rows` are whole groups in order within each (so that they still pack,
+    /// `responseLayout`), else 1.
     public func selecting(rows: [Int]) -> ExperienceBatch {
+        let g = groupSize
+        let wholeGroups = g > 1 && rows.count % g == 0 && stride(from: 0, to: rows.count, by: g).allSatisfy { k in
+            rows[k] % g == 0 && (0..<g).allSatisfy { rows[k + $0] == rows[k] + $0 }
+        }
         var out = ExperienceBatch(batchID: batchID, iteration: iteration, policyVersion: policyVersion, B: rows.count,
-                                  promptWidth: promptWidth, responseWidth: responseWidth, groupSize: 1)
+                                  promptWidth: promptWidth, responseWidth: responseWidth, groupSize: wholeGroups ? g : 1)
         let P = promptWidth, R = responseWidth
         for (i, b) in rows.enumerated() {
             out.promptLengths[i] = promptLengths[b]

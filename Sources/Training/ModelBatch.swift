@@ -1,4 +1,5 @@
 import Datasets
+import Model
 
 /// A batch laid out for the model's kernels: token ids and next-token targets, both (B, T),
 /// right-padded to the longest row. Activations are held at the largest shape met and laid over
@@ -18,6 +19,9 @@ public struct ModelBatch: Sendable {
     public var targets: [Int32]
     /// (B) real tokens per row.
     public var lengths: [Int]
+    /// Where the tokens sit when each row packs several sequences sharing a prompt
+    /// (`ExperienceBatch.responseLayout`), nil for plain rows.
+    public var packing: PackedLayout?
 
     /// - Parameters:
     ///   - batch: rows from the data pipeline, padded to their longest (with the pad id it was made with).
@@ -40,14 +44,17 @@ public struct ModelBatch: Sendable {
         self.lengths = batch.lengths
     }
 
-    /// A batch laid out by the caller: (B, T) ids and targets, (B) real lengths.
-    public init(B: Int, T: Int, ids: [Int32], targets: [Int32], lengths: [Int]) {
+    /// A batch laid out by the caller: (B, T) ids and targets, (B) real lengths, and the packed
+    /// layout if its rows are packed.
+    public init(B: Int, T: Int, ids: [Int32], targets: [Int32], lengths: [Int], packing: PackedLayout? = nil) {
         precondition(ids.count == B * T && targets.count == B * T && lengths.count == B, "a (B, T) batch")
+        precondition(packing.map { $0.positions.count == B * T } ?? true, "a packed layout for every token")
         self.B = B
         self.T = T
         self.ids = ids
         self.targets = targets
         self.lengths = lengths
+        self.packing = packing
     }
 
     /// Real (non-padding) tokens.
@@ -60,6 +67,7 @@ extension ModelBatch {
     /// Rows `rows` of this batch, at the same padded length T.
     public func rows(_ rows: Range<Int>) -> ModelBatch {
         let span = rows.lowerBound * T..<rows.upperBound * T
-        return ModelBatch(B: rows.count, T: T, ids: Array(ids[span]), targets: Array(targets[span]), lengths: Array(lengths[rows]))
+        return ModelBatch(B: rows.count, T: T, ids: Array(ids[span]), targets: Array(targets[span]), lengths: Array(lengths[rows]),
+                          packing: packing?.rows(rows, T: T))
     }
 }

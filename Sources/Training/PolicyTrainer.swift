@@ -44,7 +44,7 @@ public final class PolicyTrainer {
 
     /// log π_θ(a_j | s_j) of every response token, (B, R), with the training forward.
     public func logProbs(of batch: ExperienceBatch) throws -> [Float] {
-        try batch.logProbs(under: model, pool: pool, padID: padID, temperature: config.temperature)
+        try batch.logProbs(under: model, pool: pool, padID: padID, temperature: config.temperature, sharePrompts: config.sharePrompts)
     }
 
     /// `ppo_epochs` passes over `batch` in mini-batches of `mini_batch_size` rows (shuffled by a
@@ -53,7 +53,9 @@ public final class PolicyTrainer {
     ///   (k2 of old vs new, as trl logs it), `actor_grad_norm`, `ptx_loss` (with ptx data), and
     ///   the last `actor_lr`.
     public func update(_ batch: ExperienceBatch) throws -> [String: Double] {
-        try MiniBatchUpdates.run(batch, config: config, optimizer: optimizer, prefix: "actor_", accumulate: { mb, tokens in
+        // Whole groups when sharing prompts, so that each group's answers pack in one row.
+        try MiniBatchUpdates.run(batch, config: config, optimizer: optimizer, prefix: "actor_",
+                                 wholeGroups: config.sharePrompts && batch.groupSize > 1, accumulate: { mb, tokens in
             let result = try accumulate(mb, normalizer: Double(tokens))
             return ["policy_loss": result.loss, "policy_clipfrac": Double(result.clippedTokens) / Double(tokens),
                     "approx_kl": result.approxKLSum / Double(tokens)]
@@ -83,12 +85,13 @@ public final class PolicyTrainer {
 
     /// Adds the gradient of one mini-batch's policy loss into `trainable.gradients`.
     private func accumulate(_ mb: ExperienceBatch, normalizer: Double) throws -> Losses.PolicyLossStats {
-        let batch = try mb.modelBatch(padID: padID, maxLength: model.config.maxPositionEmbeddings)
+        let layout = try mb.responseLayout(padID: padID, maxLength: model.config.maxPositionEmbeddings, sharePrompts: config.sharePrompts)
+        let batch = layout.batch
         let acts = pool.activations(B: batch.B, T: batch.T)
         let N = batch.B * batch.T
         if dlogprobs.count < N { dlogprobs = FloatBuffer(count: N) }
         TemperedLanguageModel.forward(model, batch, acts, temperature: config.temperature)
-        let newLogProbs = mb.gatherResponse(acts.logprobs.pointer, T: batch.T)
+        let newLogProbs = layout.gather(acts.logprobs.pointer)
         let mask = mb.mask
         let count = mb.B * mb.responseWidth
         var dResponse = [Float](repeating: 0, count: count)
@@ -103,7 +106,7 @@ public final class PolicyTrainer {
                                   normalizer: normalizer)
             }
         }
-        mb.scatterResponse(dResponse, into: dlogprobs.pointer, T: batch.T)
+        layout.scatter(dResponse, into: dlogprobs.pointer)
         TemperedLanguageModel.backward(model, dlogprobs: dlogprobs.pointer, batch, acts, temperature: config.temperature)
         return result
     }

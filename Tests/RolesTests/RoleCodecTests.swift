@@ -28,8 +28,8 @@ final class RoleCodecTests: XCTestCase {
         XCTAssertEqual(back, batch)
     }
 
-    /// A replica's part travels with the padded length of the whole batch; a length no row of
-    /// the batch's widths could need is refused by name.
+    /// A replica's part travels with the padded length of the whole batch; a length no (packed)
+    /// row of the batch's widths could need is refused by name.
     func testPartOfABatch_carriesItsScoringLength() throws {
         let whole = Self.sampleBatch()
         let part = whole.part(rows: [0])
@@ -40,7 +40,7 @@ final class RoleCodecTests: XCTestCase {
         XCTAssertEqual(back.scoringLength, part.scoringLength)
         XCTAssertEqual(back.responses, part.responses)
         var hostile = part
-        hostile.scoringLength = part.promptWidth + part.responseWidth + 1
+        hostile.scoringLength = ExperienceBatch.packedLengthFactor * (part.promptWidth + part.responseWidth) + 1
         XCTAssertThrowsError(try RoleCodec.decodeRequest(RoleCodec.encode(.referenceLogProbs(hostile)))) {
             XCTAssertTrue("\($0)".contains("scoring_length"), "\($0)")
         }

@@ -8,14 +8,88 @@ final class AttentionTests: XCTestCase {
     let T = 70, NH = 4, NKV = 2, HS = 4
     var ld: Int { (NH + 2 * NKV) * HS }
 
-    func forward(_ qkv: [Float]) -> (out: [Float], probs: [Float]) {
+    func forward(_ qkv: [Float], gaps: [Int32]? = nil) -> (out: [Float], probs: [Float]) {
         var out = [Float](repeating: 0, count: T * NH * HS), probs = [Float](repeating: 0, count: NH * T * T)
         qkv.withUnsafeBufferPointer { p in
             let b = p.baseAddress!
-            Attention.forward(out: &out, ldo: NH * HS, probs: &probs, q: b, ldq: ld, k: b + NH * HS, v: b + (NH + NKV) * HS,
-                              ldkv: ld, Tq: T, Tk: T, offset: 0, NH: NH, NKV: NKV, HS: HS)
+            if let gaps {
+                gaps.withUnsafeBufferPointer { g in
+                    Attention.forward(out: &out, ldo: NH * HS, probs: &probs, q: b, ldq: ld, k: b + NH * HS, v: b + (NH + NKV) * HS,
+                                      ldkv: ld, Tq: T, Tk: T, offset: 0, NH: NH, NKV: NKV, HS: HS, gaps: g.baseAddress)
+                }
+            } else {
+                Attention.forward(out: &out, ldo: NH * HS, probs: &probs, q: b, ldq: ld, k: b + NH * HS, v: b + (NH + NKV) * HS,
+                                  ldkv: ld, Tq: T, Tk: T, offset: 0, NH: NH, NKV: NKV, HS: HS)
+            }
         }
         return (out, probs)
+    }
+
+    /// A packed row: 20 shared tokens, then branches at 20, 35 and 52 (the last across the
+    /// 64-row block boundary), each hiding the branches before it.
+    var packedGaps: [Int32] {
+        let starts = [20, 35, 52]
+        return (0..<T).flatMap { t -> [Int32] in
+            guard let start = starts.last(where: { $0 <= t }) else { return [0, 0] }
+            return [20, Int32(start)]
+        }
+    }
+
+    /// Whether query row i sees key j under `gaps`.
+    func sees(_ i: Int, _ j: Int, gaps: [Int32]?) -> Bool {
+        guard j <= i else { return false }
+        guard let gaps else { return true }
+        return !(Int(gaps[2 * i])..<Int(gaps[2 * i + 1])).contains(j)
+    }
+
+    func testPackedForward_matchesNaiveAttentionWithHiddenBranches() {
+        var g = GradientCheck()
+        let qkv = g.random(T * ld, scale: 2)
+        let gaps = packedGaps
+        let (out, probs) = forward(qkv, gaps: gaps)
+        for h in 0..<NH {
+            let kv = h / (NH / NKV)
+            for i in 0..<T {
+                let keys = (0...i).filter { sees(i, $0, gaps: gaps) }
+                let s = keys.map { j in
+                    (0..<HS).reduce(0.0) { $0 + Double(qkv[i * ld + h * HS + $1]) * Double(qkv[j * ld + NH * HS + kv * HS + $1]) }
+                        / Double(HS).squareRoot()
+                }
+                let m = s.max()!
+                let e = s.map { exp($0 - m) }
+                let z = e.reduce(0, +)
+                for d in 0..<HS {
+                    var acc = 0.0
+                    for (e, j) in zip(e, keys) { acc += e / z * Double(qkv[j * ld + (NH + NKV) * HS + kv * HS + d]) }
+                    XCTAssertEqual(Double(out[i * NH * HS + h * HS + d]), acc, accuracy: 1e-5)
+                }
+                for j in 0..<T where !sees(i, j, gaps: gaps) {
+                    XCTAssertEqual(probs[h * T * T + i * T + j], 0, "row \(i) must not see key \(j)")
+                }
+            }
+        }
+    }
+
+    func testPackedBackward_matchesFiniteDifferences() {
+        // The backward takes no gaps: the probabilities the forward left at 0 carry none.
+        var g = GradientCheck()
+        var qkv = g.random(T * ld, scale: 2)
+        let r = g.random(T * NH * HS)
+        let gaps = packedGaps
+        let probs = forward(qkv, gaps: gaps).probs
+        var dqkv = [Float](repeating: 0, count: T * ld)
+        var scratch = [Float](repeating: 0, count: T * T)
+        qkv.withUnsafeBufferPointer { p in
+            dqkv.withUnsafeMutableBufferPointer { d in
+                let b = p.baseAddress!, db = d.baseAddress!
+                Attention.backward(dq: db, dk: db + NH * HS, dv: db + (NH + NKV) * HS, dout: r, ldo: NH * HS, probs: probs,
+                                   q: b, ldq: ld, k: b + NH * HS, v: b + (NH + NKV) * HS, ldkv: ld,
+                                   scratch: &scratch, T: T, NH: NH, NKV: NKV, HS: HS)
+            }
+        }
+        GradientCheck.check("packed attention dqkv", x: &qkv, analytic: dqkv, samples: 400) {
+            GradientCheck.weightedSum(self.forward($0, gaps: gaps).out, r)
+        }
     }
 
     func testForward_matchesNaiveCausalAttention() {

@@ -124,7 +124,7 @@ final class TopologyParserTests: XCTestCase {
         let documented = ["algorithm", "kl_coef", "kl_estimator", "adaptive_kl", "target_kl", "kl_horizon", "reward_clip",
                           "missing_eos_penalty", "gamma", "lambda", "whiten_advantages", "scale_rewards", "policy_clip",
                           "value_clip", "ppo_epochs", "ptx_coef", "actor_ema", "actor_learning_rate", "critic_learning_rate",
-                          "weight_decay", "max_grad_norm", "lr_scheduler_type", "warmup_steps", "mini_batch_size", "shuffle_mini_batches", "prompts_per_iteration",
+                          "weight_decay", "max_grad_norm", "lr_scheduler_type", "warmup_steps", "mini_batch_size", "shuffle_mini_batches", "share_prompts", "prompts_per_iteration",
                           "samples_per_prompt", "max_new_tokens", "max_prompt_length", "temperature", "top_k", "top_p",
                           "generation_precision", "dynamic_sampling_prompts", "max_staleness"]
         XCTAssertEqual(Set(TopologyParser.algorithmKeys), Set(documented + ["name"]))

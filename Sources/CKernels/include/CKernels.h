@@ -16,6 +16,11 @@ float rk_max(const float *x, size_t n);
 float rk_dot(const float *x, const float *y, size_t n);
 /* row[0..visible) = softmax(row[0..visible)), row[visible..total) = 0 */
 void rk_softmax_prefix(float *row, size_t visible, size_t total);
+/* As rk_softmax_prefix with keys [gap_start, gap_end) hidden as well (set to 0; the softmax is
+   over the rest of [0, visible)): a packed row's answer attending to its shared prompt and to
+   itself but not to the answers packed before it. Needs gap_start <= gap_end <= visible and at
+   least one visible key outside the gap. */
+void rk_softmax_gap(float *row, size_t gap_start, size_t gap_end, size_t visible, size_t total);
 /* d[j] = p[j] * (d[j] - sum_k p[k] d[k]) for j < visible, 0 after. */
 void rk_softmax_backward_prefix(float *d, const float *p, size_t visible, size_t total);
 /* d[j] = g * ((j == target) - exp(logits[j] - lse)); d may alias logits. */

@@ -1,0 +1,134 @@
+import Model
+
+/// An experience batch laid out for the model (`ExperienceBatch.responseLayout`), and where in
+/// it each response token's figures come out.
+public struct ResponseLayout: Sendable {
+    /// The model batch: one row per prompt and its packed answers, or one row per experience.
+    public let batch: ModelBatch
+    /// (experience rows, R): the flat (B, T) position of the model batch whose target is response
+    /// token j of experience row b; -1 past the row's response.
+    public let responseIndex: [Int32]
+
+    /// Per-position values (B, T) of the model batch, read into the experiences' (rows, R)
+    /// response layout, zero past each response.
+    public func gather(_ src: UnsafePointer<Float>) -> [Float] {
+        responseIndex.map { $0 >= 0 ? src[Int($0)] : 0 }
+    }
+
+    /// The inverse of `gather`: (rows, R) values written at their (B, T) positions, zero
+    /// everywhere else (the gradient a loss on response tokens hands the model).
+    public func scatter(_ src: [Float], into dst: UnsafeMutablePointer<Float>) {
+        dst.update(repeating: 0, count: batch.B * batch.T)
+        for (i, n) in responseIndex.enumerated() where n >= 0 { dst[Int(n)] = src[i] }
+    }
+}
+
+extension ExperienceBatch {
+    /// A packed row grows to at most this many times the longest prompt + answer of its group.
+    /// Attention costs the square of a row's length, and a group of long answers packed whole
+    /// would cost more there than sharing the prompt saves.
+    public static let packedLengthFactor = 4
+
+    /// The model batch of these experiences and where each response token's figures are.
+    ///
+    /// Plain (`sharePrompts` off, or one answer per prompt): one row per experience, prompt and
+    /// response end to end, right-padded with `padID`; the target at position
+    /// `promptLengths[b] - 1 + j` is response token j.
+    ///
+    /// Shared: adjacent rows of one group (`groupSize`) with the same prompt are packed into one row: the prompt's first
+    /// P - 1 tokens once, then for each answer a branch of the prompt's last token and the
+    /// answer, at the positions it has unpacked, attending to the shared tokens and to its own
+    /// branch only (`PackedLayout`). The branch's first token carries the target of the answer's
+    /// first token, so every position has one target and every token's figures are its plain
+    /// row's up to float rounding. A group is split over several rows past
+    /// `packedLengthFactor` times its longest row.
+    /// - Throws: `TrainingError(.data)` when a prompt and its response are longer than `maxLength` positions.
+    public func responseLayout(padID: Int, maxLength: Int, sharePrompts: Bool) throws -> ResponseLayout {
+        let longest = max(1, longestRow)
+        guard longest <= maxLength else {
+            throw TrainingError(.data, "a prompt and its response of \(longest) tokens are longer than the model's \(maxLength) positions; lower max_new_tokens or max_prompt_length")
+        }
+        let plan = packingPlan(sharePrompts: sharePrompts)
+        let packed = plan.contains { $0.branches.count > 1 }
+        let T = max(1, plan.map(packedLength).max() ?? 1, packed ? scoringLength : min(scoringLength, maxLength))
+        let rows = plan.count, R = responseWidth
+        var ids = [Int32](repeating: Int32(truncatingIfNeeded: padID), count: rows * T)
+        var targets = [Int32](repeating: -1, count: rows * T)
+        var positions = [Int32](repeating: 0, count: rows * T), gaps = [Int32](repeating: 0, count: 2 * rows * T)
+        var lengths = [Int](repeating: 0, count: rows)
+        var index = [Int32](repeating: -1, count: B * R)
+        for (row, entry) in plan.enumerated() {
+            let base = row * T, prompt = entry.prompt * promptWidth, P = Int(promptLengths[entry.prompt])
+            for t in 0..<P - 1 {
+                ids[base + t] = prompts[prompt + t]
+                positions[base + t] = Int32(t)
+            }
+            var start = P - 1
+            for b in entry.branches {
+                let length = Int(responseLengths[b])
+                for j in 0...length {
+                    let n = base + start + j
+                    ids[n] = j == 0 ? prompts[prompt + P - 1] : responses[b * R + j - 1]
+                    positions[n] = Int32(P - 1 + j)
+                    gaps[2 * n] = Int32(P - 1)
+                    gaps[2 * n + 1] = Int32(start)
+                    if j < length {
+                        targets[n] = responses[b * R + j]
+                        index[b * R + j] = Int32(n)
+                    }
+                }
+                start += 1 + length
+            }
+            lengths[row] = start
+        }
+        let packing = packed ? PackedLayout(positions: positions, gaps: gaps) : nil
+        return ResponseLayout(batch: ModelBatch(B: rows, T: T, ids: ids, targets: targets, lengths: lengths, packing: packing),
+                              responseIndex: index)
+    }
+
+    /// The padded length of this batch's model layout: what a part of it must be scored at to
+    /// give the whole batch's bits (`part(rows:)`).
+    public func layoutLength(sharePrompts: Bool) -> Int {
+        let plan = packingPlan(sharePrompts: sharePrompts)
+        return max(plan.map(packedLength).max() ?? 0, longestRow)
+    }
+
+    /// One model row: the experience row whose prompt it carries, and the rows whose answers
+    /// branch off it.
+    struct PackedRow {
+        var prompt: Int
+        var branches: [Int]
+    }
+
+    func packedLength(_ row: PackedRow) -> Int {
+        Int(promptLengths[row.prompt]) - 1 + row.branches.reduce(0) { $0 + 1 + Int(responseLengths[$1]) }
+    }
+
+    /// Runs of adjacent rows of one group with the same prompt, each cut into rows of at most
+    /// `packedLengthFactor` times the run's longest row; one row per experience when not sharing.
+    /// A run never crosses a group boundary and its rows depend on the run alone, so a part of a
+    /// batch cut at group boundaries packs as the whole batch does.
+    func packingPlan(sharePrompts: Bool) -> [PackedRow] {
+        var plan: [PackedRow] = []
+        var first = 0
+        while first < B {
+            var end = first + 1
+            while sharePrompts && end < B && end % groupSize != 0 && prompt(end) == prompt(first) { end += 1 }
+            let P = Int(promptLengths[first])
+            let limit = Self.packedLengthFactor * (first..<end).reduce(0) { max($0, P + Int(responseLengths[$1])) }
+            var current = PackedRow(prompt: first, branches: [])
+            for b in first..<end {
+                var next = current
+                next.branches.append(b)
+                if !current.branches.isEmpty && packedLength(next) > limit {
+                    plan.append(current)
+                    next = PackedRow(prompt: first, branches: [b])
+                }
+                current = next
+            }
+            plan.append(current)
+            first = end
+        }
+        return plan
+    }
+}

@@ -1,0 +1,150 @@
+import Model
+import TestSupport
+import Training
+import XCTest
+
+/// Answers to one prompt run packed in one row (`share_prompts`): the figures are the plain
+/// rows' up to float rounding, the gradient too, and parts and mini-batches keep the packing.
+final class PromptSharingTests: XCTestCase {
+    /// Three groups of four answers (lengths 0 to 9) to prompts of 1, 6 and 11 tokens.
+    static func batch() -> ExperienceBatch {
+        var prompts: [[Int32]] = [], responses: [[Int32]] = []
+        for g in 0..<3 {
+            let prompt = (0..<(1 + 5 * g)).map { Int32(4 + (g * 31 + $0 * 7) % 600) }
+            for a in 0..<4 {
+                prompts.append(prompt)
+                responses.append((0..<((g * 4 + a * 3) % 10)).map { Int32(4 + (g * 13 + a * 17 + $0 * 5) % 600) })
+            }
+        }
+        return ExperienceBatch(prompts: prompts, responses: responses, padID: 3, groupSize: 4)
+    }
+
+    func testLayout_putsThePromptOnceAndEachAnswerAfterIt() throws {
+        var b = ExperienceBatch(prompts: [[10, 11, 12], [10, 11, 12]], responses: [[20, 21], [30]], padID: 3, groupSize: 2)
+        let layout = try b.responseLayout(padID: 3, maxLength: 32, sharePrompts: true)
+        XCTAssertEqual(layout.batch.B, 1)
+        XCTAssertEqual(layout.batch.T, 7)
+        XCTAssertEqual(layout.batch.ids, [10, 11, 12, 20, 21, 12, 30])
+        XCTAssertEqual(layout.batch.targets, [-1, -1, 20, 21, -1, 30, -1])
+        XCTAssertEqual(layout.batch.packing?.positions, [0, 1, 2, 3, 4, 2, 3])
+        XCTAssertEqual(layout.batch.packing?.gaps, [0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 5, 2, 5], "the second answer hides the first")
+        XCTAssertEqual(layout.responseIndex, [2, 3, 5, -1])
+
+        b.groupSize = 1
+        let plain = try b.responseLayout(padID: 3, maxLength: 32, sharePrompts: true)
+        XCTAssertEqual(plain.batch.B, 2, "rows of different groups never pack")
+        XCTAssertNil(plain.batch.packing)
+        XCTAssertEqual(plain.batch.ids, try b.modelBatch(padID: 3, maxLength: 32).ids)
+    }
+
+    func testLongAnswers_splitAGroupOverRows() throws {
+        let long = (0..<20).map { Int32(4 + $0) }
+        let b = ExperienceBatch(prompts: Array(repeating: [5, 6], count: 8), responses: Array(repeating: long, count: 8), padID: 3, groupSize: 8)
+        let layout = try b.responseLayout(padID: 3, maxLength: 128, sharePrompts: true)
+        let limit = ExperienceBatch.packedLengthFactor * 22
+        XCTAssertGreaterThan(layout.batch.B, 1)
+        XCTAssertTrue(layout.batch.lengths.allSatisfy { $0 <= limit }, "\(layout.batch.lengths) past \(limit)")
+        XCTAssertEqual(layout.batch.lengths.reduce(0, +), layout.batch.B * 1 + 8 * 21)
+    }
+
+    /// Packed and plain log-probabilities, and the gradient of a weighted sum of them.
+    func testPackedRows_giveThePlainRowsFiguresAndGradient() throws {
+        let model = Llama(config: Fixture.tinyConfig())
+        model.initializeRandom(seed: 5)
+        let pool = ActivationPool(model: model)
+        let batch = Self.batch()
+        let packed = try batch.logProbs(under: model, pool: pool, padID: 3, temperature: 0.7, sharePrompts: true)
+        let plain = try batch.logProbs(under: model, pool: pool, padID: 3, temperature: 0.7, sharePrompts: false)
+        let c = Closeness(packed, plain, atol: 2e-5)
+        XCTAssertTrue(c.passed, "packed vs plain log-probabilities: \(c)")
+        XCTAssertNotNil(try batch.responseLayout(padID: 3, maxLength: 128, sharePrompts: true).batch.packing)
+
+        let weights = batch.mask.enumerated().map { Float(($0.offset % 5) - 2) * 0.5 * $0.element }
+        func gradient(sharePrompts: Bool) throws -> [Float] {
+            let layout = try batch.responseLayout(padID: 3, maxLength: 128, sharePrompts: sharePrompts)
+            let mb = layout.batch
+            let acts = TrainingActivations(model: model, B: mb.B, T: mb.T, withLogits: false)
+            let g = model.enableGradients()
+            g.zero()
+            TemperedLanguageModel.forward(model, mb, acts, temperature: 0.7)
+            var d = [Float](repeating: 0, count: mb.B * mb.T)
+            d.withUnsafeMutableBufferPointer { layout.scatter(weights, into: $0.baseAddress!) }
+            TemperedLanguageModel.backward(model, dlogprobs: d, mb, acts, temperature: 0.7)
+            return g.array
+        }
+        let a = try gradient(sharePrompts: true), b = try gradient(sharePrompts: false)
+        let scale = b.reduce(0) { max($0, abs($1)) }
+        XCTAssertGreaterThan(scale, 1e-3)
+        let g = Closeness(a, b, atol: 1e-5 * Double(scale) + 1e-6, rtol: 1e-3)
+        XCTAssertTrue(g.passed, "packed vs plain gradient: \(g)")
+    }
+
+    /// The packed gradient against central differences of the packed forward.
+    func testPackedGradient_matchesFiniteDifferences() throws {
+        let model = Llama(config: PolicyTrainerTests.config())
+        model.initializeRandom(seed: 8, std: 0.4)
+        let ungrouped = try ExperienceBatch(prompts: [[1, 5, 6], [1, 5, 6]], responses: [[8, 9], [10]], padID: 0, groupSize: 1)
+            .responseLayout(padID: 0, maxLength: 32, sharePrompts: true)
+        XCTAssertNil(ungrouped.batch.packing, "group size 1 packs nothing")
+        let shared = try ExperienceBatch(prompts: [[1, 5, 6], [1, 5, 6], [1, 5, 6], [1, 5, 6]], responses: [[8, 9], [10, 2, 11], [], [12]],
+                                         padID: 0, groupSize: 4).responseLayout(padID: 0, maxLength: 32, sharePrompts: true)
+        XCTAssertNotNil(shared.batch.packing)
+        let mb = shared.batch
+        let weights = (0..<shared.responseIndex.count).map { Float(($0 % 7) - 3) * 0.3 * (shared.responseIndex[$0] >= 0 ? 1 : 0) }
+        let acts = TrainingActivations(model: model, B: mb.B, T: mb.T, withLogits: false)
+        func loss() -> Double {
+            TemperedLanguageModel.forward(model, mb, acts, temperature: 1)
+            return zip(shared.gather(acts.logprobs.pointer), weights).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+        }
+        let gradients = model.enableGradients()
+        gradients.zero()
+        _ = loss()
+        var d = [Float](repeating: 0, count: mb.B * mb.T)
+        d.withUnsafeMutableBufferPointer { shared.scatter(weights, into: $0.baseAddress!) }
+        TemperedLanguageModel.backward(model, dlogprobs: d, mb, acts, temperature: 1)
+        let check = BlockGradientCheck.compare(entries: model.layout.entries, values: model.parameters.pointer,
+                                               analytic: gradients.array, loss: loss)
+        XCTAssertTrue(check.passed, "\(check)")
+    }
+
+    func testWholeGroupMiniBatches_keepGroupsTogetherAndPack() throws {
+        var b = Self.batch()
+        b.batchID = 9
+        let minis = b.miniBatches(size: 8, epochs: 2, shuffle: true, wholeGroups: true)
+        XCTAssertEqual(minis.count, 4)
+        for rows in minis + [minis.flatMap { $0 }] {
+            for k in stride(from: 0, to: rows.count, by: 4) {
+                XCTAssertEqual(rows[k] % 4, 0)
+                XCTAssertEqual(Array(rows[k..<k + 4]), Array(rows[k]..<rows[k] + 4))
+            }
+        }
+        let orders = Set((0..<10).map { id -> [Int] in
+            var c = b
+            c.batchID = UInt64(id)
+            return c.miniBatches(size: 12, epochs: 1, shuffle: true, wholeGroups: true)[0]
+        })
+        XCTAssertGreaterThan(orders.count, 2, "batch ids shuffle the groups: \(orders)")
+        XCTAssertEqual((minis[0] + minis[1]).sorted(), Array(0..<12), "each pass holds every row once")
+        let mini = b.selecting(rows: minis[0])
+        XCTAssertEqual(mini.groupSize, 4, "whole groups keep their group size")
+        XCTAssertNotNil(try mini.responseLayout(padID: 3, maxLength: 128, sharePrompts: true).batch.packing)
+        XCTAssertEqual(b.selecting(rows: [0, 1, 2, 4]).groupSize, 1, "rows of two groups are no group")
+        XCTAssertEqual(b.selecting(rows: [1, 2, 3, 4]).groupSize, 1, "rows across a group boundary are no group")
+    }
+
+    /// A replica's part (whole groups) packs as the whole batch does and gives its bits.
+    func testPartsAtGroupBoundaries_giveTheWholeBatchsBits() throws {
+        let model = Llama(config: Fixture.tinyConfig())
+        model.initializeRandom(seed: 6)
+        let pool = ActivationPool(model: model)
+        let whole = Self.batch()
+        let T = try whole.responseLayout(padID: 3, maxLength: 128, sharePrompts: true).batch.T
+        let first = whole.part(rows: Array(0..<4), sharePrompts: true), second = whole.part(rows: Array(4..<12), sharePrompts: true)
+        XCTAssertEqual(first.scoringLength, T)
+        XCTAssertLessThan(try first.selecting(rows: Array(0..<4)).responseLayout(padID: 3, maxLength: 128, sharePrompts: true).batch.T, T,
+                          "the test needs a part whose own packed rows are shorter than the whole's")
+        let expected = try whole.logProbs(under: model, pool: pool, padID: 3)
+        let parts = try first.logProbs(under: model, pool: pool, padID: 3) + second.logProbs(under: model, pool: pool, padID: 3)
+        XCTAssertEqual(parts.map { $0.bitPattern }, expected.map { $0.bitPattern })
+    }
+}
