@@ -25,6 +25,21 @@ final class AttentionTests: XCTestCase {
         return (out, probs)
     }
 
+    /// d(Σ r·out)/d qkv by the backward pass, from the forward's probabilities.
+    func backward(_ qkv: [Float], probs: [Float], dout r: [Float]) -> [Float] {
+        var dqkv = [Float](repeating: 0, count: T * ld)
+        var scratch = [Float](repeating: 0, count: T * T)
+        qkv.withUnsafeBufferPointer { p in
+            dqkv.withUnsafeMutableBufferPointer { d in
+                let b = p.baseAddress!, db = d.baseAddress!
+                Attention.backward(dq: db, dk: db + NH * HS, dv: db + (NH + NKV) * HS, dout: r, ldo: NH * HS, probs: probs,
+                                   q: b, ldq: ld, k: b + NH * HS, v: b + (NH + NKV) * HS, ldkv: ld,
+                                   scratch: &scratch, T: T, NH: NH, NKV: NKV, HS: HS)
+            }
+        }
+        return dqkv
+    }
+
     /// A packed row: 20 shared tokens, then branches at 20, 35 and 52 (the last across the
     /// 64-row block boundary), each hiding the branches before it.
     var packedGaps: [Int32] {
@@ -77,16 +92,7 @@ final class AttentionTests: XCTestCase {
         let r = g.random(T * NH * HS)
         let gaps = packedGaps
         let probs = forward(qkv, gaps: gaps).probs
-        var dqkv = [Float](repeating: 0, count: T * ld)
-        var scratch = [Float](repeating: 0, count: T * T)
-        qkv.withUnsafeBufferPointer { p in
-            dqkv.withUnsafeMutableBufferPointer { d in
-                let b = p.baseAddress!, db = d.baseAddress!
-                Attention.backward(dq: db, dk: db + NH * HS, dv: db + (NH + NKV) * HS, dout: r, ldo: NH * HS, probs: probs,
-                                   q: b, ldq: ld, k: b + NH * HS, v: b + (NH + NKV) * HS, ldkv: ld,
-                                   scratch: &scratch, T: T, NH: NH, NKV: NKV, HS: HS)
-            }
-        }
+        let dqkv = backward(qkv, probs: probs, dout: r)
         GradientCheck.check("packed attention dqkv", x: &qkv, analytic: dqkv, samples: 400) {
             GradientCheck.weightedSum(self.forward($0, gaps: gaps).out, r)
         }
@@ -121,16 +127,7 @@ final class AttentionTests: XCTestCase {
         var qkv = g.random(T * ld, scale: 2)
         let r = g.random(T * NH * HS)
         let probs = forward(qkv).probs
-        var dqkv = [Float](repeating: 0, count: T * ld)
-        var scratch = [Float](repeating: 0, count: T * T)
-        qkv.withUnsafeBufferPointer { p in
-            dqkv.withUnsafeMutableBufferPointer { d in
-                let b = p.baseAddress!, db = d.baseAddress!
-                Attention.backward(dq: db, dk: db + NH * HS, dv: db + (NH + NKV) * HS, dout: r, ldo: NH * HS, probs: probs,
-                                   q: b, ldq: ld, k: b + NH * HS, v: b + (NH + NKV) * HS, ldkv: ld,
-                                   scratch: &scratch, T: T, NH: NH, NKV: NKV, HS: HS)
-            }
-        }
+        let dqkv = backward(qkv, probs: probs, dout: r)
         GradientCheck.check("attention dqkv", x: &qkv, analytic: dqkv, samples: 400) {
             GradientCheck.weightedSum(self.forward($0).out, r)
         }
