@@ -88,25 +88,24 @@ extension ExperienceBatch {
 extension ExperienceBatch {
     /// The rows of each optimizer update: `epochs` passes over the batch, each cut into
     /// mini-batches of `size` rows, in order or in a random order seeded by the batch id and the
-    /// pass (so every run, and every placement of the roles, updates on the same rows).
-    /// - Parameter wholeGroups: shuffle the groups of `groupSize` answers to one prompt, not the
-    ///   rows, so that a group's answers stay side by side (and pack, `responseLayout`).
-    public func miniBatches(size: Int, epochs: Int, shuffle: Bool, wholeGroups: Bool = false) -> [[Int]] {
+    /// pass (so every run, and every placement of the roles, updates on the same rows). Each
+    /// mini-batch's rows are in ascending order: its loss is a sum over them, so the order is
+    /// free, and ascending puts the answers of one prompt side by side, where they pack
+    /// (`responseLayout`).
+    public func miniBatches(size: Int, epochs: Int, shuffle: Bool) -> [[Int]] {
         let size = max(1, min(size, B))
-        let unit = wholeGroups ? groupSize : 1
         var out: [[Int]] = []
         for epoch in 0..<max(1, epochs) {
-            var order = Array(0..<B / unit)
+            var order = Array(0..<B)
             if shuffle {
                 var rng = SplitMix64(seed: batchID &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(epoch) &* 0xD1B5_4A32_D192_ED03)
-                var i = order.count - 1
+                var i = B - 1
                 while i > 0 {
                     order.swapAt(i, Int(rng.next() % UInt64(i + 1)))
                     i -= 1
                 }
             }
-            let rows = order.flatMap { $0 * unit..<($0 + 1) * unit }
-            for start in stride(from: 0, to: B, by: size) { out.append(Array(rows[start..<min(start + size, B)])) }
+            for start in stride(from: 0, to: B, by: size) { out.append(order[start..<min(start + size, B)].sorted()) }
         }
         return out
     }

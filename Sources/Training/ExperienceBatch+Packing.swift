@@ -42,13 +42,16 @@ extension ExperienceBatch {
     /// first token, so every position has one target and every token's figures are its plain
     /// row's up to float rounding. A group is split over several rows past
     /// `packedLengthFactor` times its longest row.
+    /// - Parameter acrossGroups: pack adjacent rows with the same prompt whatever their groups
+    ///   (a mini-batch, whose rows are a few answers of each of many groups): the layout then
+    ///   depends on which rows are adjacent, so never for a batch whose parts replicas score.
     /// - Throws: `TrainingError(.data)` when a prompt and its response are longer than `maxLength` positions.
-    public func responseLayout(padID: Int, maxLength: Int, sharePrompts: Bool) throws -> ResponseLayout {
+    public func responseLayout(padID: Int, maxLength: Int, sharePrompts: Bool, acrossGroups: Bool = false) throws -> ResponseLayout {
         let longest = max(1, longestRow)
         guard longest <= maxLength else {
             throw TrainingError(.data, "a prompt and its response of \(longest) tokens are longer than the model's \(maxLength) positions; lower max_new_tokens or max_prompt_length")
         }
-        let plan = packingPlan(sharePrompts: sharePrompts)
+        let plan = packingPlan(sharePrompts: sharePrompts, acrossGroups: acrossGroups)
         let packed = plan.contains { $0.branches.count > 1 }
         let T = max(1, plan.map(packedLength).max() ?? 1, packed ? scoringLength : min(scoringLength, maxLength))
         let rows = plan.count, R = responseWidth
@@ -104,16 +107,16 @@ extension ExperienceBatch {
         Int(promptLengths[row.prompt]) - 1 + row.branches.reduce(0) { $0 + 1 + Int(responseLengths[$1]) }
     }
 
-    /// Runs of adjacent rows of one group with the same prompt, each cut into rows of at most
+    /// Runs of adjacent rows of one group (any group, `acrossGroups`) with the same prompt, each cut into rows of at most
     /// `packedLengthFactor` times the run's longest row; one row per experience when not sharing.
     /// A run never crosses a group boundary and its rows depend on the run alone, so a part of a
     /// batch cut at group boundaries packs as the whole batch does.
-    func packingPlan(sharePrompts: Bool) -> [PackedRow] {
+    func packingPlan(sharePrompts: Bool, acrossGroups: Bool = false) -> [PackedRow] {
         var plan: [PackedRow] = []
         var first = 0
         while first < B {
             var end = first + 1
-            while sharePrompts && end < B && end % groupSize != 0 && prompt(end) == prompt(first) { end += 1 }
+            while sharePrompts && end < B && (acrossGroups || end % groupSize != 0) && prompt(end) == prompt(first) { end += 1 }
             let P = Int(promptLengths[first])
             let limit = Self.packedLengthFactor * (first..<end).reduce(0) { max($0, P + Int(responseLengths[$1])) }
             var current = PackedRow(prompt: first, branches: [])

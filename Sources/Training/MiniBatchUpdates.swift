@@ -12,14 +12,12 @@ enum MiniBatchUpdates {
     ///   - after: runs after each update (the actor's ptx update); its figures are averaged too.
     /// - Returns: each figure's mean over the updates, with `<prefix>grad_norm`, the last
     ///   `<prefix>lr` and `<prefix>updates`.
-    ///   - wholeGroups: mini-batches of whole groups (`ExperienceBatch.miniBatches`).
-    static func run(_ batch: ExperienceBatch, config: RLAlgorithmConfig, optimizer: OptimizerStep, prefix: String, wholeGroups: Bool = false,
+    static func run(_ batch: ExperienceBatch, config: RLAlgorithmConfig, optimizer: OptimizerStep, prefix: String,
                     accumulate: (ExperienceBatch, Int) throws -> [String: Double],
                     after: () -> [String: Double] = { [:] }) throws -> [String: Double] {
         var sums: [String: Double] = [:]
         var updates = 0, learningRate = 0.0
-        for rows in batch.miniBatches(size: config.miniBatchSize, epochs: config.ppoEpochs, shuffle: config.shuffleMiniBatches,
-                                      wholeGroups: wholeGroups) {
+        for rows in batch.miniBatches(size: config.miniBatchSize, epochs: config.ppoEpochs, shuffle: config.shuffleMiniBatches) {
             let mb = batch.selecting(rows: rows)
             let tokens = mb.responseTokenCount
             guard tokens > 0 else { continue }

@@ -53,9 +53,7 @@ public final class PolicyTrainer {
     ///   (k2 of old vs new, as trl logs it), `actor_grad_norm`, `ptx_loss` (with ptx data), and
     ///   the last `actor_lr`.
     public func update(_ batch: ExperienceBatch) throws -> [String: Double] {
-        // Whole groups when sharing prompts, so that each group's answers pack in one row.
-        try MiniBatchUpdates.run(batch, config: config, optimizer: optimizer, prefix: "actor_",
-                                 wholeGroups: config.sharePrompts && batch.groupSize > 1, accumulate: { mb, tokens in
+        try MiniBatchUpdates.run(batch, config: config, optimizer: optimizer, prefix: "actor_", accumulate: { mb, tokens in
             let result = try accumulate(mb, normalizer: Double(tokens))
             return ["policy_loss": result.loss, "policy_clipfrac": Double(result.clippedTokens) / Double(tokens),
                     "approx_kl": result.approxKLSum / Double(tokens)]
@@ -85,7 +83,10 @@ public final class PolicyTrainer {
 
     /// Adds the gradient of one mini-batch's policy loss into `trainable.gradients`.
     private func accumulate(_ mb: ExperienceBatch, normalizer: Double) throws -> Losses.PolicyLossStats {
-        let layout = try mb.responseLayout(padID: padID, maxLength: model.config.maxPositionEmbeddings, sharePrompts: config.sharePrompts)
+        // A shuffled mini-batch holds a few answers of each of many groups, in ascending row
+        // order: the adjacent answers to one prompt pack, whichever groups they came from.
+        let layout = try mb.responseLayout(padID: padID, maxLength: model.config.maxPositionEmbeddings, sharePrompts: config.sharePrompts,
+                                           acrossGroups: true)
         let batch = layout.batch
         let acts = pool.activations(B: batch.B, T: batch.T)
         let N = batch.B * batch.T

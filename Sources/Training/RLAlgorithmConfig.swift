@@ -71,12 +71,11 @@ public struct RLAlgorithmConfig: Sendable, Equatable, Codable {
     /// random order (trl's trainers shuffle). Off, rows go in order as DeepSpeed-Chat iterates
     /// them; with groups of samples per prompt that puts one prompt's samples in one update.
     public var shuffleMiniBatches = true
-    /// `share_prompts`: the answers of one prompt are run in the update (and when scored) as one
-    /// packed row, the prompt once and each answer attending to it and to itself
-    /// (`ExperienceBatch.responseLayout`): the same figures up to float rounding, for a fraction
-    /// of the tokens when answers are short. Mini-batches are then cut from whole groups of
-    /// answers in a shuffled order, so that a group's answers meet in one update. Off, each row
-    /// runs alone and mini-batches mix rows of all groups. No effect with one answer per prompt.
+    /// `share_prompts`: the answers to one prompt run as one packed row, the prompt once and each
+    /// answer attending to it and to itself (`ExperienceBatch.responseLayout`), in the actor's
+    /// update and old log-probabilities and in the reference: the same figures up to float
+    /// rounding, for a fraction of the tokens when answers are short. Off, each row runs alone.
+    /// No effect with one answer per prompt.
     public var sharePrompts = true
     /// `ppo_epochs`: passes over each batch of experiences. DeepSpeed-Chat `ppo_epochs = 1`.
     public var ppoEpochs = 1

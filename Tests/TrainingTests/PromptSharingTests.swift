@@ -107,27 +107,36 @@ final class PromptSharingTests: XCTestCase {
         XCTAssertTrue(check.passed, "\(check)")
     }
 
-    func testWholeGroupMiniBatches_keepGroupsTogetherAndPack() throws {
+    /// Shuffled mini-batches hold a few answers of many groups, in ascending row order, so a
+    /// group's answers are adjacent and pack across group boundaries; a whole group selected
+    /// keeps its group size.
+    func testShuffledMiniBatches_packTheAnswersOfOnePrompt() throws {
         var b = Self.batch()
         b.batchID = 9
-        let minis = b.miniBatches(size: 8, epochs: 2, shuffle: true, wholeGroups: true)
+        let minis = b.miniBatches(size: 6, epochs: 2, shuffle: true)
         XCTAssertEqual(minis.count, 4)
-        for rows in minis + [minis.flatMap { $0 }] {
-            for k in stride(from: 0, to: rows.count, by: 4) {
-                XCTAssertEqual(rows[k] % 4, 0)
-                XCTAssertEqual(Array(rows[k..<k + 4]), Array(rows[k]..<rows[k] + 4))
-            }
-        }
-        let orders = Set((0..<10).map { id -> [Int] in
-            var c = b
-            c.batchID = UInt64(id)
-            return c.miniBatches(size: 12, epochs: 1, shuffle: true, wholeGroups: true)[0]
-        })
-        XCTAssertGreaterThan(orders.count, 2, "batch ids shuffle the groups: \(orders)")
+        for rows in minis { XCTAssertEqual(rows, rows.sorted()) }
         XCTAssertEqual((minis[0] + minis[1]).sorted(), Array(0..<12), "each pass holds every row once")
+        XCTAssertNotEqual(minis[0], Array(0..<6), "the rows are shuffled")
         let mini = b.selecting(rows: minis[0])
-        XCTAssertEqual(mini.groupSize, 4, "whole groups keep their group size")
-        XCTAssertNotNil(try mini.responseLayout(padID: 3, maxLength: 128, sharePrompts: true).batch.packing)
+        XCTAssertEqual(mini.groupSize, 1)
+        let layout = try mini.responseLayout(padID: 3, maxLength: 128, sharePrompts: true, acrossGroups: true)
+        let groups = Set(minis[0].map { $0 / 4 })
+        XCTAssertEqual(layout.batch.B, groups.count, "one packed row per prompt: \(minis[0])")
+        XCTAssertNil(try mini.responseLayout(padID: 3, maxLength: 128, sharePrompts: true).batch.packing,
+                     "without acrossGroups, rows of group size 1 run alone")
+
+        let model = Llama(config: Fixture.tinyConfig())
+        model.initializeRandom(seed: 4)
+        let pool = ActivationPool(model: model)
+        let alone = try mini.logProbs(under: model, pool: pool, padID: 3, sharePrompts: false)
+        let mb = layout.batch
+        let acts = TrainingActivations(model: model, B: mb.B, T: mb.T, withLogits: false)
+        TemperedLanguageModel.forward(model, mb, acts, temperature: 1)
+        let c = Closeness(layout.gather(acts.logprobs.pointer), alone, atol: 2e-5)
+        XCTAssertTrue(c.passed, "a mini-batch packed across groups vs its rows alone: \(c)")
+
+        XCTAssertEqual(b.selecting(rows: [4, 5, 6, 7]).groupSize, 4, "a whole group keeps its group size")
         XCTAssertEqual(b.selecting(rows: [0, 1, 2, 4]).groupSize, 1, "rows of two groups are no group")
         XCTAssertEqual(b.selecting(rows: [1, 2, 3, 4]).groupSize, 1, "rows across a group boundary are no group")
     }
