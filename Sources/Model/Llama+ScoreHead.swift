@@ -15,6 +15,16 @@ extension Llama {
         return (0..<a.B).map { b in scoreDot(a.hidden.pointer + lastRow(b, lengths, a) * C, w, C) }
     }
 
+    /// The score at given rows of the final hidden states (flat (B, T) positions): a packed
+    /// batch's sequences end where its layout says, not at each row's end.
+    public func score(atPositions positions: [Int], acts a: TrainingActivations) -> [Float] {
+        let w = scoreWeight
+        return positions.map { n in
+            precondition(n >= 0 && n < a.B * a.T, "position \(n) outside the (\(a.B), \(a.T)) batch")
+            return scoreDot(a.hidden.pointer + n * C, w, C)
+        }
+    }
+
     /// Backward of the score head from d loss / d score (B): writes `acts.dHidden` (zero except
     /// at each row's last real token) and adds `h · dscore` into the gradient of `score.weight`:
     /// the attached adapters' gradient when they carry the head, else the model's own when the

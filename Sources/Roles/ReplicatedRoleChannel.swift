@@ -20,7 +20,7 @@ import Training
 public struct ReplicatedRoleChannel: RoleChannel {
     public let role: RoleName
     let replicas: [any RoleChannel]
-    /// The run's `share_prompts`: per-token parts are then cut at group boundaries and padded to
+    /// The run's `share_prompts`: scoring parts are then cut at group boundaries and padded to
     /// the whole batch's packed length, as the replicas pack them.
     let sharePrompts: Bool
     let log: @Sendable (String) -> Void
@@ -49,7 +49,10 @@ public struct ReplicatedRoleChannel: RoleChannel {
         case .policyLogProbs(let batch, let version):
             return .perToken(try await perToken(batch) { .policyLogProbs($0, version: version) })
         case .score(let batch, let texts):
-            let parts = try await fanOut(batch.B) { .score(batch.part(rows: Array($0)), texts: Array(texts[$0])) }
+            let share = sharePrompts
+            let parts = try await fanOut(batch.B, unit: batch.groupSize) {
+                .score(batch.part(rows: Array($0), sharePrompts: share), texts: Array(texts[$0]))
+            }
             return .scores(try join(parts, batch: batch, perRow: 1) {
                 if case .scores(let v) = $0 { v } else { nil }
             })

@@ -18,9 +18,12 @@ public final class RewardLogic: RoleLogic {
     private let tokenizer: (any TextTokenizer)?
     private let eosID: Int
     private let vocabSize: Int
+    /// The run's `share_prompts`: a reward model scores the answers to one prompt packed.
+    private let sharePrompts: Bool
 
     public init(plan: RunPlan) throws {
         tokenizer = try TokenizerFiles.loadIfPresent(directory: plan.actorModel)
+        sharePrompts = plan.algorithm.sharePrompts
         eosID = tokenizer.map { $0.eosID >= 0 ? $0.eosID : 2 } ?? 2
         switch plan.reward {
         case .model(let path):
@@ -61,11 +64,16 @@ public final class RewardLogic: RoleLogic {
         }
         switch scorer {
         case .model(let model, let pool, let padID):
-            let mb = try batch.modelBatch(padID: padID, maxLength: model.config.maxPositionEmbeddings)
-            var scores: [Float] = []
-            pool.forEachScoringChunk(mb) { _, chunk, acts in
-                model.forward(ids: chunk.ids, acts: acts)
-                scores += model.scoreForward(lengths: chunk.lengths, acts: acts)
+            // Each answer's score is read at its last token, wherever its packed row put it.
+            let layout = try batch.responseLayout(padID: padID, maxLength: model.config.maxPositionEmbeddings, sharePrompts: sharePrompts)
+            let mb = layout.batch
+            var scores = [Float](repeating: 0, count: batch.B)
+            pool.forEachScoringChunk(mb) { rows, chunk, acts in
+                model.forward(ids: chunk.ids, acts: acts, packing: chunk.packing)
+                let span = rows.lowerBound * mb.T..<rows.upperBound * mb.T
+                let mine = (0..<batch.B).filter { span.contains(Int(layout.lastTokenIndex[$0])) }
+                let values = model.score(atPositions: mine.map { Int(layout.lastTokenIndex[$0]) - span.lowerBound }, acts: acts)
+                for (b, v) in zip(mine, values) { scores[b] = v }
             }
             return .scores(scores)
         case .rules(let checker):

@@ -8,6 +8,10 @@ public struct ResponseLayout: Sendable {
     /// (experience rows, R): the flat (B, T) position of the model batch whose target is response
     /// token j of experience row b; -1 past the row's response.
     public let responseIndex: [Int32]
+    /// (experience rows): the flat (B, T) position of each experience's last token (its last
+    /// response token, or its prompt's last when the response is empty): where a reward model
+    /// reads its score.
+    public let lastTokenIndex: [Int32]
 
     /// Per-position values (B, T) of the model batch, read into the experiences' (rows, R)
     /// response layout, zero past each response.
@@ -60,6 +64,7 @@ extension ExperienceBatch {
         var positions = [Int32](repeating: 0, count: rows * T), gaps = [Int32](repeating: 0, count: 2 * rows * T)
         var lengths = [Int](repeating: 0, count: rows)
         var index = [Int32](repeating: -1, count: B * R)
+        var last = [Int32](repeating: 0, count: B)
         for (row, entry) in plan.enumerated() {
             let base = row * T, prompt = entry.prompt * promptWidth, P = Int(promptLengths[entry.prompt])
             for t in 0..<P - 1 {
@@ -80,13 +85,14 @@ extension ExperienceBatch {
                         index[b * R + j] = Int32(n)
                     }
                 }
+                last[b] = Int32(base + start + length)
                 start += 1 + length
             }
             lengths[row] = start
         }
         let packing = packed ? PackedLayout(positions: positions, gaps: gaps) : nil
         return ResponseLayout(batch: ModelBatch(B: rows, T: T, ids: ids, targets: targets, lengths: lengths, packing: packing),
-                              responseIndex: index)
+                              responseIndex: index, lastTokenIndex: last)
     }
 
     /// The padded length of this batch's model layout: what a part of it must be scored at to

@@ -73,7 +73,7 @@ public struct RLAlgorithmConfig: Sendable, Equatable, Codable {
     public var shuffleMiniBatches = true
     /// `share_prompts`: the answers to one prompt run as one packed row, the prompt once and each
     /// answer attending to it and to itself (`ExperienceBatch.responseLayout`), in the actor's
-    /// update and old log-probabilities and in the reference: the same figures up to float
+    /// update and old log-probabilities, the reference and a reward model: the same figures up to float
     /// rounding, for a fraction of the tokens when answers are short. Off, each row runs alone.
     /// No effect with one answer per prompt.
     public var sharePrompts = true

@@ -79,6 +79,30 @@ final class PromptSharingTests: XCTestCase {
         XCTAssertTrue(g.passed, "packed vs plain gradient: \(g)")
     }
 
+    /// A reward model's score, read at each answer's last token of the packed rows, is its score
+    /// on the plain rows.
+    func testPackedScores_areThePlainRowsScores() throws {
+        let base = Llama(config: Fixture.tinyConfig())
+        base.initializeRandom(seed: 9)
+        let model = base.makeRewardModel(padTokenID: 3, seed: 2, std: 0.2)
+        let batch = Self.batch()
+        func scores(sharePrompts: Bool) throws -> [Float] {
+            let layout = try batch.responseLayout(padID: 3, maxLength: 128, sharePrompts: sharePrompts)
+            let mb = layout.batch
+            let acts = TrainingActivations(model: model, B: mb.B, T: mb.T, withLogits: false, forScoring: true)
+            model.forward(ids: mb.ids, acts: acts, packing: mb.packing)
+            return model.score(atPositions: layout.lastTokenIndex.map(Int.init), acts: acts)
+        }
+        let plainBatch = try batch.modelBatch(padID: 3, maxLength: 128)
+        let acts = TrainingActivations(model: model, B: plainBatch.B, T: plainBatch.T, withLogits: false, forScoring: true)
+        model.forward(ids: plainBatch.ids, acts: acts)
+        let reference = model.scoreForward(lengths: plainBatch.lengths, acts: acts)
+        XCTAssertEqual(try scores(sharePrompts: false).map(\.bitPattern), reference.map(\.bitPattern), "plain layout: the same bits")
+        let c = Closeness(try scores(sharePrompts: true), reference, atol: 1e-4)
+        XCTAssertTrue(c.passed, "packed vs plain scores: \(c)")
+        XCTAssertGreaterThan(reference.map(abs).max()!, 1e-3, "scores that say something")
+    }
+
     /// The packed gradient against central differences of the packed forward.
     func testPackedGradient_matchesFiniteDifferences() throws {
         let model = Llama(config: PolicyTrainerTests.config())
