@@ -28,9 +28,9 @@ public struct ResponseLayout: Sendable {
 }
 
 extension ExperienceBatch {
-    /// A packed row grows to at most this many times the longest prompt + answer of its group.
-    /// Attention costs the square of a row's length, and a group of long answers packed whole
-    /// would cost more there than sharing the prompt saves.
+    /// A packed row is never longer than this many times the longest prompt + answer in it (what
+    /// bounds a replica part's `scoring_length`); the square rule of `packingPlan` usually
+    /// stops it well before.
     public static let packedLengthFactor = 4
 
     /// The model batch of these experiences and where each response token's figures are.
@@ -44,8 +44,8 @@ extension ExperienceBatch {
     /// answer, at the positions it has unpacked, attending to the shared tokens and to its own
     /// branch only (`PackedLayout`). The branch's first token carries the target of the answer's
     /// first token, so every position has one target and every token's figures are its plain
-    /// row's up to float rounding. A group is split over several rows past
-    /// `packedLengthFactor` times its longest row.
+    /// row's up to float rounding. A row takes another answer only while its attention costs no
+    /// more than its answers' rows would alone (`packingPlan`).
     /// - Parameter acrossGroups: pack adjacent rows with the same prompt whatever their groups
     ///   (a mini-batch, whose rows are a few answers of each of many groups): the layout then
     ///   depends on which rows are adjacent, so never for a batch whose parts replicas score.
@@ -113,10 +113,15 @@ extension ExperienceBatch {
         Int(promptLengths[row.prompt]) - 1 + row.branches.reduce(0) { $0 + 1 + Int(responseLengths[$1]) }
     }
 
-    /// Runs of adjacent rows of one group (any group, `acrossGroups`) with the same prompt, each cut into rows of at most
-    /// `packedLengthFactor` times the run's longest row; one row per experience when not sharing.
-    /// A run never crosses a group boundary and its rows depend on the run alone, so a part of a
-    /// batch cut at group boundaries packs as the whole batch does.
+    /// Runs of adjacent rows of one group (any group, `acrossGroups`) with the same prompt, each
+    /// cut into packed rows; one row per experience when not sharing. A packed row takes the
+    /// next answer only while its length squared stays within the sum of its answers' plain
+    /// lengths squared: attention's memory (the saved probabilities, T² per head and layer) and
+    /// work then never exceed what the rows take alone, which is what the memory plan counts.
+    /// Short answers to a long prompt pack whole (8 answers of 5 tokens to a 26-token prompt:
+    /// 73² against 8 x 31²); answers as long as their prompt do not pack. A run never crosses a
+    /// group boundary (unless `acrossGroups`) and its rows depend on the run alone, so a part of
+    /// a batch cut at group boundaries packs as the whole batch does.
     func packingPlan(sharePrompts: Bool, acrossGroups: Bool = false) -> [PackedRow] {
         var plan: [PackedRow] = []
         var first = 0
@@ -124,16 +129,24 @@ extension ExperienceBatch {
             var end = first + 1
             while sharePrompts && end < B && (acrossGroups || end % groupSize != 0) && prompt(end) == prompt(first) { end += 1 }
             let P = Int(promptLengths[first])
-            let limit = Self.packedLengthFactor * (first..<end).reduce(0) { max($0, P + Int(responseLengths[$1])) }
+            let plain = { (b: Int) in P + Int(responseLengths[b]) }
             var current = PackedRow(prompt: first, branches: [])
+            var squares = 0, longest = 0
             for b in first..<end {
                 var next = current
                 next.branches.append(b)
-                if !current.branches.isEmpty && packedLength(next) > limit {
+                let length = packedLength(next)
+                let fits = length * length <= squares + plain(b) * plain(b)
+                    && length <= Self.packedLengthFactor * max(longest, plain(b))
+                if !current.branches.isEmpty && !fits {
                     plan.append(current)
                     next = PackedRow(prompt: first, branches: [b])
+                    squares = 0
+                    longest = 0
                 }
                 current = next
+                squares += plain(b) * plain(b)
+                longest = max(longest, plain(b))
             }
             plan.append(current)
             first = end
