@@ -176,7 +176,7 @@ final class TopologyParserTests: XCTestCase {
         XCTAssertEqual(quick.algorithm, pipelined)
         XCTAssertEqual(quick.models.reward, .rule("demo-tasks"))
         XCTAssertEqual(quick.data, grpo.data)
-        XCTAssertEqual(quick.schedule.iterations, 1300)
+        XCTAssertEqual(quick.schedule.iterations, 1000)
         XCTAssertEqual(quick.schedule.evalSize, 300, "the held-out curve ends at the pipeline table's figure")
     }
 }
