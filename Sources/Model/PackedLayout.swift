@@ -5,7 +5,7 @@
 /// as a branch that attends to the prompt and to itself, not to the branches before it. Every
 /// token then computes what it would in its own unpacked row (up to float rounding), and the
 /// prompt's tokens are run once instead of once per answer. A GRPO group of 8 answers of about 5
-/// tokens to a 26-token prompt is 74 positions packed against 8 x 31 unpacked.
+/// tokens to a 26-token prompt is 73 positions packed against 8 x 31 unpacked.
 public struct PackedLayout: Sendable, Equatable {
     /// (B, T) rotary position of each token: its position in its own unpacked sequence.
     public var positions: [Int32]

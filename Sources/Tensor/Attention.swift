@@ -10,7 +10,7 @@ public enum Attention {
     // q: (Tq, ·) stride ldq, head h at column h*HS; k, v: (Tk, ·) stride ldkv, head g at g*HS
     // Query row i is at absolute position offset+i and attends to keys 0...offset+i (Tk >= offset+Tq).
     // gaps: nil, or (Tq, 2): query row i also does not see keys gaps[2i]..<gaps[2i+1] (an empty
-    // range hides nothing). A packed row of answers sharing one prompt (`SequencePacking`) hides
+    // range hides nothing). A packed row of answers sharing one prompt (`PackedLayout`) hides
     // the answers before its own. The backward needs no gaps: their probabilities are 0.
     public static func forward(
         out: UnsafeMutablePointer<Float>, ldo: Int, probs: UnsafeMutablePointer<Float>,

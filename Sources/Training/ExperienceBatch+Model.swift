@@ -12,29 +12,6 @@ extension ExperienceBatch {
     public func modelBatch(padID: Int, maxLength: Int) throws -> ModelBatch {
         try responseLayout(padID: padID, maxLength: maxLength, sharePrompts: false).batch
     }
-
-    /// Reads per-position values (B, T) of a model batch into the (B, R) response layout:
-    /// `out[b, j] = src[b, promptLengths[b] - 1 + j]`, zero at padding.
-    public func gatherResponse(_ src: UnsafePointer<Float>, T: Int) -> [Float] {
-        let R = responseWidth
-        var out = [Float](repeating: 0, count: B * R)
-        for b in 0..<B {
-            let start = b * T + Int(promptLengths[b]) - 1
-            for j in 0..<Int(responseLengths[b]) { out[b * R + j] = src[start + j] }
-        }
-        return out
-    }
-
-    /// The inverse of `gatherResponse`: writes (B, R) values at their (B, T) positions and zero
-    /// everywhere else (the gradient a loss on response tokens hands the model).
-    public func scatterResponse(_ src: [Float], into dst: UnsafeMutablePointer<Float>, T: Int) {
-        dst.update(repeating: 0, count: B * T)
-        let R = responseWidth
-        for b in 0..<B {
-            let start = b * T + Int(promptLengths[b]) - 1
-            for j in 0..<Int(responseLengths[b]) { dst[start + j] = src[b * R + j] }
-        }
-    }
 }
 
 extension ExperienceBatch {

@@ -56,8 +56,12 @@ extension ExperienceBatch {
             throw TrainingError(.data, "a prompt and its response of \(longest) tokens are longer than the model's \(maxLength) positions; lower max_new_tokens or max_prompt_length")
         }
         let plan = packingPlan(sharePrompts: sharePrompts, acrossGroups: acrossGroups)
-        let packed = plan.contains { $0.branches.count > 1 }
-        let T = max(1, plan.map(packedLength).max() ?? 1, packed ? scoringLength : min(scoringLength, maxLength))
+        // A part of a batch is padded to the whole batch's length (`scoringLength`), which its
+        // packed rows may have taken past the model's positions even where this part packs
+        // nothing: the padding then needs the explicit positions (0) a packed layout gives it,
+        // since plain rows put position t at column t.
+        let T = max(1, plan.map(packedLength).max() ?? 1, scoringLength)
+        let explicit = T > maxLength || plan.contains { $0.branches.count > 1 }
         let rows = plan.count, R = responseWidth
         var ids = [Int32](repeating: Int32(truncatingIfNeeded: padID), count: rows * T)
         var targets = [Int32](repeating: -1, count: rows * T)
@@ -90,7 +94,7 @@ extension ExperienceBatch {
             }
             lengths[row] = start
         }
-        let packing = packed ? PackedLayout(positions: positions, gaps: gaps) : nil
+        let packing = explicit ? PackedLayout(positions: positions, gaps: gaps) : nil
         return ResponseLayout(batch: ModelBatch(B: rows, T: T, ids: ids, targets: targets, lengths: lengths, packing: packing),
                               responseIndex: index, lastTokenIndex: last)
     }
@@ -98,8 +102,7 @@ extension ExperienceBatch {
     /// The padded length of this batch's model layout: what a part of it must be scored at to
     /// give the whole batch's bits (`part(rows:)`).
     public func layoutLength(sharePrompts: Bool) -> Int {
-        let plan = packingPlan(sharePrompts: sharePrompts)
-        return max(plan.map(packedLength).max() ?? 0, longestRow)
+        packingPlan(sharePrompts: sharePrompts).map(packedLength).max() ?? 0
     }
 
     /// One model row: the experience row whose prompt it carries, and the rows whose answers
@@ -107,6 +110,12 @@ extension ExperienceBatch {
     struct PackedRow {
         var prompt: Int
         var branches: [Int]
+    }
+
+    /// Whether rows `a` and `b` have the same prompt (compared in place, not copied out).
+    func samePrompt(_ a: Int, _ b: Int) -> Bool {
+        let n = Int(promptLengths[a])
+        return n == Int(promptLengths[b]) && prompts[a * promptWidth..<a * promptWidth + n].elementsEqual(prompts[b * promptWidth..<b * promptWidth + n])
     }
 
     func packedLength(_ row: PackedRow) -> Int {
@@ -127,7 +136,7 @@ extension ExperienceBatch {
         var first = 0
         while first < B {
             var end = first + 1
-            while sharePrompts && end < B && (acrossGroups || end % groupSize != 0) && prompt(end) == prompt(first) { end += 1 }
+            while sharePrompts && end < B && (acrossGroups || end % groupSize != 0) && samePrompt(end, first) { end += 1 }
             let P = Int(promptLengths[first])
             let plain = { (b: Int) in P + Int(responseLengths[b]) }
             var current = PackedRow(prompt: first, branches: [])

@@ -129,9 +129,9 @@ public struct ExperienceBatch: Sendable, Equatable {
         return out
     }
 
-    /// The rows `rows` as a batch of their own (same widths), for mini-batches. Its group size is
-    /// this batch's when `rows` are whole groups in order within each (so that they still pack,
-    /// `responseLayout`), else 1.
+    /// The rows `rows` as a batch of their own (same widths), for mini-batches and replicas'
+    /// parts. Its group size is this batch's when `rows` are whole groups in order (a part cut at
+    /// group boundaries, whose groups must pack as the whole batch's do, `responseLayout`), else 1.
     public func selecting(rows: [Int]) -> ExperienceBatch {
         let g = groupSize
         let wholeGroups = g > 1 && rows.count % g == 0 && stride(from: 0, to: rows.count, by: g).allSatisfy { k in

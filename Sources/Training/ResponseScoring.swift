@@ -42,11 +42,12 @@ extension Llama {
     public func responseValues(prompts: [[Int]], responses: [[Int]], batchSize: Int = 16,
                                pool: ActivationPool) throws -> [[Float]] {
         try forEachResponseBatch(prompts: prompts, responses: responses, batchSize: batchSize) { batch in
-            let mb = try batch.modelBatch(padID: 0, maxLength: config.maxPositionEmbeddings)
+            let layout = try batch.responseLayout(padID: 0, maxLength: config.maxPositionEmbeddings, sharePrompts: false)
+            let mb = layout.batch
             let acts = pool.scoringActivations(B: mb.B, T: mb.T)
-            forward(ids: mb.ids, acts: acts)
+            forward(ids: mb.ids, acts: acts, packing: mb.packing)
             let values = valuesForward(acts: acts)
-            return batch.ragged(values.withUnsafeBufferPointer { batch.gatherResponse($0.baseAddress!, T: mb.T) })
+            return batch.ragged(values.withUnsafeBufferPointer { layout.gather($0.baseAddress!) })
         }
     }
 

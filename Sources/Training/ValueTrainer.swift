@@ -33,14 +33,15 @@ public final class ValueTrainer {
 
     /// V(s_j) for every response token, (B, R): the value at the position that predicts token j.
     public func values(of batch: ExperienceBatch) throws -> [Float] {
-        let mb = try batch.modelBatch(padID: padID, maxLength: model.config.maxPositionEmbeddings)
+        let layout = try batch.responseLayout(padID: padID, maxLength: model.config.maxPositionEmbeddings, sharePrompts: false)
+        let mb = layout.batch
         var all: [Float] = []
         all.reserveCapacity(mb.B * mb.T)
         pool.forEachScoringChunk(mb) { _, chunk, acts in
-            model.forward(ids: chunk.ids, acts: acts)
+            model.forward(ids: chunk.ids, acts: acts, packing: chunk.packing)
             all += model.valuesForward(acts: acts)
         }
-        return all.withUnsafeBufferPointer { batch.gatherResponse($0.baseAddress!, T: mb.T) }
+        return all.withUnsafeBufferPointer { layout.gather($0.baseAddress!) }
     }
 
     /// `ppo_epochs` passes in mini-batches, the clipped value loss, one update each.
@@ -48,18 +49,19 @@ public final class ValueTrainer {
     ///   `critic_grad_norm`, and the last `critic_lr`.
     public func update(_ batch: ExperienceBatch) throws -> [String: Double] {
         try MiniBatchUpdates.run(batch, config: config, optimizer: optimizer, prefix: "critic_") { mb, tokens in
-            let modelBatch = try mb.modelBatch(padID: padID, maxLength: model.config.maxPositionEmbeddings)
+            let layout = try mb.responseLayout(padID: padID, maxLength: model.config.maxPositionEmbeddings, sharePrompts: false)
+            let modelBatch = layout.batch
             let acts = pool.activations(B: modelBatch.B, T: modelBatch.T)
             let N = modelBatch.B * modelBatch.T
             if dvalues.count < N { dvalues = FloatBuffer(count: N) }
-            model.forward(ids: modelBatch.ids, acts: acts)
+            model.forward(ids: modelBatch.ids, acts: acts, packing: modelBatch.packing)
             let all = model.valuesForward(acts: acts)
-            let newValues = all.withUnsafeBufferPointer { mb.gatherResponse($0.baseAddress!, T: modelBatch.T) }
+            let newValues = all.withUnsafeBufferPointer { layout.gather($0.baseAddress!) }
             let count = mb.B * mb.responseWidth
             var dResponse = [Float](repeating: 0, count: count)
             let result = Losses.ppoValue(dvalues: &dResponse, values: newValues, oldValues: mb.values, returns: mb.returns,
                                          mask: mb.mask, N: count, clip: config.valueClip, normalizer: Double(tokens))
-            mb.scatterResponse(dResponse, into: dvalues.pointer, T: modelBatch.T)
+            layout.scatter(dResponse, into: dvalues.pointer)
             model.valuesBackward(dvalues: dvalues.pointer, acts: acts)
             model.backward(acts: acts)
             return ["value_loss": result.loss, "value_clipfrac": Double(result.clippedTokens) / Double(tokens)]

@@ -10,7 +10,9 @@ final class ExperienceLayoutTests: XCTestCase {
         b.prompts = [10, 11, 12, 20, 0, 0]
         b.responseLengths = [2, 1]
         b.responses = [13, 14, 21, 0]
-        let mb = try b.modelBatch(padID: 3, maxLength: 64)
+        let layout = try b.responseLayout(padID: 3, maxLength: 64, sharePrompts: false)
+        let mb = layout.batch
+        XCTAssertEqual(mb.ids, try b.modelBatch(padID: 3, maxLength: 64).ids)
         XCTAssertEqual(mb.T, 5, "padded to the longest row, no further")
         XCTAssertEqual(Array(mb.ids[0..<5]), [10, 11, 12, 13, 14])
         XCTAssertEqual(Array(mb.ids[5..<10]), [20, 21, 3, 3, 3])
@@ -20,9 +22,9 @@ final class ExperienceLayoutTests: XCTestCase {
         XCTAssertEqual(mb.lengths, [5, 2])
 
         var perPosition = (0..<10).map { Float($0) }
-        let gathered = perPosition.withUnsafeBufferPointer { b.gatherResponse($0.baseAddress!, T: 5) }
+        let gathered = perPosition.withUnsafeBufferPointer { layout.gather($0.baseAddress!) }
         XCTAssertEqual(gathered, [2, 3, 5, 0])
-        b.scatterResponse([1, 2, 3, 4], into: &perPosition, T: 5)
+        perPosition.withUnsafeMutableBufferPointer { layout.scatter([1, 2, 3, 4], into: $0.baseAddress!) }
         var back = [Float](repeating: 0, count: 10)
         back[2] = 1; back[3] = 2; back[5] = 3
         XCTAssertEqual(perPosition, back)

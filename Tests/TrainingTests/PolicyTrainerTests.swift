@@ -91,19 +91,20 @@ final class PolicyTrainerTests: XCTestCase {
                        "at T = 1 they differ, so the check above proves something")
 
         // d/dθ Σ w_j log p_T(a_j) by the tempered backward against central differences.
-        let mb = try batch.modelBatch(padID: 0, maxLength: 32)
+        let layout = try batch.responseLayout(padID: 0, maxLength: 32, sharePrompts: false)
+        let mb = layout.batch
         let weights = (0..<20).map { Float(($0 % 7) - 3) * 0.3 * mask[$0] }
         let acts = TrainingActivations(model: model, B: mb.B, T: mb.T, withLogits: false)
         func loss() -> Double {
             TemperedLanguageModel.forward(model, mb, acts, temperature: T)
-            let lp = batch.gatherResponse(acts.logprobs.pointer, T: mb.T)
+            let lp = layout.gather(acts.logprobs.pointer)
             return zip(lp, weights).reduce(0) { $0 + Double($1.0) * Double($1.1) }
         }
         let gradients = model.enableGradients()
         gradients.zero()
         _ = loss()
         var d = [Float](repeating: 0, count: mb.B * mb.T)
-        batch.scatterResponse(weights, into: &d, T: mb.T)
+        d.withUnsafeMutableBufferPointer { layout.scatter(weights, into: $0.baseAddress!) }
         TemperedLanguageModel.backward(model, dlogprobs: d, mb, acts, temperature: T)
         let check = BlockGradientCheck.compare(entries: model.layout.entries, values: model.parameters.pointer,
                                                analytic: gradients.array, loss: loss)

@@ -179,6 +179,30 @@ final class PromptSharingTests: XCTestCase {
         XCTAssertEqual(b.selecting(rows: [1, 2, 3, 4]).groupSize, 1, "rows across a group boundary are no group")
     }
 
+    /// A part that packs nothing, of a batch whose packed rows run past the model's positions,
+    /// is padded to the whole batch's length with its padding at valid positions, and gives the
+    /// whole batch's bits.
+    func testPartPaddedPastTheModelsPositions_givesTheWholeBatchsBits() throws {
+        let model = Llama(config: Fixture.tinyConfig())
+        model.initializeRandom(seed: 11)
+        let pool = ActivationPool(model: model)
+        let long = (0..<100).map { Int32(4 + $0 * 3 % 600) }, short = (0..<10).map { Int32(50 + $0) }
+        let whole = ExperienceBatch(prompts: Array(repeating: long, count: 8) + Array(repeating: short, count: 8),
+                                    responses: (0..<8).map { a in (0..<5).map { Int32(200 + a + $0) } }
+                                        + (0..<8).map { a in (0..<20).map { Int32(300 + a + $0) } },
+                                    padID: 3, groupSize: 8)
+        let T = try whole.responseLayout(padID: 3, maxLength: 128, sharePrompts: true).batch.T
+        XCTAssertGreaterThan(T, 128, "the long prompt's packed row is longer than the model's positions")
+        let part = whole.part(rows: Array(8..<16), sharePrompts: true)
+        let layout = try part.responseLayout(padID: 3, maxLength: 128, sharePrompts: true)
+        XCTAssertEqual(layout.batch.B, 8, "answers as long as their prompt do not pack")
+        XCTAssertEqual(layout.batch.T, T)
+        XCTAssertNotNil(layout.batch.packing, "explicit positions for padding past the model's")
+        let expected = try whole.logProbs(under: model, pool: pool, padID: 3)
+        let got = try part.logProbs(under: model, pool: pool, padID: 3)
+        XCTAssertEqual(got.map(\.bitPattern), Array(expected[(8 * whole.responseWidth)...]).map(\.bitPattern))
+    }
+
     /// A replica's part (whole groups) packs as the whole batch does and gives its bits.
     func testPartsAtGroupBoundaries_giveTheWholeBatchsBits() throws {
         let model = Llama(config: Fixture.tinyConfig())
