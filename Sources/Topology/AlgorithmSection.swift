@@ -131,6 +131,7 @@ enum AlgorithmSection {
                     "prompts answered per iteration, of which the first prompts_per_iteration (\(c.promptsPerIteration)) groups with differing scores are kept: must be 0 (off) or at least \(c.promptsPerIteration), got \(c.dynamicSamplingPrompts)")
         }
         require(c.warmupSteps >= 0, "warmup_steps", "must not be negative, got \(c.warmupSteps)")
+        require(c.lrDecayRatio > 0 && c.lrDecayRatio <= 1, "lr_decay_ratio", "must be in (0, 1], got \(c.lrDecayRatio)")
         require(c.topK >= 0, "top_k", "must not be negative (0 turns it off), got \(c.topK)")
         require(c.maxStaleness >= 0, "max_staleness", "must not be negative (0 is synchronous), got \(c.maxStaleness)")
         require(c.temperature > 0, "temperature", "must be above 0, got \(c.temperature)")

@@ -100,6 +100,10 @@ public struct RLAlgorithmConfig: Sendable, Equatable, Codable {
     public var lrSchedulerType = LearningRateSchedule.Kind.cosine
     /// `warmup_steps`: linear warm-up of both rates, in updates. DeepSpeed-Chat `num_warmup_steps = 100`.
     public var warmupSteps = 100
+    /// `lr_decay_ratio`: with `warmup_stable_decay`, the last fraction of the planned updates over
+    /// which the rates fall to 0 along a half cosine (transformers' `num_decay_steps`, as a
+    /// fraction so that it follows `iterations`); the other schedules ignore it.
+    public var lrDecayRatio = 0.2
     /// `mini_batch_size`: experiences per optimizer update. DeepSpeed-Chat
     /// `per_device_training_batch_size = 16`.
     public var miniBatchSize = 16
@@ -153,7 +157,7 @@ public struct RLAlgorithmConfig: Sendable, Equatable, Codable {
     /// The learning-rate schedule of a trainer at `rate` over `totalUpdates`.
     public func schedule(rate: Double, totalUpdates: Int) -> LearningRateSchedule {
         LearningRateSchedule(kind: lrSchedulerType, learningRate: rate, warmupSteps: min(warmupSteps, totalUpdates),
-                             totalSteps: totalUpdates)
+                             totalSteps: totalUpdates, decayRatio: lrDecayRatio)
     }
 
     /// The defaults of `algorithm`. GRPO: trl's `num_generations = 8` answers per prompt and a k3

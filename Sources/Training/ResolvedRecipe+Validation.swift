@@ -43,6 +43,7 @@ extension ResolvedRecipe {
             throw fail("lr_scheduler_type", "expected one of \(LearningRateSchedule.Kind.allCases.map(\.rawValue).joined(separator: ", ")), got \(quoted(r.lrSchedulerType))")
         }
         try require("warmup_ratio", r.warmupRatio >= 0 && r.warmupRatio <= 1, "must be in [0, 1], got \(r.warmupRatio)")
+        try require("lr_decay_ratio", r.lrDecayRatio > 0 && r.lrDecayRatio <= 1, "must be in (0, 1], got \(r.lrDecayRatio)")
         try require("warmup_steps", r.warmupSteps >= 0, "must not be negative, got \(r.warmupSteps)")
         try require("max_steps", r.maxSteps == -1 || r.maxSteps >= 1, "must be -1 (use num_train_epochs) or at least 1, got \(r.maxSteps)")
         if r.maxSteps < 1 {

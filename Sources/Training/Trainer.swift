@@ -50,7 +50,8 @@ public final class Trainer {
         stepsPerEpoch = max(1, loader.batchesPerEpoch / options.gradientAccumulationSteps)
         let total = options.maxSteps > 0 ? options.maxSteps : max(1, Int((options.numTrainEpochs * Double(stepsPerEpoch)).rounded(.up)))
         let warmup = LearningRateSchedule.warmupSteps(steps: options.warmupSteps, ratio: options.warmupRatio, totalSteps: total)
-        let schedule = LearningRateSchedule(kind: options.scheduleKind, learningRate: options.learningRate, warmupSteps: warmup, totalSteps: total)
+        let schedule = LearningRateSchedule(kind: options.scheduleKind, learningRate: options.learningRate, warmupSteps: warmup, totalSteps: total,
+                                           decayRatio: options.decayRatio)
         optimizerStep = OptimizerStep(parameters: objective.trainable, adam: options.adam, schedule: schedule, maxGradNorm: options.maxGradNorm)
         state = TrainerState(maxSteps: total, numTrainEpochs: options.numTrainEpochs, loggingSteps: options.loggingSteps,
                              evalSteps: options.evalSteps, saveSteps: options.saveSteps, trainBatchSize: options.batchSize)

@@ -19,6 +19,8 @@ public struct TrainerOptions: Sendable {
     public var scheduleKind = LearningRateSchedule.Kind.linear
     public var warmupSteps = 0
     public var warmupRatio = 0.0
+    /// `warmup_stable_decay`'s decay as a fraction of the run.
+    public var decayRatio = 0.2
     public var adam = AdamW.Hyperparameters()
     /// 0 disables clipping (the norm is still measured and logged).
     public var maxGradNorm = 1.0
@@ -61,6 +63,7 @@ public struct TrainerOptions: Sendable {
         scheduleKind = LearningRateSchedule.Kind(rawValue: r.lrSchedulerType) ?? .linear
         warmupSteps = r.warmupSteps
         warmupRatio = r.warmupRatio
+        decayRatio = r.lrDecayRatio
         adam = AdamW.Hyperparameters(beta1: Float(r.adamBeta1), beta2: Float(r.adamBeta2), eps: Float(r.adamEpsilon),
                                      weightDecay: Float(r.weightDecay))
         maxGradNorm = r.maxGradNorm

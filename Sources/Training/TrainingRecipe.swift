@@ -80,8 +80,10 @@ public struct TrainingRecipe: Sendable, Equatable {
     public var adamEpsilon = 1e-8
     /// Clip the global gradient norm to this; 0 turns clipping off.
     public var maxGradNorm = 1.0
-    /// linear, cosine, constant or constant_with_warmup.
+    /// linear, cosine, constant, constant_with_warmup or warmup_stable_decay.
     public var lrSchedulerType = "linear"
+    /// warmup_stable_decay: the last fraction of the run over which the rate falls to 0.
+    public var lrDecayRatio = 0.2
     /// Warmup as a fraction of the run, used when `warmupSteps` is 0.
     public var warmupRatio = 0.0
     /// Warmup in optimizer updates; overrides `warmupRatio` when positive.

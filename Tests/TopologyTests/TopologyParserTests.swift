@@ -124,7 +124,7 @@ final class TopologyParserTests: XCTestCase {
         let documented = ["algorithm", "kl_coef", "kl_estimator", "adaptive_kl", "target_kl", "kl_horizon", "reward_clip",
                           "missing_eos_penalty", "gamma", "lambda", "whiten_advantages", "scale_rewards", "policy_clip",
                           "value_clip", "ppo_epochs", "ptx_coef", "actor_ema", "actor_learning_rate", "critic_learning_rate",
-                          "weight_decay", "max_grad_norm", "lr_scheduler_type", "warmup_steps", "mini_batch_size", "shuffle_mini_batches", "share_prompts", "prompts_per_iteration",
+                          "weight_decay", "max_grad_norm", "lr_scheduler_type", "warmup_steps", "lr_decay_ratio", "mini_batch_size", "shuffle_mini_batches", "share_prompts", "prompts_per_iteration",
                           "samples_per_prompt", "max_new_tokens", "max_prompt_length", "temperature", "top_k", "top_p",
                           "generation_precision", "dynamic_sampling_prompts", "max_staleness"]
         XCTAssertEqual(Set(TopologyParser.algorithmKeys), Set(documented + ["name"]))
@@ -168,15 +168,17 @@ final class TopologyParserTests: XCTestCase {
         XCTAssertFalse(grpo.activeRoles.contains(.critic))
         XCTAssertEqual(grpo.algorithm.lrSchedulerType, .constantWithWarmup)
         XCTAssertEqual(grpo.schedule.iterations, 2000)
-        // The quickstart's step 3: grpo-rules.yaml's algorithm pipelined one version ahead, fewer
-        // iterations, the actor on both cores.
+        // The quickstart's step 3: grpo-rules.yaml's algorithm pipelined one version ahead, its
+        // rate decayed over the last quarter, fewer iterations, the actor on both cores.
         let quick = try XCTUnwrap(specs["grpo-rules-quick.yaml"])
         var pipelined = grpo.algorithm
         pipelined.maxStaleness = 1
+        pipelined.lrSchedulerType = .warmupStableDecay
+        pipelined.lrDecayRatio = 0.25
         XCTAssertEqual(quick.algorithm, pipelined)
         XCTAssertEqual(quick.models.reward, .rule("demo-tasks"))
         XCTAssertEqual(quick.data, grpo.data)
-        XCTAssertEqual(quick.schedule.iterations, 1000)
+        XCTAssertEqual(quick.schedule.iterations, 1200)
         XCTAssertEqual(quick.schedule.evalSize, 300, "the held-out curve ends at the pipeline table's figure")
     }
 }

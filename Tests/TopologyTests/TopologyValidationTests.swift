@@ -219,6 +219,17 @@ final class TopologyValidationTests: XCTestCase {
         ])
     }
 
+    func testLearningRateDecay_outOfRangeOrUnknownSchedule() {
+        XCTAssertEqual(faults(minimal + "\nalgorithm: {name: grpo, lr_decay_ratio: 0}").map(\.description),
+                       ["bad.yaml:6:41: algorithm.lr_decay_ratio: must be in (0, 1], got 0.0"])
+        XCTAssertEqual(faults(minimal + "\nalgorithm: {name: grpo, lr_scheduler_type: wsd}").map(\.code), [.invalidValue])
+        let spec = try! TopologyParserTests.parse(minimal + "\nalgorithm: {name: grpo, lr_scheduler_type: warmup_stable_decay, lr_decay_ratio: 0.25, warmup_steps: 5}")
+        let schedule = spec.algorithm.schedule(rate: 1, totalUpdates: 100)
+        XCTAssertEqual(schedule.decaySteps, 25)
+        XCTAssertEqual(schedule.learningRate(step: 74), 1)
+        XCTAssertLessThan(schedule.learningRate(step: 76), 1)
+    }
+
     func testDuplicateKeys_syntax_andMissingSections() {
         XCTAssertEqual(faults(minimal + "\nrun: {seed: 1, seed: 2}").map(\.description),
                        ["bad.yaml:6:16: run.seed: given twice (first at line 6)"])
