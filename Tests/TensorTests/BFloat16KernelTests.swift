@@ -57,7 +57,7 @@ final class BFloat16KernelTests: XCTestCase {
     func testRowKernel_isTheSequentialFMASumOfTheRoundedWeights() {
         var g = GradientCheck()
         for (C, OC) in Self.shapes {
-            for M in [1, 2, 3, 4, 5, 6, 7, 9, 13] {
+            for M in [1, 2, 3, 4, 5, 6, 7, 8, 9, 13] {
                 let x = g.random(M * C), w = g.random(OC * C), b = g.random(OC)
                 let widened = rounded(w).map(BFloat16.widen)
                 var out16 = [Float](repeating: 0, count: M * OC)
@@ -117,20 +117,22 @@ final class BFloat16KernelTests: XCTestCase {
     /// CPU can run, called directly; `KernelSetTests` runs whole generations under RLHF_KERNELS).
     func testKernelSets_giveTheSameBits() {
         var g = GradientCheck()
+        // 6 rows fill AVX-512's widest block; 7 and 8 (a decoding step of 8) add a remainder block.
         for (C, OC) in Self.shapes {
-            let M = 6
-            let x = g.random(M * C), w = g.random(OC * C), half = packed(w, OC: OC, C: C)
-            for bf16 in [Int32(0), 1] {
-                var results: [Int32: [UInt32]] = [:]
-                for set in Int32(0)...2 {
-                    var out = [Float](repeating: 0, count: M * OC)
-                    let status = bf16 == 1
-                        ? rk_matmul_rows_in_set(set, 1, &out, x, half, M, C, OC, 0, OC)
-                        : rk_matmul_rows_in_set(set, 0, &out, x, w, M, C, OC, 0, OC)
-                    if status == 0 { results[set] = out.map(\.bitPattern) }
+            for M in [6, 7, 8] {
+                let x = g.random(M * C), w = g.random(OC * C), half = packed(w, OC: OC, C: C)
+                for bf16 in [Int32(0), 1] {
+                    var results: [Int32: [UInt32]] = [:]
+                    for set in Int32(0)...2 {
+                        var out = [Float](repeating: 0, count: M * OC)
+                        let status = bf16 == 1
+                            ? rk_matmul_rows_in_set(set, 1, &out, x, half, M, C, OC, 0, OC)
+                            : rk_matmul_rows_in_set(set, 0, &out, x, w, M, C, OC, 0, OC)
+                        if status == 0 { results[set] = out.map(\.bitPattern) }
+                    }
+                    XCTAssertNotNil(results[0], "the generic set always runs")
+                    XCTAssertEqual(Set(results.values).count, 1, "C \(C) OC \(OC) M \(M) bf16 \(bf16): sets \(results.keys.sorted()) disagree")
                 }
-                XCTAssertNotNil(results[0], "the generic set always runs")
-                XCTAssertEqual(Set(results.values).count, 1, "C \(C) OC \(OC) bf16 \(bf16): sets \(results.keys.sorted()) disagree")
             }
         }
     }
