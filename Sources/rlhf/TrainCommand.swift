@@ -64,7 +64,8 @@ enum TrainingRun {
         let prepared = try TrainingSession.prepare(resolved)
         for line in prepared.report { print(line) }
         let trainer = try Trainer(objective: prepared.objective, options: TrainerOptions(resolved))
-        print("plan: \(trainer.totalSteps) updates (\(trainer.stepsPerEpoch) per epoch) of \(resolved.recipe.gradientAccumulationSteps) × \(resolved.recipe.perDeviceTrainBatchSize) examples; warmup \(trainer.schedule.warmupSteps) updates, \(resolved.recipe.lrSchedulerType) schedule")
+        print("plan: \(trainer.totalSteps) updates (\(trainer.stepsPerEpoch) per epoch) of \(resolved.recipe.gradientAccumulationSteps) × \(resolved.recipe.perDeviceTrainBatchSize) examples; warmup \(trainer.schedule.warmupSteps) updates, \(resolved.recipe.lrSchedulerType) schedule"
+              + (trainer.schedule.kind == .warmupStableDecay ? " decaying over the last \(trainer.schedule.decaySteps) updates" : ""))
         let summary = try trainer.train()
         var result: [String: Any] = [
             "stage": stage.rawValue, "global_step": summary.globalStep, "train_loss": summary.trainLoss,
