@@ -61,17 +61,16 @@ public struct LearningRateSchedule: Sendable, Equatable {
     public func factor(step: Int) -> Double {
         if kind == .constant { return 1 }
         if step < warmupSteps { return Double(step) / Double(max(1, warmupSteps)) }
-        if kind == .warmupStableDecay {
-            let stableEnd = totalSteps - decaySteps
-            if step < stableEnd { return 1 }
-            let d = min(1, Double(step - stableEnd) / Double(decaySteps))
-            return max(0, 0.5 * (1 + cos(Double.pi * d)))
-        }
         let progress = Double(step - warmupSteps) / Double(max(1, totalSteps - warmupSteps))
         switch kind {
         case .linear: return max(0, 1 - progress)
         case .cosine: return max(0, 0.5 * (1 + cos(Double.pi * progress)))
-        case .constant, .constantWithWarmup, .warmupStableDecay: return 1
+        case .constant, .constantWithWarmup: return 1
+        case .warmupStableDecay:
+            let stableEnd = totalSteps - decaySteps
+            if step < stableEnd { return 1 }
+            let d = min(1, Double(step - stableEnd) / Double(decaySteps))
+            return max(0, 0.5 * (1 + cos(Double.pi * d)))
         }
     }
 
